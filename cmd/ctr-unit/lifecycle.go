@@ -1,0 +1,276 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// createFlags binds the flags shared by run and create.
+func createFlags(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *uint) {
+	f := cmd.Flags()
+	f.StringVar(&o.Name, "name", "", "container name (required)")
+	f.StringVar(&o.Rootfs, "rootfs", "", "directory to use as the container's root filesystem")
+	f.StringVar(&o.Restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE)")
+	f.StringVarP(&o.WorkDir, "workdir", "w", "", "working directory inside the container")
+	f.StringVar(&o.Hostname, "hostname", "", "container host name")
+	f.StringVar(&o.Network, "network", "host", "network: host or none")
+	f.StringVar(&o.StopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
+	f.UintVar(stopTimeout, "stop-timeout", uint(supervisor.DefaultStopTimeout/time.Second), "seconds to wait after the stop signal before killing")
+	f.SetInterspersed(false)
+}
+
+func (a *app) createOptions(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *uint, args []string) {
+	o.Command = args
+	if cmd.Flags().Changed("stop-timeout") {
+		o.StopTimeout = stopTimeout
+	}
+}
+
+func (a *app) createCommand() *cobra.Command {
+	var o supervisor.CreateOptions
+	var stopTimeout uint
+	cmd := &cobra.Command{
+		Use:   "create [flags] --name NAME --rootfs DIR -- COMMAND [ARG...]",
+		Short: "Create a container without starting it",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.createOptions(cmd, &o, &stopTimeout, args)
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			cfg, err := sv.Create(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Println(cfg.Name)
+			return nil
+		},
+	}
+	createFlags(cmd, &o, &stopTimeout)
+	return cmd
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var o supervisor.CreateOptions
+	var stopTimeout uint
+	var detach, remove bool
+	cmd := &cobra.Command{
+		Use:   "run [flags] --name NAME --rootfs DIR -- COMMAND [ARG...]",
+		Short: "Create and start a container",
+		Long: "Create and start a container as a systemd service. Without -d, run stays\n" +
+			"attached to the container's output and exits with its exit code.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.createOptions(cmd, &o, &stopTimeout, args)
+			if detach && remove {
+				return fmt.Errorf("--rm cannot be used with -d")
+			}
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			cfg, err := sv.Create(ctx, o)
+			if err != nil {
+				return err
+			}
+			if detach {
+				if err := sv.Start(ctx, cfg.Name, supervisor.StartOptions{}); err != nil {
+					return err
+				}
+				fmt.Println(cfg.Name)
+				return nil
+			}
+			stop := forwardSignals(func(sig syscall.Signal) {
+				_ = sv.Kill(ctx, cfg.Name, sig, false)
+			})
+			code, err := sv.Run(ctx, cfg.Name, [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())})
+			stop()
+			if err != nil {
+				return err
+			}
+			if remove {
+				if err := sv.Remove(ctx, cfg.Name, true); err != nil {
+					return err
+				}
+			}
+			return exitCode(code)
+		},
+	}
+	createFlags(cmd, &o, &stopTimeout)
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "start the container and return")
+	cmd.Flags().BoolVar(&remove, "rm", false, "remove the container when it exits")
+	return cmd
+}
+
+// forwardSignals passes the signals a user sends to an attached run on to
+// the container, as podman's --sig-proxy does.
+func forwardSignals(send func(syscall.Signal)) (stop func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-ch:
+				send(sig.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+// eachName runs fn on every named container, printing the names it
+// succeeded for and reporting every failure, as podman does.
+func eachName(names []string, fn func(string) error) error {
+	var errs []error
+	for _, n := range names {
+		if err := fn(n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Println(n)
+	}
+	return errors.Join(errs...)
+}
+
+func (a *app) startCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "start NAME...",
+		Short: "Start containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return eachName(args, func(n string) error {
+				return sv.Start(cmd.Context(), n, supervisor.StartOptions{})
+			})
+		},
+	}
+}
+
+// timeoutFlag binds -t/--time as podman's stop and restart have it.
+func timeoutFlag(cmd *cobra.Command) func() *time.Duration {
+	var secs uint
+	cmd.Flags().UintVarP(&secs, "time", "t", 0, "seconds to wait before killing (default: the container's stop timeout)")
+	return func() *time.Duration {
+		if !cmd.Flags().Changed("time") {
+			return nil
+		}
+		d := time.Duration(secs) * time.Second
+		return &d
+	}
+}
+
+func (a *app) stopCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stop [-t SECONDS] NAME...",
+		Short: "Stop containers",
+		Args:  cobra.MinimumNArgs(1),
+	}
+	timeout := timeoutFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		sv, err := a.supervisor()
+		if err != nil {
+			return err
+		}
+		return eachName(args, func(n string) error {
+			return sv.Stop(cmd.Context(), n, timeout())
+		})
+	}
+	return cmd
+}
+
+func (a *app) restartCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "restart [-t SECONDS] NAME...",
+		Short: "Restart containers",
+		Args:  cobra.MinimumNArgs(1),
+	}
+	timeout := timeoutFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		sv, err := a.supervisor()
+		if err != nil {
+			return err
+		}
+		return eachName(args, func(n string) error {
+			return sv.Restart(cmd.Context(), n, timeout())
+		})
+	}
+	return cmd
+}
+
+func (a *app) rmCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm [-f] NAME...",
+		Short: "Remove containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return eachName(args, func(n string) error {
+				return sv.Remove(cmd.Context(), n, force)
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	return cmd
+}
+
+func (a *app) killCommand() *cobra.Command {
+	var sigName string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "kill [-s SIGNAL] [--all] NAME...",
+		Short: "Send a signal to containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sig, err := units.SignalNumber(sigName)
+			if err != nil {
+				return err
+			}
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return eachName(args, func(n string) error {
+				return sv.Kill(cmd.Context(), n, sig, all)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&sigName, "signal", "s", "KILL", "signal to send")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process of the container, not only its main one")
+	return cmd
+}
+
+func (a *app) internalCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "internal", Hidden: true, Short: "Steps run by ctr-unit's units"}
+	cmd.AddCommand(&cobra.Command{
+		Use:  "stop-post NAME",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return sv.StopPost(cmd.Context(), args[0], os.Getenv)
+		},
+	})
+	return cmd
+}

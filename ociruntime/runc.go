@@ -1,0 +1,94 @@
+package ociruntime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrNotFound means no runc binary could be found.
+var ErrNotFound = errors.New("OCI runtime runc not found")
+
+// Runc runs containers with one runc binary and one state root.
+type Runc struct {
+	Path string
+	// Root is runc's state directory; ctr-unit keeps its own so it never
+	// sees or touches containers of other runc users.
+	Root string
+}
+
+// FindRunc locates runc: path if given, else runc in $PATH.
+func FindRunc(path, root string) (*Runc, error) {
+	if path == "" {
+		path = "runc"
+	}
+	abs, err := exec.LookPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s): install the runc package or pass --runtime PATH", ErrNotFound, path)
+	}
+	return &Runc{Path: abs, Root: root}, nil
+}
+
+// RunDetachedArgv is the command line that starts container id detached,
+// writing its init's pid to pidFile. It runs as the unit's ExecStart:
+// runc exits once the container runs, and the container's init becomes the
+// unit's main process, so nothing of ctr-unit or runc stays resident.
+func (r *Runc) RunDetachedArgv(id, bundle, pidFile string) []string {
+	return []string{r.Path, "--root", r.Root, "run", "--detach", "--pid-file", pidFile, "--bundle", bundle, id}
+}
+
+// Delete removes runc's state of container id; force kills it first if it
+// still runs. A container runc does not know is not an error.
+func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
+	args := []string{"delete"}
+	if force {
+		args = append(args, "--force")
+	}
+	out, err := r.run(ctx, append(args, id)...)
+	if err != nil && !strings.Contains(out, "does not exist") {
+		return fmt.Errorf("runc delete %s: %w: %s", id, err, out)
+	}
+	return nil
+}
+
+// Exec runs process args inside the running container id and returns its
+// exit code. stdout and stderr receive its output.
+func (r *Runc) Exec(ctx context.Context, id string, args []string, stdout, stderr *bytes.Buffer) (int, error) {
+	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.Root, "exec", id}, args...)...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return exitErr.ExitCode(), nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("runc exec %s: %w", id, err)
+	}
+	return 0, nil
+}
+
+// Kill sends sig to container id's init, or with all to every process.
+func (r *Runc) Kill(ctx context.Context, id string, sig syscall.Signal, all bool) error {
+	args := []string{"kill"}
+	if all {
+		args = append(args, "--all")
+	}
+	if out, err := r.run(ctx, append(args, id, strconv.Itoa(int(sig)))...); err != nil {
+		return fmt.Errorf("runc kill %s: %w: %s", id, err, out)
+	}
+	return nil
+}
+
+func (r *Runc) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.Root}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}

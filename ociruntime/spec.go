@@ -1,0 +1,137 @@
+// Package ociruntime builds OCI bundles with runtime-spec types and drives
+// runc, the OCI runtime that runs every container.
+package ociruntime
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/renameio/v2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultPath is the PATH a container gets when it sets none.
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// defaultCapabilities is podman's default set for root containers.
+var defaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+	"CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
+	"CAP_SETUID", "CAP_SYS_CHROOT",
+}
+
+// SpecConfig is what a container's OCI spec is made from.
+type SpecConfig struct {
+	Rootfs   string
+	Args     []string
+	Env      []string
+	Cwd      string
+	Hostname string
+	UID, GID uint32
+	// CgroupsPath must be absolute and below the unit's own control group,
+	// or the container's processes escape the unit.
+	CgroupsPath string
+	// HostNetwork shares the host's network namespace; otherwise the
+	// container gets its own with only loopback.
+	HostNetwork bool
+	ReadOnly    bool
+}
+
+// Spec builds the OCI runtime spec for c.
+func Spec(c SpecConfig) *specs.Spec {
+	cwd := c.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	env := c.Env
+	if !hasEnv(env, "PATH") {
+		env = append([]string{DefaultPath}, env...)
+	}
+	env = append(env, "container=ctr-unit")
+	if c.Hostname != "" && !hasEnv(env, "HOSTNAME") {
+		env = append(env, "HOSTNAME="+c.Hostname)
+	}
+	caps := append([]string(nil), defaultCapabilities...)
+	namespaces := []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace},
+		{Type: specs.IPCNamespace},
+		{Type: specs.UTSNamespace},
+		{Type: specs.MountNamespace},
+	}
+	if !c.HostNetwork {
+		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	return &specs.Spec{
+		Version:  specs.Version,
+		Hostname: c.Hostname,
+		Root:     &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
+		Process: &specs.Process{
+			Args: c.Args,
+			Env:  env,
+			Cwd:  cwd,
+			User: specs.User{UID: c.UID, GID: c.GID},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  caps,
+				Effective: caps,
+				Permitted: caps,
+			},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1048576, Soft: 1048576}},
+			NoNewPrivileges: true,
+		},
+		Mounts: defaultMounts(),
+		Linux: &specs.Linux{
+			CgroupsPath: c.CgroupsPath,
+			Namespaces:  namespaces,
+			Resources: &specs.LinuxResources{
+				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+			},
+			MaskedPaths: []string{
+				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+				"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+			},
+			ReadonlyPaths: []string{
+				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+			},
+		},
+	}
+}
+
+func defaultMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
+	}
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if len(e) > len(key) && e[:len(key)] == key && e[len(key)] == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteBundle writes spec as dir/config.json, atomically so that a runc
+// started by systemd never reads half a file.
+func WriteBundle(dir string, spec *specs.Spec) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create bundle %s: %w", dir, err)
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encode OCI spec: %w", err)
+	}
+	if err := renameio.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		return fmt.Errorf("write bundle %s: %w", dir, err)
+	}
+	return nil
+}

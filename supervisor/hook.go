@@ -1,0 +1,63 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// Exit codes podman and docker use when there is no process status.
+const exitRuntimeError = 125
+
+// exitFromEnv reads how the main process ended from the variables systemd
+// gives ExecStopPost. A process killed by a signal has exit code
+// 128+signal, as in docker and podman.
+func exitFromEnv(getenv func(string) string, now time.Time) Exit {
+	ex := Exit{Result: getenv("SERVICE_RESULT"), FinishedAt: now}
+	status := getenv("EXIT_STATUS")
+	switch getenv("EXIT_CODE") {
+	case "exited":
+		ex.ExitCode, _ = strconv.Atoi(status)
+	case "killed", "dumped":
+		if sig, err := units.SignalNumber(status); err == nil {
+			ex.ExitCode = 128 + int(sig)
+		} else {
+			ex.ExitCode = exitRuntimeError
+		}
+	default:
+		// The container never ran (runc failed before its init started).
+		if ex.Result != "success" {
+			ex.ExitCode = exitRuntimeError
+		}
+	}
+	return ex
+}
+
+// StopPost is the unit's ExecStopPost step, run by systemd every time the
+// container stops, however it stopped. It records the exit and removes
+// runc's state so the next start (by the user or by systemd's Restart=)
+// finds a clean slate. It takes no lock: a ctr-unit stop holding the lock
+// is waiting for exactly this step to finish.
+func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(string) string) error {
+	var errs []error
+	if err := s.store.SaveExit(name, exitFromEnv(getenv, time.Now())); err != nil {
+		errs = append(errs, err)
+	}
+	if runc, err := s.runc(); err != nil {
+		errs = append(errs, err)
+	} else if err := runc.Delete(ctx, name, true); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.Remove(s.paths.pidFile(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("clean up after container %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"syscall"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/units"
+	"golang.org/x/sys/unix"
+)
+
+// Config is a container's definition. It is written once, at create, and
+// never changed afterwards; what changes lives in State.
+type Config struct {
+	Name        string        `json:"Name"`
+	Unit        string        `json:"Unit"`
+	Rootfs      string        `json:"Rootfs"`
+	Command     []string      `json:"Command"`
+	Env         []string      `json:"Env,omitempty"`
+	WorkDir     string        `json:"WorkingDir,omitempty"`
+	Hostname    string        `json:"Hostname,omitempty"`
+	Network     string        `json:"Network"`
+	Restart     RestartPolicy `json:"RestartPolicy"`
+	StopSignal  Signal        `json:"StopSignal"`
+	StopTimeout Seconds       `json:"StopTimeout"`
+	CreatedAt   time.Time     `json:"Created"`
+}
+
+// State is the part of a container's record that changes over its life.
+// The live status comes from systemd, not from here.
+type State struct {
+	// StartedAt is when ctr-unit last started the container.
+	StartedAt time.Time `json:"StartedAt,omitzero"`
+	// StoppedByUser keeps an unless-stopped container down at boot.
+	StoppedByUser bool `json:"StoppedByUser"`
+	Paused        bool `json:"Paused"`
+	// RestartCount is systemd's NRestarts as last seen, kept because
+	// systemd forgets it once the unit is gone.
+	RestartCount uint32 `json:"RestartCount"`
+}
+
+// Exit is how the container's last run ended, written by the unit's
+// stop-post step every time the container stops, whoever stopped it.
+type Exit struct {
+	ExitCode   int       `json:"ExitCode"`
+	Result     string    `json:"Result,omitempty"`
+	FinishedAt time.Time `json:"FinishedAt"`
+}
+
+// Signal is a signal stored by name.
+type Signal syscall.Signal
+
+// Seconds is a duration stored as whole seconds, as podman shows it.
+type Seconds uint
+
+// Duration converts s.
+func (s Seconds) Duration() time.Duration { return time.Duration(s) * time.Second }
+
+// MarshalJSON writes the signal's name.
+func (s Signal) MarshalJSON() ([]byte, error) {
+	return json.Marshal(unix.SignalName(syscall.Signal(s)))
+}
+
+// UnmarshalJSON reads a signal name or number.
+func (s *Signal) UnmarshalJSON(data []byte) error {
+	var name string
+	if err := json.Unmarshal(data, &name); err != nil {
+		return err
+	}
+	sig, err := units.SignalNumber(name)
+	if err != nil {
+		return err
+	}
+	*s = Signal(sig)
+	return nil
+}

@@ -1,0 +1,241 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// ErrNoSuchContainer is returned for a name no container has.
+	ErrNoSuchContainer = errors.New("no such container")
+	// ErrNameInUse is returned when creating a container whose name is taken.
+	ErrNameInUse = errors.New("name already in use")
+)
+
+const (
+	configFile = "config.json"
+	stateFile  = "state.json"
+	exitFile   = "exit.json"
+)
+
+// Store keeps container records, one directory per container below dir.
+// Every write is an atomic rename, so a CLI killed at any moment leaves
+// each record either as it was or as it was meant to become.
+type Store struct {
+	dir string
+}
+
+// OpenStore opens (creating if needed) the records below stateDir.
+func OpenStore(stateDir string) (*Store, error) {
+	dir := filepath.Join(stateDir, "containers")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open state directory: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+func (s *Store) path(name string, file ...string) string {
+	return filepath.Join(append([]string{s.dir, name}, file...)...)
+}
+
+// Create stores a new container. The record is written into a private
+// directory which is then renamed into place: the rename is what claims
+// the name, so two concurrent creates of one name cannot both succeed and
+// a killed create leaves no half record under the name.
+func (s *Store) Create(cfg *Config) error {
+	tmp, err := os.MkdirTemp(s.dir, ".new-"+cfg.Name+"-")
+	if err != nil {
+		return fmt.Errorf("create container %s: %w", cfg.Name, err)
+	}
+	if err := writeJSON(filepath.Join(tmp, configFile), cfg); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("create container %s: %w", cfg.Name, err)
+	}
+	if err := os.Rename(tmp, s.path(cfg.Name)); err != nil {
+		os.RemoveAll(tmp)
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.ENOTEMPTY) {
+			return fmt.Errorf("%w: a container named %q exists; remove it (ctr-unit rm %s) or choose another name", ErrNameInUse, cfg.Name, cfg.Name)
+		}
+		return fmt.Errorf("create container %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// Names lists the stored containers, sorted.
+func (s *Store) Names() ([]string, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Config loads a container's definition.
+func (s *Store) Config(name string) (*Config, error) {
+	var cfg Config
+	if err := readJSON(s.path(name, configFile), &cfg); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+		}
+		return nil, fmt.Errorf("read container %s: %w", name, err)
+	}
+	return &cfg, nil
+}
+
+// State loads the mutable state; a container never started has a zero one.
+func (s *Store) State(name string) (State, error) {
+	var st State
+	if err := readJSON(s.path(name, stateFile), &st); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("read state of %s: %w", name, err)
+	}
+	return st, nil
+}
+
+// SaveState replaces the mutable state. Callers hold the container's lock.
+func (s *Store) SaveState(name string, st State) error {
+	if err := writeJSON(s.path(name, stateFile), st); err != nil {
+		return fmt.Errorf("save state of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Exit returns how the last run ended, or nil if there is no record of it.
+func (s *Store) Exit(name string) (*Exit, error) {
+	var ex Exit
+	if err := readJSON(s.path(name, exitFile), &ex); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read exit status of %s: %w", name, err)
+	}
+	return &ex, nil
+}
+
+// SaveExit records how a run ended. It takes no lock: it runs inside the
+// unit's stop step, which a ctr-unit stop holding the lock waits for.
+func (s *Store) SaveExit(name string, ex Exit) error {
+	if err := writeJSON(s.path(name, exitFile), ex); err != nil {
+		return fmt.Errorf("save exit status of %s: %w", name, err)
+	}
+	return nil
+}
+
+// ClearExit forgets the last exit before a new start.
+func (s *Store) ClearExit(name string) error {
+	if err := os.Remove(s.path(name, exitFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("clear exit status of %s: %w", name, err)
+	}
+	return nil
+}
+
+// Remove deletes a container's record. The rename takes the name away at
+// once; what is left of a killed removal is a hidden directory that the
+// next removal of anything sweeps up.
+func (s *Store) Remove(name string) error {
+	tmp, err := os.MkdirTemp(s.dir, ".rm-"+name+"-")
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w", name, err)
+	}
+	if err := os.Rename(s.path(name), tmp); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("remove container %s: %w", name, err)
+	}
+	s.sweep()
+	return nil
+}
+
+// sweep removes directories that killed creates and removals left.
+func (s *Store) sweep() {
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".rm-") {
+			os.RemoveAll(filepath.Join(s.dir, e.Name()))
+		} else if strings.HasPrefix(e.Name(), ".new-") {
+			// A create in progress is fresh; one a minute old was killed.
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+				os.RemoveAll(filepath.Join(s.dir, e.Name()))
+			}
+		}
+	}
+}
+
+// Lock is an exclusive lock on one container.
+type Lock struct{ f *os.File }
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() { l.f.Close() }
+
+// Lock serialises commands on one container (commands on other containers
+// do not wait). It waits until the lock is free or ctx ends. The lock is a
+// flock on the container's directory, so it dies with the process holding
+// it, and a removal renames the directory away: a waiter then finds the
+// container gone.
+func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
+	f, err := os.Open(s.path(name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+		}
+		return nil, fmt.Errorf("lock container %s: %w", name, err)
+	}
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock container %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("container %s is busy with another command: %w", name, ctx.Err())
+		case <-time.After(delay):
+		}
+	}
+	// Still ours? A removal may have won the race for the lock.
+	var held, current unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &held) != nil || unix.Stat(s.path(name), &current) != nil || held.Ino != current.Ino {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+	}
+	return &Lock{f: f}, nil
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return renameio.WriteFile(path, append(data, '\n'), 0o600)
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}

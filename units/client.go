@@ -1,0 +1,267 @@
+package units
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// CallTimeout bounds every D-Bus call that has no deadline of its own.
+const CallTimeout = 30 * time.Second
+
+var (
+	// ErrNoSystemd means systemd's private socket could not be reached.
+	ErrNoSystemd = errors.New("cannot reach systemd")
+	// ErrNoSuchUnit means systemd has no unit of that name loaded.
+	ErrNoSuchUnit = errors.New("no such unit")
+	// ErrJobFailed means a start or stop job did not end in "done".
+	ErrJobFailed = errors.New("systemd job failed")
+)
+
+// Client talks to systemd's manager over its private socket, which needs no
+// bus daemon and is what systemctl uses as root.
+type Client struct {
+	conn *sd.Conn
+}
+
+// Connect opens a connection to systemd.
+func Connect(ctx context.Context) (*Client, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	conn, err := sd.NewSystemdConnectionContext(ctx)
+	if err != nil {
+		if os.Geteuid() != 0 {
+			err = fmt.Errorf("%w (ctr-unit manages system services and must run as root)", err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
+	}
+	return &Client{conn: conn}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() { c.conn.Close() }
+
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, CallTimeout)
+}
+
+// waitJob waits for the result of a job started by start.
+func waitJob(ctx context.Context, what string, start func(chan<- string) (int, error)) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	// Buffered: go-systemd delivers the result while holding its lock.
+	done := make(chan string, 1)
+	if _, err := start(done); err != nil {
+		return fmt.Errorf("%s: %w", what, mapError(err))
+	}
+	select {
+	case result := <-done:
+		if result != "done" {
+			return fmt.Errorf("%s: %w: %s", what, ErrJobFailed, result)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: waiting for systemd: %w", what, ctx.Err())
+	}
+}
+
+// StartTransient creates unit with the given properties, plus auxiliary
+// units started with it, and waits until its start job is done.
+func (c *Client) StartTransient(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
+	return waitJob(ctx, "start "+unit, func(ch chan<- string) (int, error) {
+		return c.conn.StartTransientUnitAux(ctx, unit, "fail", props, aux, ch)
+	})
+}
+
+// Start starts a unit from its unit file and waits for the job.
+func (c *Client) Start(ctx context.Context, unit string) error {
+	return waitJob(ctx, "start "+unit, func(ch chan<- string) (int, error) {
+		return c.conn.StartUnitContext(ctx, unit, "replace", ch)
+	})
+}
+
+// Stop stops unit and waits until the stop job is done, which includes
+// the unit's ExecStopPost commands.
+func (c *Client) Stop(ctx context.Context, unit string) error {
+	err := waitJob(ctx, "stop "+unit, func(ch chan<- string) (int, error) {
+		return c.conn.StopUnitContext(ctx, unit, "replace", ch)
+	})
+	if errors.Is(err, ErrNoSuchUnit) {
+		return nil
+	}
+	return err
+}
+
+// Restart restarts unit (a user restart: systemd does not count it in
+// NRestarts) and waits for the job.
+func (c *Client) Restart(ctx context.Context, unit string) error {
+	return waitJob(ctx, "restart "+unit, func(ch chan<- string) (int, error) {
+		return c.conn.RestartUnitContext(ctx, unit, "replace", ch)
+	})
+}
+
+// Whom to signal in Kill.
+type Whom = sd.Who
+
+// Kill signals the unit's main process or all of its processes.
+func (c *Client) Kill(ctx context.Context, unit string, whom Whom, sig syscall.Signal) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := c.conn.KillUnitWithTarget(ctx, unit, whom, int32(sig)); err != nil {
+		return fmt.Errorf("kill %s: %w", unit, mapError(err))
+	}
+	return nil
+}
+
+// ResetFailed forgets a failed unit so its name can be used again. A unit
+// that is not loaded is not an error.
+func (c *Client) ResetFailed(ctx context.Context, unit string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	err := mapError(c.conn.ResetFailedUnitContext(ctx, unit))
+	if err != nil && !errors.Is(err, ErrNoSuchUnit) {
+		return fmt.Errorf("reset-failed %s: %w", unit, err)
+	}
+	return nil
+}
+
+// Freeze freezes every process of unit (cgroup v2 only).
+func (c *Client) Freeze(ctx context.Context, unit string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := c.conn.FreezeUnit(ctx, unit); err != nil {
+		return fmt.Errorf("freeze %s: %w", unit, mapError(err))
+	}
+	return nil
+}
+
+// Thaw thaws unit.
+func (c *Client) Thaw(ctx context.Context, unit string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := c.conn.ThawUnit(ctx, unit); err != nil {
+		return fmt.Errorf("thaw %s: %w", unit, mapError(err))
+	}
+	return nil
+}
+
+// Status is what ctr-unit reads back from a container's service.
+type Status struct {
+	Unit         string
+	LoadState    string // "loaded", "not-found", ...
+	ActiveState  string // "active", "inactive", "failed", "activating", "deactivating"
+	SubState     string // "running", "auto-restart", "dead", ...
+	Result       string // "success", "exit-code", "signal", "start-limit-hit", ...
+	FreezerState string
+	MainPID      uint32
+	NRestarts    uint32
+	ControlGroup string
+	StatusText   string
+	// ExecMainStartTimestamp and ExecMainExitTimestamp.
+	StartedAt, ExitedAt time.Time
+}
+
+// Loaded reports whether systemd knows the unit at all.
+func (s Status) Loaded() bool { return s.LoadState == "loaded" }
+
+// Status reads a unit's state. A unit systemd does not know yields a
+// Status with LoadState "not-found" and no error.
+func (c *Client) Status(ctx context.Context, unit string) (Status, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	st := Status{Unit: unit}
+	props, err := c.conn.GetAllPropertiesContext(ctx, unit)
+	if err != nil {
+		return st, fmt.Errorf("read state of %s: %w", unit, mapError(err))
+	}
+	st.LoadState, _ = props["LoadState"].(string)
+	st.ActiveState, _ = props["ActiveState"].(string)
+	st.SubState, _ = props["SubState"].(string)
+	st.Result, _ = props["Result"].(string)
+	st.FreezerState, _ = props["FreezerState"].(string)
+	st.MainPID, _ = props["MainPID"].(uint32)
+	st.NRestarts, _ = props["NRestarts"].(uint32)
+	st.ControlGroup, _ = props["ControlGroup"].(string)
+	st.StatusText, _ = props["StatusText"].(string)
+	st.StartedAt = usecTime(props["ExecMainStartTimestamp"])
+	st.ExitedAt = usecTime(props["ExecMainExitTimestamp"])
+	return st, nil
+}
+
+// ActiveStates returns ActiveState and SubState for many units in one call;
+// units systemd does not know are missing from the map.
+func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[string]Status, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	list, err := c.conn.ListUnitsByNamesContext(ctx, unitNames)
+	if err != nil {
+		return nil, fmt.Errorf("list units: %w", mapError(err))
+	}
+	out := make(map[string]Status, len(list))
+	for _, u := range list {
+		if u.LoadState == "not-found" {
+			continue
+		}
+		out[u.Name] = Status{Unit: u.Name, LoadState: u.LoadState, ActiveState: u.ActiveState, SubState: u.SubState}
+	}
+	return out, nil
+}
+
+func usecTime(v any) time.Time {
+	us, ok := v.(uint64)
+	if !ok || us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(us))
+}
+
+// mapError turns systemd's D-Bus errors into this package's sentinels.
+func mapError(err error) error {
+	var derr dbus.Error
+	if errors.As(err, &derr) {
+		switch derr.Name {
+		case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed":
+			return fmt.Errorf("%w: %s", ErrNoSuchUnit, errorText(derr))
+		}
+		return fmt.Errorf("%s", errorText(derr))
+	}
+	return err
+}
+
+func errorText(e dbus.Error) string {
+	parts := make([]string, 0, len(e.Body))
+	for _, b := range e.Body {
+		parts = append(parts, fmt.Sprint(b))
+	}
+	if len(parts) == 0 {
+		return e.Name
+	}
+	return strings.Join(parts, ": ")
+}
+
+// SignalNumber parses a signal given as a number, "TERM" or "SIGTERM".
+func SignalNumber(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}

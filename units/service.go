@@ -1,0 +1,157 @@
+package units
+
+import (
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// Restart values of a service's Restart= setting that ctr-unit uses.
+const (
+	RestartNo        = "no"
+	RestartOnFailure = "on-failure"
+	RestartAlways    = "always"
+)
+
+// Unlimited marks a limit or interval as "infinity" in systemd's terms.
+const Unlimited = ^uint64(0)
+
+// Service describes the systemd service that carries one container. It is
+// pure data: Properties turns it into transient-unit properties and
+// UnitFile (unitfile.go) into a unit file, so both paths configure
+// systemd identically.
+type Service struct {
+	Description string
+	Slice       string
+
+	// ExecStart starts the container detached; its init becomes the main
+	// process through PIDFile (Type=forking).
+	ExecStart    []string
+	ExecStartPre [][]string
+	ExecStopPost [][]string
+	PIDFile      string
+
+	// Restart is one of the Restart* constants. StartLimitBurst > 0 caps
+	// the number of starts; with StartLimitInterval == 0 it counts over the
+	// unit's lifetime, which is how on-failure:N is carried out.
+	Restart            string
+	RestartSec         time.Duration
+	StartLimitBurst    uint32
+	StartLimitInterval time.Duration
+	NoStartLimit       bool
+
+	KillSignal  syscall.Signal
+	TimeoutStop time.Duration
+
+	SyslogIdentifier string
+	Environment      []string
+
+	// Limits enforced by systemd; zero means unset.
+	MemoryMax    uint64
+	CPUQuotaUSec uint64 // CPU time per second of wall time
+	TasksMax     uint64
+
+	Requires []string
+	After    []string
+
+	// StdioFDs hands the caller's descriptors to the service, as
+	// systemd-run --pipe does, for attached runs.
+	StdioFDs *[3]int
+}
+
+type execCommand struct {
+	Path          string
+	Argv          []string
+	IgnoreFailure bool
+}
+
+func execProperty(name string, cmds ...[]string) sd.Property {
+	v := make([]execCommand, 0, len(cmds))
+	for _, c := range cmds {
+		// The bool is systemd's "-" prefix: never set it, or a failing
+		// container would count as a success and Restart=on-failure
+		// would never fire.
+		v = append(v, execCommand{Path: c[0], Argv: c})
+	}
+	return sd.Property{Name: name, Value: dbus.MakeVariant(v)}
+}
+
+func prop(name string, value any) sd.Property {
+	return sd.Property{Name: name, Value: dbus.MakeVariant(value)}
+}
+
+func usec(d time.Duration) uint64 {
+	if d < 0 {
+		return Unlimited
+	}
+	return uint64(d / time.Microsecond)
+}
+
+// Properties returns the transient-unit properties for s.
+func (s Service) Properties() []sd.Property {
+	p := []sd.Property{
+		prop("Description", s.Description),
+		prop("Type", "forking"),
+		prop("PIDFile", s.PIDFile),
+		execProperty("ExecStart", s.ExecStart),
+		// The container gets the whole subtree: runc creates its cgroup
+		// below the unit's own, so every container process stays in the
+		// unit and systemd's stop and kill reach all of them.
+		prop("Delegate", true),
+		// The stop signal goes to the container's init only; after
+		// TimeoutStopSec whatever is left in the cgroup gets SIGKILL.
+		prop("KillMode", "mixed"),
+		prop("KillSignal", int32(s.KillSignal)),
+		prop("TimeoutStopUSec", usec(s.TimeoutStop)),
+		prop("Restart", s.Restart),
+		prop("RestartUSec", usec(s.RestartSec)),
+		prop("SyslogIdentifier", s.SyslogIdentifier),
+	}
+	if len(s.ExecStartPre) > 0 {
+		p = append(p, execProperty("ExecStartPre", s.ExecStartPre...))
+	}
+	if len(s.ExecStopPost) > 0 {
+		p = append(p, execProperty("ExecStopPost", s.ExecStopPost...))
+	}
+	if s.Slice != "" {
+		p = append(p, prop("Slice", s.Slice))
+	}
+	switch {
+	case s.NoStartLimit:
+		p = append(p, prop("StartLimitIntervalUSec", uint64(0)))
+	case s.StartLimitBurst > 0:
+		interval := Unlimited
+		if s.StartLimitInterval > 0 {
+			interval = usec(s.StartLimitInterval)
+		}
+		p = append(p, prop("StartLimitBurst", s.StartLimitBurst), prop("StartLimitIntervalUSec", interval))
+	}
+	if len(s.Environment) > 0 {
+		p = append(p, prop("Environment", s.Environment))
+	}
+	if s.MemoryMax > 0 {
+		p = append(p, prop("MemoryMax", s.MemoryMax))
+	}
+	if s.CPUQuotaUSec > 0 {
+		p = append(p, prop("CPUQuotaPerSecUSec", s.CPUQuotaUSec))
+	}
+	if s.TasksMax > 0 {
+		p = append(p, prop("TasksMax", s.TasksMax))
+	}
+	if len(s.Requires) > 0 {
+		p = append(p, prop("Requires", s.Requires))
+	}
+	if len(s.After) > 0 {
+		p = append(p, prop("After", s.After))
+	}
+	if s.StdioFDs != nil {
+		p = append(p,
+			prop("StandardInputFileDescriptor", dbus.UnixFD(s.StdioFDs[0])),
+			prop("StandardOutputFileDescriptor", dbus.UnixFD(s.StdioFDs[1])),
+			prop("StandardErrorFileDescriptor", dbus.UnixFD(s.StdioFDs[2])),
+		)
+	}
+	return p
+}
