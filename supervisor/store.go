@@ -150,12 +150,11 @@ func (s *Store) ClearExit(name string) error {
 // once; what is left of a killed removal is a hidden directory that the
 // next removal of anything sweeps up.
 func (s *Store) Remove(name string) error {
-	tmp, err := os.MkdirTemp(s.dir, ".rm-"+name+"-")
-	if err != nil {
-		return fmt.Errorf("remove container %s: %w", name, err)
-	}
-	if err := os.Rename(s.path(name), tmp); err != nil {
-		os.Remove(tmp)
+	gone := filepath.Join(s.dir, fmt.Sprintf(".rm-%s-%d", name, time.Now().UnixNano()))
+	if err := os.Rename(s.path(name), gone); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+		}
 		return fmt.Errorf("remove container %s: %w", name, err)
 	}
 	s.sweep()

@@ -1,0 +1,87 @@
+package supervisor
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+func TestDeriveStatus(t *testing.T) {
+	started := State{StartedAt: time.Unix(1, 0)}
+	cases := []struct {
+		name   string
+		unit   units.Status
+		st     State
+		exited bool
+		want   Status
+	}{
+		{"never started", units.Status{}, State{}, false, StatusCreated},
+		{"running", units.Status{ActiveState: "active", SubState: "running"}, started, false, StatusRunning},
+		{"frozen by systemd", units.Status{ActiveState: "active", FreezerState: "frozen"}, started, false, StatusPaused},
+		{"frozen through v1 freezer", units.Status{ActiveState: "active"}, State{StartedAt: started.StartedAt, Paused: true}, false, StatusPaused},
+		{"waiting for restart", units.Status{ActiveState: "activating", SubState: "auto-restart"}, started, true, StatusRestarting},
+		{"starting", units.Status{ActiveState: "activating", SubState: "start"}, started, false, StatusStarting},
+		{"stopping", units.Status{ActiveState: "deactivating"}, started, false, StatusStopping},
+		{"failed unit", units.Status{ActiveState: "failed"}, started, true, StatusExited},
+		{"unit gone after exit", units.Status{}, started, true, StatusExited},
+		// A stale paused flag never outlives the unit.
+		{"gone while marked paused", units.Status{}, State{StartedAt: started.StartedAt, Paused: true}, true, StatusExited},
+	}
+	for _, c := range cases {
+		if got := DeriveStatus(c.unit, c.st, c.exited); got != c.want {
+			t.Errorf("%s: DeriveStatus = %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestStateChecks(t *testing.T) {
+	if err := checkRemove("web", StatusRunning, false); !errors.Is(err, ErrRunning) {
+		t.Errorf("rm of running: %v, want ErrRunning", err)
+	}
+	for _, s := range []Status{StatusRunning, StatusPaused, StatusExited, StatusCreated} {
+		if err := checkRemove("web", s, true); err != nil {
+			t.Errorf("rm -f of %s: %v", s, err)
+		}
+	}
+	if err := checkRemove("web", StatusExited, false); err != nil {
+		t.Errorf("rm of exited: %v", err)
+	}
+	if err := checkSignal("web", StatusExited); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("kill of exited: %v, want ErrNotRunning", err)
+	}
+	if err := checkPause("web", StatusPaused); !errors.Is(err, ErrPaused) {
+		t.Errorf("pause of paused: %v", err)
+	}
+	if err := checkPause("web", StatusCreated); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("pause of created: %v", err)
+	}
+	if err := checkUnpause("web", StatusRunning); !errors.Is(err, ErrNotPaused) {
+		t.Errorf("unpause of running: %v", err)
+	}
+	if err := checkUnpause("web", StatusPaused); err != nil {
+		t.Errorf("unpause of paused: %v", err)
+	}
+}
+
+func TestExitFromEnv(t *testing.T) {
+	now := time.Unix(100, 0)
+	cases := []struct {
+		env  map[string]string
+		code int
+	}{
+		{map[string]string{"EXIT_CODE": "exited", "EXIT_STATUS": "0", "SERVICE_RESULT": "success"}, 0},
+		{map[string]string{"EXIT_CODE": "exited", "EXIT_STATUS": "3", "SERVICE_RESULT": "exit-code"}, 3},
+		{map[string]string{"EXIT_CODE": "killed", "EXIT_STATUS": "TERM", "SERVICE_RESULT": "signal"}, 143},
+		{map[string]string{"EXIT_CODE": "killed", "EXIT_STATUS": "KILL", "SERVICE_RESULT": "timeout"}, 137},
+		{map[string]string{"EXIT_CODE": "dumped", "EXIT_STATUS": "SEGV", "SERVICE_RESULT": "core-dump"}, 139},
+		{map[string]string{"SERVICE_RESULT": "resources"}, exitRuntimeError},
+	}
+	for _, c := range cases {
+		ex := exitFromEnv(func(k string) string { return c.env[k] }, now)
+		if ex.ExitCode != c.code || !ex.FinishedAt.Equal(now) || ex.Result != c.env["SERVICE_RESULT"] {
+			t.Errorf("%v: got %+v, want exit code %d", c.env, ex, c.code)
+		}
+	}
+}

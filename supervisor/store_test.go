@@ -1,0 +1,178 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func testConfig(name string) *Config {
+	return &Config{Name: name, Unit: "ctr-" + name + ".service", Rootfs: "/r", Command: []string{"true"}, Restart: RestartPolicy{Name: PolicyNo}}
+}
+
+func TestStoreCreateIsExclusive(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.Create(testConfig("web")) }()
+	}
+	wg.Wait()
+	close(errs)
+	var ok, inUse int
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrNameInUse):
+			inUse++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 || inUse != 7 {
+		t.Fatalf("%d creates succeeded and %d saw the name in use; want 1 and 7", ok, inUse)
+	}
+	names, _ := s.Names()
+	if len(names) != 1 || names[0] != "web" {
+		t.Fatalf("Names = %v, want [web] (no leftovers of the losing creates)", names)
+	}
+}
+
+func TestStoreRecordRoundTripAndRemove(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenStore(dir)
+	cfg := testConfig("db")
+	cfg.StopSignal = Signal(2)
+	cfg.Restart = RestartPolicy{Name: PolicyOnFailure, MaxRetries: 2}
+	if err := s.Create(cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Config("db")
+	if err != nil || got.StopSignal != 2 || got.Restart.MaxRetries != 2 {
+		t.Fatalf("Config = %+v, %v", got, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "containers", "db", configFile))
+	if !strings.Contains(string(raw), `"StopSignal": "SIGINT"`) {
+		t.Errorf("stop signal not stored by name: %s", raw)
+	}
+	st := State{StartedAt: time.Unix(5, 0).UTC(), StoppedByUser: true, RestartCount: 4}
+	if err := s.SaveState("db", st); err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := s.State("db"); back != st {
+		t.Errorf("State = %+v, want %+v", back, st)
+	}
+	if ex, err := s.Exit("db"); ex != nil || err != nil {
+		t.Errorf("Exit before any run = %v, %v", ex, err)
+	}
+	if err := s.SaveExit("db", Exit{ExitCode: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if ex, _ := s.Exit("db"); ex == nil || ex.ExitCode != 3 {
+		t.Errorf("Exit = %+v", ex)
+	}
+	if err := s.Remove("db"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Config("db"); !errors.Is(err, ErrNoSuchContainer) {
+		t.Errorf("Config after Remove: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "containers"))
+	if len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+	// The name is free again.
+	if err := s.Create(testConfig("db")); err != nil {
+		t.Errorf("re-create: %v", err)
+	}
+}
+
+func TestStoreLockSerialisesOneContainerOnly(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	s.Create(testConfig("a"))
+	s.Create(testConfig("b"))
+	ctx := context.Background()
+	la, err := s.Lock(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another container is not blocked.
+	lb, err := s.Lock(ctx, "b")
+	if err != nil {
+		t.Fatalf("lock b while a is held: %v", err)
+	}
+	lb.Unlock()
+	// The same container is.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Lock(short, "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second lock of a: %v, want a timeout", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		l, err := s.Lock(ctx, "a")
+		if err == nil {
+			l.Unlock()
+		}
+		got <- err
+	}()
+	la.Unlock()
+	if err := <-got; err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+}
+
+func TestStoreLockWaiterSeesRemoval(t *testing.T) {
+	s, _ := OpenStore(t.TempDir())
+	s.Create(testConfig("a"))
+	ctx := context.Background()
+	l, _ := s.Lock(ctx, "a")
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.Lock(ctx, "a")
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := s.Remove("a"); err != nil {
+		t.Fatal(err)
+	}
+	l.Unlock()
+	if err := <-got; !errors.Is(err, ErrNoSuchContainer) {
+		t.Fatalf("waiter after removal: %v, want ErrNoSuchContainer", err)
+	}
+}
+
+func TestNewConfigRejectsBadInput(t *testing.T) {
+	base := CreateOptions{Name: "web", Rootfs: "/r", Command: []string{"sh"}}
+	bad := map[string]func(*CreateOptions){
+		"bad name":    func(o *CreateOptions) { o.Name = "-x" },
+		"no command":  func(o *CreateOptions) { o.Command = nil },
+		"no rootfs":   func(o *CreateOptions) { o.Rootfs = "" },
+		"bad policy":  func(o *CreateOptions) { o.Restart = "sometimes" },
+		"bad signal":  func(o *CreateOptions) { o.StopSignal = "SIGNOPE" },
+		"bad env":     func(o *CreateOptions) { o.Env = []string{"=x"} },
+		"relative wd": func(o *CreateOptions) { o.WorkDir = "tmp" },
+		"bad network": func(o *CreateOptions) { o.Network = "bridge" },
+	}
+	for what, mutate := range bad {
+		o := base
+		mutate(&o)
+		if _, err := newConfig(o, time.Now()); err == nil {
+			t.Errorf("%s: accepted", what)
+		}
+	}
+	cfg, err := newConfig(base, time.Now())
+	if err != nil || cfg.Unit != "ctr-web.service" || cfg.StopTimeout != 10 || cfg.StopSignal != Signal(DefaultStopSignal) || cfg.Network != NetworkHost {
+		t.Errorf("defaults: %+v, %v", cfg, err)
+	}
+}
