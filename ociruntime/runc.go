@@ -34,12 +34,20 @@ func FindRunc(path, root string) (*Runc, error) {
 	return &Runc{Path: abs, Root: root}, nil
 }
 
-// RunDetachedArgv is the command line that starts container id detached,
-// writing its init's pid to pidFile. It runs as the unit's ExecStart:
-// runc exits once the container runs, and the container's init becomes the
-// unit's main process, so nothing of ctr-unit or runc stays resident.
-func (r *Runc) RunDetachedArgv(id, bundle, pidFile string) []string {
-	return []string{r.Path, "--root", r.Root, "run", "--detach", "--pid-file", pidFile, "--bundle", bundle, id}
+// CreateArgv is the command line that creates container id and writes its
+// init's pid to pidFile, leaving the init waiting to exec the container's
+// process. It is the unit's ExecStart: the waiting init is alive when
+// systemd reads the pid file, so even a container that exits at once is
+// the unit's main process and its exit status is the unit's. runc itself
+// exits, so nothing of ctr-unit or runc stays resident.
+func (r *Runc) CreateArgv(id, bundle, pidFile string) []string {
+	return []string{r.Path, "--root", r.Root, "create", "--pid-file", pidFile, "--bundle", bundle, id}
+}
+
+// StartArgv lets a created container's init exec the container's process
+// (the unit's ExecStartPost).
+func (r *Runc) StartArgv(id string) []string {
+	return []string{r.Path, "--root", r.Root, "start", id}
 }
 
 // Delete removes runc's state of container id; force kills it first if it

@@ -77,7 +77,6 @@ func Spec(c SpecConfig) *specs.Spec {
 				Effective: caps,
 				Permitted: caps,
 			},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1048576, Soft: 1048576}},
 			NoNewPrivileges: true,
 		},
 		Mounts: defaultMounts(),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/units"
@@ -36,6 +37,33 @@ func exitFromEnv(getenv func(string) string, now time.Time) Exit {
 		}
 	}
 	return ex
+}
+
+// notifyTimeout bounds the wait for systemd to take the main pid.
+const notifyTimeout = 10 * time.Second
+
+// StartPost is the unit's ExecStartPost step. runc create has left the
+// container's init waiting; this names it as the unit's main process and
+// returns the command that lets it run (runc start), for the caller to
+// exec. In that order, even a container that exits at once is watched by
+// systemd as the main process, and its exit status is the unit's.
+func (s *Supervisor) StartPost(name string) ([]string, error) {
+	data, err := os.ReadFile(s.paths.pidFile(name))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: read init pid: %w", name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: bad pid file: %w", name, err)
+	}
+	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	runc, err := s.runc()
+	if err != nil {
+		return nil, err
+	}
+	return runc.StartArgv(name), nil
 }
 
 // StopPost is the unit's ExecStopPost step, run by systemd every time the

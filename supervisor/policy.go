@@ -86,3 +86,14 @@ func (p RestartPolicy) apply(s *units.Service) {
 		s.Restart = units.RestartNo
 	}
 }
+
+// performed turns systemd's NRestarts into the restarts that happened.
+// systemd counts a restart when it schedules it, before the start limit
+// refuses it, so with on-failure:N a container that used up its retries
+// shows N+1.
+func (p RestartPolicy) performed(nRestarts uint32) uint32 {
+	if p.Name == PolicyOnFailure && p.MaxRetries > 0 {
+		return min(nRestarts, uint32(p.MaxRetries))
+	}
+	return nRestarts
+}

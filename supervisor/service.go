@@ -43,14 +43,21 @@ func hookArgv(self string, p Paths, step, name string) []string {
 	return []string{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir, "internal", step, name}
 }
 
+// withoutNotifySocket runs argv without NOTIFY_SOCKET, which the unit has
+// for ctr-unit's start step: runc seeing it would wire the socket into the
+// container and make runc start wait for a READY=1 that never comes.
+func withoutNotifySocket(argv []string) []string {
+	return append([]string{"/usr/bin/env", "-u", "NOTIFY_SOCKET"}, argv...)
+}
+
 // buildService maps a container to the systemd service that carries it.
 func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) units.Service {
 	s := units.Service{
 		Description:      "ctr-unit container " + cfg.Name,
 		Slice:            serviceSlice,
-		ExecStart:        runc.RunDetachedArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name)),
+		ExecStart:        withoutNotifySocket(runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name))),
+		ExecStartPost:    [][]string{hookArgv(self, p, "start-post", cfg.Name)},
 		ExecStopPost:     [][]string{hookArgv(self, p, "stop-post", cfg.Name)},
-		PIDFile:          p.pidFile(cfg.Name),
 		RestartSec:       restartDelay,
 		KillSignal:       syscall.Signal(cfg.StopSignal),
 		TimeoutStop:      cfg.StopTimeout.Duration(),

@@ -419,10 +419,11 @@ type Info struct {
 // RestartCount is systemd's count of restarts while the unit is loaded,
 // else the last one seen.
 func (i *Info) RestartCount() uint32 {
+	n := i.State.RestartCount
 	if i.Unit.Loaded() {
-		return i.Unit.NRestarts
+		n = i.Unit.NRestarts
 	}
-	return i.State.RestartCount
+	return i.Config.Restart.performed(n)
 }
 
 // Inspect reads a container's record and its unit's state.

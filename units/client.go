@@ -34,9 +34,8 @@ type Client struct {
 }
 
 // Connect opens a connection to systemd.
+// The connection lives as long as ctx: godbus closes it when ctx ends.
 func Connect(ctx context.Context) (*Client, error) {
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
 	conn, err := sd.NewSystemdConnectionContext(ctx)
 	if err != nil {
 		if os.Geteuid() != 0 {

@@ -26,12 +26,13 @@ type Service struct {
 	Description string
 	Slice       string
 
-	// ExecStart starts the container detached; its init becomes the main
-	// process through PIDFile (Type=forking).
-	ExecStart    []string
-	ExecStartPre [][]string
-	ExecStopPost [][]string
-	PIDFile      string
+	// ExecStart creates the container and exits (Type=forking); the
+	// ExecStartPost step names the container's init as the main process
+	// (sd_notify MAINPID, hence NotifyAccess=all) and starts it.
+	ExecStart     []string
+	ExecStartPre  [][]string
+	ExecStartPost [][]string
+	ExecStopPost  [][]string
 
 	// Restart is one of the Restart* constants. StartLimitBurst > 0 caps
 	// the number of starts; with StartLimitInterval == 0 it counts over the
@@ -94,7 +95,10 @@ func (s Service) Properties() []sd.Property {
 	p := []sd.Property{
 		prop("Description", s.Description),
 		prop("Type", "forking"),
-		prop("PIDFile", s.PIDFile),
+		prop("NotifyAccess", "all"),
+		// The container's init is in a child cgroup, where guessing never
+		// finds it; the start step names it.
+		prop("GuessMainPID", false),
 		execProperty("ExecStart", s.ExecStart),
 		// The container gets the whole subtree: runc creates its cgroup
 		// below the unit's own, so every container process stays in the
@@ -111,6 +115,9 @@ func (s Service) Properties() []sd.Property {
 	}
 	if len(s.ExecStartPre) > 0 {
 		p = append(p, execProperty("ExecStartPre", s.ExecStartPre...))
+	}
+	if len(s.ExecStartPost) > 0 {
+		p = append(p, execProperty("ExecStartPost", s.ExecStartPost...))
 	}
 	if len(s.ExecStopPost) > 0 {
 		p = append(p, execProperty("ExecStopPost", s.ExecStopPost...))

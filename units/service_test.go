@@ -24,7 +24,6 @@ func TestServicePropertiesCoreSettings(t *testing.T) {
 	m := props(t, Service{
 		ExecStart:    []string{"/usr/sbin/runc", "run", "-d", "x"},
 		ExecStopPost: [][]string{{"/bin/ctr-unit", "internal", "stop-post", "x"}},
-		PIDFile:      "/run/x/pid",
 		Restart:      RestartOnFailure,
 		RestartSec:   100 * time.Millisecond,
 		KillSignal:   syscall.SIGINT,
@@ -32,7 +31,7 @@ func TestServicePropertiesCoreSettings(t *testing.T) {
 		Slice:        "system.slice",
 	})
 	want := map[string]any{
-		"Type": "forking", "PIDFile": "/run/x/pid", "Delegate": true, "KillMode": "mixed",
+		"Type": "forking", "NotifyAccess": "all", "GuessMainPID": false, "Delegate": true, "KillMode": "mixed",
 		"KillSignal": int32(2), "TimeoutStopUSec": uint64(7_000_000), "Restart": "on-failure",
 		"RestartUSec": uint64(100_000), "Slice": "system.slice",
 	}

@@ -262,6 +262,24 @@ func (a *app) killCommand() *cobra.Command {
 func (a *app) internalCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "internal", Hidden: true, Short: "Steps run by ctr-unit's units"}
 	cmd.AddCommand(&cobra.Command{
+		Use:  "start-post NAME",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			argv, err := sv.StartPost(args[0])
+			if err != nil {
+				return err
+			}
+			// runc start would wait for READY=1 from the container if
+			// it saw the unit's NOTIFY_SOCKET.
+			os.Unsetenv("NOTIFY_SOCKET")
+			return syscall.Exec(argv[0], argv, os.Environ())
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
 		Use:  "stop-post NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,0 +1,267 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A container whose init exits 0 on SIGTERM, with a child of its own.
+const termable = `trap "exit 0" TERM; sleep 1000 & wait`
+
+// A container whose processes all ignore SIGTERM.
+const stubborn = `trap "" TERM; sleep 1000 & sleep 1000 & wait`
+
+func TestProcessesLiveInTheUnitAndNoneRemainAfterStop(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("web")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", `trap "exit 0" TERM; sleep 1000 & sleep 1000 & wait`)
+	c := e.inspect(name)
+	if c.State.Status != "running" || c.Unit == "" {
+		t.Fatalf("after run -d: status %q unit %q", c.State.Status, c.Unit)
+	}
+	cgroup := unitProperty(t, c.Unit, "ControlGroup")
+	pids := cgroupPids(t, cgroup)
+	if len(pids) != 3 {
+		t.Fatalf("unit cgroup %s holds pids %v, want the container's 3 processes", cgroup, pids)
+	}
+	mainPID, _ := strconv.Atoi(unitProperty(t, c.Unit, "MainPID"))
+	if mainPID != c.State.Pid || !slices.Contains(pids, mainPID) {
+		t.Fatalf("unit MainPID %d, inspect Pid %d, cgroup pids %v: the container's init must be the unit's main process", mainPID, c.State.Pid, pids)
+	}
+	// No resident supervisor: every process of the unit is the container's.
+	for _, pid := range pids {
+		if n := comm(pid); n != "sh" && n != "sleep" {
+			t.Errorf("process %d (%s) in the unit is not the container's", pid, n)
+		}
+	}
+	assertNoSupervisorProcesses(t)
+
+	e.must("stop", name)
+	for _, pid := range pids {
+		if pidAlive(pid) {
+			t.Errorf("process %d survived stop", pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cgroupRoot(), cgroup)); !os.IsNotExist(err) {
+		t.Errorf("unit cgroup %s still exists after stop: %v", cgroup, err)
+	}
+	if got := e.inspect(name).State; got.Status != "exited" || got.ExitCode != 0 {
+		t.Errorf("after stop: %+v, want exited with code 0", got)
+	}
+}
+
+// assertNoSupervisorProcesses checks that no ctr-unit or runc process is
+// alive anywhere in the box.
+func assertNoSupervisorProcesses(t *testing.T) {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	self := os.Getpid()
+	for _, d := range entries {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if n := comm(pid); n == "runc" || n == "ctr-unit" || strings.HasPrefix(n, "runc:") {
+			t.Errorf("process %d (%s) stays resident", pid, n)
+		}
+	}
+}
+
+func TestStopKillsProcessesThatIgnoreSIGTERMAfterTheTimeout(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("stubborn")
+	e.must("run", "-d", "--name", name, "--stop-timeout", "1", "--rootfs", rootfs, "--", "sh", "-c", stubborn)
+	c := e.inspect(name)
+	if got := unitProperty(t, c.Unit, "TimeoutStopUSec"); got != "1s" {
+		t.Errorf("unit TimeoutStopUSec = %s, want the container's stop timeout 1s", got)
+	}
+	pids := cgroupPids(t, unitProperty(t, c.Unit, "ControlGroup"))
+	start := time.Now()
+	e.must("stop", name)
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("stop took %v: the processes ignore SIGTERM, so it must wait the 1 s stop timeout", took)
+	}
+	for _, pid := range pids {
+		if pidAlive(pid) {
+			t.Errorf("process %d survived stop", pid)
+		}
+	}
+	if code := e.inspect(name).State.ExitCode; code != 137 {
+		t.Errorf("exit code %d, want 137 (SIGKILL)", code)
+	}
+}
+
+func TestStopTimeFlagShortensTheWait(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("short")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", stubborn)
+	start := time.Now()
+	e.must("stop", "-t", "0", name)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stop -t 0 took %v, the container's own 10 s timeout was not cut short", took)
+	}
+	if c := e.inspect(name); c.State.Status != "exited" || c.State.ExitCode != 137 {
+		t.Errorf("after stop -t 0: %+v", c.State)
+	}
+}
+
+func TestExitCodeIsTheUnitsExitStatus(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("three")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "sleep 0.2; exit 3")
+	c := e.waitStatus(name, "exited", 10*time.Second)
+	if c.State.ExitCode != 3 {
+		t.Errorf("inspect ExitCode = %d, want 3", c.State.ExitCode)
+	}
+	if got := unitProperty(t, c.Unit, "ExecMainStatus"); got != "3" {
+		t.Errorf("unit ExecMainStatus = %s, want 3", got)
+	}
+	if got := unitProperty(t, c.Unit, "Result"); got != "exit-code" {
+		t.Errorf("unit Result = %s, want exit-code", got)
+	}
+	if c.State.FinishedAt.Before(c.State.StartedAt) || c.State.StartedAt.IsZero() {
+		t.Errorf("StartedAt %v FinishedAt %v", c.State.StartedAt, c.State.FinishedAt)
+	}
+}
+
+func TestKilledBySignalShows128PlusSignal(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("killed")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sleep", "1000")
+	e.must("kill", "-s", "KILL", name)
+	if c := e.waitStatus(name, "exited", 10*time.Second); c.State.ExitCode != 137 {
+		t.Errorf("exit code %d after SIGKILL, want 137", c.State.ExitCode)
+	}
+	// runc's state went with the unit: the same container starts again.
+	e.must("start", name)
+	if c := e.inspect(name); c.State.Status != "running" {
+		t.Fatalf("restart after kill -9: %+v", c.State)
+	}
+}
+
+func TestOnFailureRetriesExactlyNTimesThenStaysFailed(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("flaky")
+	e.must("run", "-d", "--name", name, "--restart", "on-failure:2", "--rootfs", rootfs, "--", "sh", "-c", "sleep 0.1; exit 1")
+	unit := e.inspect(name).Unit
+	e.waitFor("the unit to fail for good", 20*time.Second, func() bool {
+		return unitProperty(t, unit, "ActiveState") == "failed"
+	})
+	// Had a third restart been allowed, it would come 100 ms after the
+	// failure; give it ample time not to happen.
+	time.Sleep(time.Second)
+	c := e.inspect(name)
+	if c.RestartCount != 2 || c.State.Status != "exited" || c.State.ExitCode != 1 {
+		t.Errorf("after on-failure:2: restarts %d, status %s, exit %d; want 2, exited, 1", c.RestartCount, c.State.Status, c.State.ExitCode)
+	}
+	starts := strings.Count(journal(t, unit), "Started "+unit)
+	if starts != 3 {
+		t.Errorf("journal shows %d starts of %s, want 3 (1 + 2 restarts)", starts, unit)
+	}
+	if got := unitProperty(t, unit, "ActiveState"); got != "failed" {
+		t.Errorf("unit is %s, want failed", got)
+	}
+}
+
+func TestAlwaysRestartsAfterACleanExitButNotAfterStop(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("always")
+	e.must("run", "-d", "--name", name, "--restart", "always", "--rootfs", rootfs, "--", "sh", "-c", "sleep 0.2; exit 0")
+	e.waitFor("two restarts", 20*time.Second, func() bool { return e.inspect(name).RestartCount >= 2 })
+	e.waitStatus(name, "running", 10*time.Second)
+	e.must("stop", name)
+	before := e.inspect(name)
+	time.Sleep(time.Second)
+	after := e.inspect(name)
+	if after.State.Status != "exited" || after.RestartCount != before.RestartCount {
+		t.Errorf("after stop: status %s restarts %d→%d; a stopped container must stay stopped", after.State.Status, before.RestartCount, after.RestartCount)
+	}
+	if after.RestartCount < 2 {
+		t.Errorf("restart count %d was lost when the unit stopped", after.RestartCount)
+	}
+}
+
+func TestRestartCountSurvivesSystemdRestarts(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("count")
+	e.must("run", "-d", "--name", name, "--restart", "on-failure", "--rootfs", rootfs, "--", "sleep", "1000")
+	for want := 1; want <= 3; want++ {
+		e.waitStatus(name, "running", 10*time.Second)
+		e.must("kill", "-s", "KILL", name)
+		e.waitFor("restart "+strconv.Itoa(want), 10*time.Second, func() bool { return e.inspect(name).RestartCount == want })
+	}
+}
+
+func TestRunAttachedReturnsTheContainersExitCode(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("attached")
+	r := e.ctr("run", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
+	if r.code != 7 {
+		t.Fatalf("run exit code: %s; want 7", r)
+	}
+	if !strings.Contains(r.stdout, "to-stdout") || !strings.Contains(r.stderr, "to-stderr") {
+		t.Errorf("container output not passed through: %s", r)
+	}
+	r = e.ctr("run", "--rm", "--name", e.name("ok"), "--rootfs", rootfs, "--", "true")
+	if r.code != 0 {
+		t.Errorf("run true: %s", r)
+	}
+	if out := e.must("ps", "-a", "--format", "{{.Name}}"); strings.Contains(out, e.name("ok")) {
+		t.Errorf("--rm left the container: %s", out)
+	}
+}
+
+func TestRunAttachedPassesStdinAndSignals(t *testing.T) {
+	e := newEnv(t)
+	c := e.cmd("run", "--name", e.name("stdin"), "--rootfs", rootfs, "--", "sh", "-c", "read line; echo got:$line")
+	c.Stdin = strings.NewReader("hello\n")
+	out, err := c.Output()
+	if err != nil || !strings.Contains(string(out), "got:hello") {
+		t.Errorf("stdin not passed: %v, %q", err, out)
+	}
+	c = e.cmd("run", "--name", e.name("sig"), "--rootfs", rootfs, "--", "sh", "-c", `trap "exit 42" INT; sleep 1000 & wait`)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(e.name("sig"), "running", 10*time.Second)
+	c.Process.Signal(os.Interrupt)
+	err = c.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 42 {
+		t.Errorf("run after SIGINT: %v, want exit 42 from the container's trap", err)
+	}
+}
+
+func TestOutputGoesToTheJournalTaggedWithTheName(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("talk")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "echo line-one; echo line-two >&2; sleep 1000")
+	var logs string
+	e.waitFor("two lines in the journal", 10*time.Second, func() bool {
+		logs = e.must("logs", name)
+		return strings.Contains(logs, "line-two")
+	})
+	if logs != "line-one\nline-two\n" {
+		t.Errorf("logs = %q, want exactly the container's two lines", logs)
+	}
+	tagged, _ := exec.Command("journalctl", "--no-pager", "-o", "cat", "-t", name).Output()
+	if !strings.Contains(string(tagged), "line-one") {
+		t.Errorf("journalctl -t %s: %q", name, tagged)
+	}
+}
+
+func journal(t *testing.T, unit string) string {
+	t.Helper()
+	out, err := exec.Command("journalctl", "--no-pager", "-u", unit).Output()
+	if err != nil {
+		t.Fatalf("journalctl -u %s: %v", unit, err)
+	}
+	return string(out)
+}

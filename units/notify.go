@@ -1,0 +1,82 @@
+package units
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNoNotifySocket means the process does not run under a unit that
+// accepts notifications.
+var ErrNoNotifySocket = errors.New("NOTIFY_SOCKET is not set")
+
+// Notify sends state to systemd (sd_notify) and waits until systemd has
+// processed it (BARRIER=1). Waiting matters: systemd attributes a message
+// to a unit through the sender's pid, so a sender that exits first may
+// have its message dropped.
+func Notify(state string, timeout time.Duration) error {
+	socket := os.Getenv("NOTIFY_SOCKET")
+	if socket == "" {
+		return ErrNoNotifySocket
+	}
+	if socket[0] == '@' {
+		socket = "\x00" + socket[1:]
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: socket, Net: "unixgram"})
+	if err != nil {
+		return fmt.Errorf("sd_notify: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(state)); err != nil {
+		return fmt.Errorf("sd_notify %q: %w", state, err)
+	}
+	return barrier(conn, timeout)
+}
+
+// barrier sends BARRIER=1 with the write end of a pipe; systemd closes its
+// copy once it has handled every earlier message.
+func barrier(conn *net.UnixConn, timeout time.Duration) error {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("sd_notify barrier: %w", err)
+	}
+	defer unix.Close(p[0])
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		unix.Close(p[1])
+		return fmt.Errorf("sd_notify barrier: %w", err)
+	}
+	// Sendmsg on the descriptor: net refuses WriteMsgUnix on a connected
+	// datagram socket.
+	var sendErr error
+	err = raw.Write(func(fd uintptr) bool {
+		sendErr = unix.Sendmsg(int(fd), []byte("BARRIER=1"), unix.UnixRights(p[1]), nil, 0)
+		return !errors.Is(sendErr, unix.EAGAIN)
+	})
+	unix.Close(p[1])
+	if err = errors.Join(err, sendErr); err != nil {
+		return fmt.Errorf("sd_notify barrier: %w", err)
+	}
+	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLHUP}}
+	for {
+		n, err := unix.Poll(fds, int(timeout/time.Millisecond))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sd_notify barrier: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("sd_notify barrier: systemd did not answer within %v", timeout)
+		}
+		return nil
+	}
+}
+
+// MainPID is the sd_notify message that makes pid the unit's main process.
+func MainPID(pid int) string { return "MAINPID=" + strconv.Itoa(pid) }
