@@ -1,0 +1,50 @@
+# ctr-unit build, test and demo. Everything builds with CGO_ENABLED=0:
+# containers/storage's btrfs driver needs C headers otherwise.
+export CGO_ENABLED := 0
+GO ?= go
+PREFIX ?= /usr/local
+BIN := bin/ctr-unit
+# Each `make test` boots its own throwaway systemd boxes; a distinct name
+# lets several checkouts test at once.
+BOX ?= ctr-unit-$(shell echo $$PPID)
+
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid bench demo deps install clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ctr-unit
+
+# Debian packages the tests and the demo need.
+deps:
+	@missing=$$(for p in systemd dbus runc busybox-static util-linux; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+unit-test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+integration-v2: deps
+	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/
+
+integration-hybrid: deps
+	hack/sysbox run hybrid --name $(BOX)-hy -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/
+
+integration-test: integration-v2 integration-hybrid
+
+test: unit-test integration-test
+
+bench: deps build
+	hack/sysbox run v2 --name $(BOX)-bv2 -- $(GO) run ./bench -layout v2
+	hack/sysbox run hybrid --name $(BOX)-bhy -- $(GO) run ./bench -layout hybrid
+
+demo: deps build
+	hack/demo
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
+
+clean:
+	rm -rf bin

@@ -1,0 +1,109 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// Info is everything known of a container at one moment.
+type Info struct {
+	Config *Config
+	State  State
+	Exit   *Exit
+	Unit   units.Status
+	Status Status
+}
+
+// RestartCount is systemd's count of restarts while the unit is loaded,
+// else the last one seen.
+func (i *Info) RestartCount() uint32 {
+	n := i.State.RestartCount
+	if i.Unit.Loaded() {
+		n = i.Unit.NRestarts
+	}
+	return i.Config.Restart.performed(n)
+}
+
+// Inspect reads a container's record and its unit's state.
+func (s *Supervisor) Inspect(ctx context.Context, name string) (*Info, error) {
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return nil, err
+	}
+	systemd, err := s.sd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	unit, err := systemd.Status(ctx, cfg.Unit)
+	if err != nil {
+		return nil, err
+	}
+	return s.info(cfg, unit)
+}
+
+func (s *Supervisor) info(cfg *Config, unit units.Status) (*Info, error) {
+	st, err := s.store.State(cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := s.store.Exit(cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &Info{Config: cfg, State: st, Exit: ex, Unit: unit, Status: DeriveStatus(unit, st, ex != nil)}, nil
+}
+
+// List returns every container (or only the live ones), asking systemd
+// for all of their units in one call.
+func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
+	names, err := s.store.Names()
+	if err != nil {
+		return nil, err
+	}
+	configs := make([]*Config, 0, len(names))
+	unitNames := make([]string, 0, len(names))
+	for _, n := range names {
+		cfg, err := s.store.Config(n)
+		if errors.Is(err, ErrNoSuchContainer) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		configs = append(configs, cfg)
+		unitNames = append(unitNames, cfg.Unit)
+	}
+	if len(configs) == 0 {
+		return nil, nil
+	}
+	systemd, err := s.sd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	states, err := systemd.ActiveStates(ctx, unitNames)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Info
+	for _, cfg := range configs {
+		info, err := s.info(cfg, states[cfg.Unit])
+		if err != nil {
+			return nil, err
+		}
+		if all || info.Status.Live() || info.Status == StatusRestarting {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// Unit returns the name of a container's unit (for journalctl).
+func (s *Supervisor) Unit(name string) (string, error) {
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Unit, nil
+}

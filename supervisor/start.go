@@ -1,0 +1,113 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+)
+
+// StartOptions modify one start.
+type StartOptions struct {
+	// Stdio, if set, hands these descriptors to the container (attached run).
+	Stdio *[3]int
+}
+
+// Start starts a container's unit and returns once the container runs.
+// Starting a running container does nothing, as in podman.
+func (s *Supervisor) Start(ctx context.Context, name string, o StartOptions) error {
+	lock, err := s.store.Lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	return s.startLocked(ctx, name, o)
+}
+
+func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOptions) error {
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return err
+	}
+	systemd, err := s.sd(ctx)
+	if err != nil {
+		return err
+	}
+	runc, err := s.runc()
+	if err != nil {
+		return err
+	}
+	unit, err := systemd.Status(ctx, cfg.Unit)
+	if err != nil {
+		return err
+	}
+	st, err := s.store.State(name)
+	if err != nil {
+		return err
+	}
+	switch status := DeriveStatus(unit, st, false); {
+	case status == StatusRunning && o.Stdio == nil:
+		return nil
+	case status.Live() || status == StatusRestarting:
+		return fmt.Errorf("%w: %s is %s", ErrRunning, name, status)
+	}
+	// A failed unit lingers and keeps the name taken.
+	if unit.Loaded() {
+		if err := systemd.ResetFailed(ctx, cfg.Unit); err != nil {
+			return err
+		}
+	}
+	if err := ociruntime.WriteBundle(s.paths.bundle(name), ociruntime.Spec(buildSpec(cfg))); err != nil {
+		return err
+	}
+	if err := s.store.ClearExit(name); err != nil {
+		return err
+	}
+	st.StartedAt, st.StoppedByUser, st.Paused, st.RestartCount = time.Now(), false, false, 0
+	if err := s.store.SaveState(name, st); err != nil {
+		return err
+	}
+	svc := buildService(cfg, s.paths, runc, s.self)
+	svc.StdioFDs = o.Stdio
+	if err := systemd.StartTransient(ctx, cfg.Unit, svc.Properties()); err != nil {
+		return s.startFailed(name, cfg.Unit, err)
+	}
+	return nil
+}
+
+// startFailed explains a start job that did not succeed.
+func (s *Supervisor) startFailed(name, unit string, err error) error {
+	if ex, _ := s.store.Exit(name); ex != nil {
+		return fmt.Errorf("container %s failed to start (exit code %d); see journalctl -u %s: %w", name, ex.ExitCode, unit, err)
+	}
+	return fmt.Errorf("container %s failed to start; see journalctl -u %s: %w", name, unit, err)
+}
+
+// Run starts a container attached to stdio and waits until it exits,
+// returning its exit code. Signals sent to the caller meanwhile are passed
+// to the container (see Kill).
+func (s *Supervisor) Run(ctx context.Context, name string, stdio [3]int) (int, error) {
+	if err := s.Start(ctx, name, StartOptions{Stdio: &stdio}); err != nil {
+		return -1, err
+	}
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return -1, err
+	}
+	systemd, err := s.sd(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if err := systemd.WaitInactive(ctx, cfg.Unit); err != nil {
+		return -1, err
+	}
+	ex, err := s.store.Exit(name)
+	if err != nil {
+		return -1, err
+	}
+	if ex == nil {
+		return -1, fmt.Errorf("container %s stopped but left no exit status; see journalctl -u %s", name, cfg.Unit)
+	}
+	return ex.ExitCode, nil
+}
