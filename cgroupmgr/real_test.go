@@ -249,3 +249,29 @@ func TestRejectsRootAndRelativePaths(t *testing.T) {
 		}
 	}
 }
+
+// Prune removes a cgroup only where it is empty, the way a unit's own
+// cgroup must be treated while systemd still runs the unit's stop step in
+// some hierarchies.
+func TestPruneLeavesBusyHierarchies(t *testing.T) {
+	f := newV1Fixture(t)
+	f.mkChild(t, "unit")
+	// A process in the unit's cgroup of one hierarchy only.
+	f.start(t, "unit", "sleep 1000", "pids")
+	f.waitProcs(t, 1)
+	if err := f.m.Prune(f.path + "/unit"); err != nil {
+		t.Fatal(err)
+	}
+	for h, dir := range f.dirs {
+		_, err := os.Stat(filepath.Join(dir, "unit"))
+		if h == "pids" && err != nil {
+			t.Errorf("pids: the busy cgroup was removed: %v", err)
+		}
+		if h != "pids" && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: the empty cgroup is still there (%v)", h, err)
+		}
+	}
+	if err := f.m.Prune("/"); err == nil {
+		t.Error("Prune of the root cgroup was accepted")
+	}
+}

@@ -91,3 +91,29 @@ func rmdirCgroup(dir string) error {
 	}
 	return fmt.Errorf("rmdir %s: %w", dir, err)
 }
+
+// Prune removes the cgroup directory at path (not its children) in every
+// hierarchy where it is empty, and leaves it where it is not. It is for a
+// unit's own cgroup on v1: systemd removes it in the hierarchies it
+// manages, but never in those it does not (freezer, cpuset), where runc
+// created it for the container below.
+func (m *Manager) Prune(path string) error {
+	clean, err := cleanPath(path)
+	if err != nil {
+		return err
+	}
+	hs, err := m.hierarchies()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, h := range hs {
+		err := syscall.Rmdir(filepath.Join(h, clean))
+		switch {
+		case err == nil, errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EBUSY), errors.Is(err, syscall.ENOTEMPTY):
+		default:
+			errs = append(errs, fmt.Errorf("prune cgroup %s in %s: %w", clean, h, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -36,16 +36,13 @@ func FindRunc(path, root string) (*Runc, error) {
 
 // CreateArgv is the command line that creates container id and writes its
 // init's pid to pidFile, leaving the init waiting to exec the container's
-// process. It is the unit's ExecStart: the waiting init is alive when
-// systemd reads the pid file, so even a container that exits at once is
-// the unit's main process and its exit status is the unit's. runc itself
-// exits, so nothing of ctr-unit or runc stays resident.
+// process. runc exits, so nothing of it stays resident, and the init,
+// orphaned, becomes a child of systemd.
 func (r *Runc) CreateArgv(id, bundle, pidFile string) []string {
 	return []string{r.Path, "--root", r.Root, "create", "--pid-file", pidFile, "--bundle", bundle, id}
 }
 
-// StartArgv lets a created container's init exec the container's process
-// (the unit's ExecStartPost).
+// StartArgv lets a created container's init exec the container's process.
 func (r *Runc) StartArgv(id string) []string {
 	return []string{r.Path, "--root", r.Root, "start", id}
 }

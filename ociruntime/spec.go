@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/google/renameio/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -37,6 +40,11 @@ type SpecConfig struct {
 	// container gets its own with only loopback.
 	HostNetwork bool
 	ReadOnly    bool
+	// Mounts are the container's own (volumes, binds, tmpfs); one on the
+	// destination of a default mount replaces it.
+	Mounts []specs.Mount
+	// ShmSize sizes /dev/shm in bytes (0: the default 64 MiB).
+	ShmSize int64
 }
 
 // Spec builds the OCI runtime spec for c.
@@ -79,7 +87,7 @@ func Spec(c SpecConfig) *specs.Spec {
 			},
 			NoNewPrivileges: true,
 		},
-		Mounts: defaultMounts(),
+		Mounts: withMounts(defaultMounts(), c.Mounts, c.ShmSize),
 		Linux: &specs.Linux{
 			CgroupsPath: c.CgroupsPath,
 			Namespaces:  namespaces,
@@ -129,8 +137,47 @@ func WriteBundle(dir string, spec *specs.Spec) error {
 	if err != nil {
 		return fmt.Errorf("encode OCI spec: %w", err)
 	}
-	if err := renameio.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+	if err := renameio.WriteFile(filepath.Join(dir, "config.json"), data, 0o600, renameio.WithTempDir(dir)); err != nil {
 		return fmt.Errorf("write bundle %s: %w", dir, err)
 	}
 	return nil
+}
+
+// withMounts adds the container's own mounts to the defaults, replacing a
+// default mounted on the same place, and sizes /dev/shm.
+func withMounts(defaults, own []specs.Mount, shmSize int64) []specs.Mount {
+	out := make([]specs.Mount, 0, len(defaults)+len(own))
+	for _, m := range defaults {
+		if slices.ContainsFunc(own, func(o specs.Mount) bool { return o.Destination == m.Destination }) {
+			continue
+		}
+		if m.Destination == "/dev/shm" && shmSize > 0 {
+			m.Options = slices.Clone(m.Options)
+			for i, o := range m.Options {
+				if strings.HasPrefix(o, "size=") {
+					m.Options[i] = "size=" + strconv.FormatInt(shmSize, 10)
+				}
+			}
+		}
+		out = append(out, m)
+	}
+	return append(out, own...)
+}
+
+// SetRoot points an existing bundle's root at dir (an image container's
+// layer, known only once it is mounted as the unit starts).
+func SetRoot(bundle, dir string) error {
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return fmt.Errorf("read bundle %s: %w", bundle, err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return fmt.Errorf("read bundle %s: %w", bundle, err)
+	}
+	if spec.Root == nil {
+		spec.Root = &specs.Root{}
+	}
+	spec.Root.Path = dir
+	return WriteBundle(bundle, &spec)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -56,6 +57,20 @@ type Service struct {
 
 	Requires []string
 	After    []string
+	// Wants pulls units in without depending on them (network-online.target).
+	Wants []string
+
+	// Type is the service type: "" means forking; "notify" when the
+	// container is ready only once healthy (the start step then names the
+	// main process and a check sends READY=1).
+	Type string
+	// RestartForceSignals restart the service whatever Restart= says
+	// when its main process dies of one of them (RestartForceExitStatus=);
+	// a healthcheck's restart action kills it so, and systemd counts it.
+	RestartForceSignals []syscall.Signal
+	// Extra are further unit-file settings passed through as written (from
+	// a definition file); they have no transient form.
+	Extra []*unit.UnitOption
 
 	// StdioFDs hands the caller's descriptors to the service, as
 	// systemd-run --pipe does, for attached runs.
@@ -79,6 +94,19 @@ func execProperty(name string, cmds ...[]string) sd.Property {
 	return sd.Property{Name: name, Value: dbus.MakeVariant(v)}
 }
 
+// exitStatusSet is systemd's (aiai): exit codes and signals.
+type exitStatusSet struct {
+	Codes   []int32
+	Signals []int32
+}
+
+func (s Service) serviceType() string {
+	if s.Type == "" {
+		return "forking"
+	}
+	return s.Type
+}
+
 func prop(name string, value any) sd.Property {
 	return sd.Property{Name: name, Value: dbus.MakeVariant(value)}
 }
@@ -94,7 +122,7 @@ func usec(d time.Duration) uint64 {
 func (s Service) Properties() []sd.Property {
 	p := []sd.Property{
 		prop("Description", s.Description),
-		prop("Type", "forking"),
+		prop("Type", s.serviceType()),
 		prop("NotifyAccess", "all"),
 		// The container's init is in a child cgroup, where guessing never
 		// finds it; the start step names it.
@@ -152,6 +180,16 @@ func (s Service) Properties() []sd.Property {
 	}
 	if len(s.After) > 0 {
 		p = append(p, prop("After", s.After))
+	}
+	if len(s.Wants) > 0 {
+		p = append(p, prop("Wants", s.Wants))
+	}
+	if len(s.RestartForceSignals) > 0 {
+		sigs := make([]int32, 0, len(s.RestartForceSignals))
+		for _, sig := range s.RestartForceSignals {
+			sigs = append(sigs, int32(sig))
+		}
+		p = append(p, prop("RestartForceExitStatus", exitStatusSet{Signals: sigs}))
 	}
 	if s.StdioFDs != nil {
 		p = append(p,

@@ -3,8 +3,6 @@ package units
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -17,14 +15,11 @@ func (c *Client) WaitInactive(ctx context.Context, unit string) error {
 	// A connection of our own, so its signal channel sees the unit's
 	// PropertiesChanged. systemd sends every signal to each private-socket
 	// peer, so no match rule or Subscribe is needed.
-	conn, err := dbus.Dial("unix:path=/run/systemd/private", dbus.WithContext(ctx))
+	conn, err := dialPrivate(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}
 	defer conn.Close()
-	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-		return fmt.Errorf("%w: %w", ErrNoSystemd, err)
-	}
 	signals := make(chan *dbus.Signal, 64)
 	conn.Signal(signals)
 	path := dbus.ObjectPath("/org/freedesktop/systemd1/unit/" + sd.PathBusEscape(unit))

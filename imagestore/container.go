@@ -1,0 +1,131 @@
+package imagestore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	storage "go.podman.io/storage"
+	storarchive "go.podman.io/storage/pkg/archive"
+	"go.podman.io/storage/pkg/stringid"
+)
+
+// CreateContainer makes a read-write layer over an image for one
+// container and returns its ID, which names both the store's container
+// record and its layer. metadata is kept with it (e.g. the container's
+// name, for whoever looks into the store).
+func (s *Store) CreateContainer(imageID, metadata string) (string, error) {
+	id := stringid.GenerateRandomID()
+	c, err := s.s.CreateContainer(id, nil, imageID, id, metadata, nil)
+	if err != nil {
+		if errors.Is(err, storage.ErrImageUnknown) {
+			return "", fmt.Errorf("%w: %s", ErrNoSuchImage, imageID)
+		}
+		return "", fmt.Errorf("create container layer: %w", err)
+	}
+	return c.ID, nil
+}
+
+// Mount mounts a container's layer (counted: each Mount needs an
+// Unmount) and returns where its root filesystem is.
+func (s *Store) Mount(id string) (string, error) {
+	dir, err := s.s.Mount(id, "")
+	if err != nil {
+		return "", fmt.Errorf("mount container layer %s: %w", shortID(id), s.notFound(id, err))
+	}
+	return dir, nil
+}
+
+// Unmount takes back one Mount; with all, every mount of the layer, as
+// after the container stopped however it stopped. Unmounting a layer
+// that is not mounted succeeds.
+func (s *Store) Unmount(id string, all bool) error {
+	for {
+		mounted, err := s.s.Unmount(id, all)
+		if errors.Is(err, storage.ErrLayerNotMounted) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unmount container layer %s: %w", shortID(id), s.notFound(id, err))
+		}
+		if !all || !mounted {
+			return nil
+		}
+	}
+}
+
+// Mounted tells how many times the layer is mounted.
+func (s *Store) Mounted(id string) (int, error) {
+	n, err := s.s.Mounted(id)
+	if err != nil {
+		return 0, s.notFound(id, err)
+	}
+	return n, nil
+}
+
+// DeleteContainer unmounts and deletes a container's layer. Deleting one
+// that is gone succeeds.
+func (s *Store) DeleteContainer(id string) error {
+	if !s.s.Exists(id) {
+		return nil
+	}
+	if err := s.Unmount(id, true); err != nil {
+		return err
+	}
+	if err := s.s.DeleteContainer(id); err != nil && !errors.Is(err, storage.ErrNotAContainer) && !errors.Is(err, storage.ErrContainerUnknown) {
+		return fmt.Errorf("delete container layer %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// DiffSize is how many bytes a container wrote into its layer.
+func (s *Store) DiffSize(id string) (int64, error) {
+	l, err := s.s.Layer(id)
+	if err != nil {
+		return 0, s.notFound(id, err)
+	}
+	n, err := s.s.DiffSize(l.Parent, l.ID)
+	if err != nil {
+		return 0, fmt.Errorf("size of container layer %s: %w", shortID(id), err)
+	}
+	return n, nil
+}
+
+// ImageSize is the size of an image's layers.
+func (s *Store) ImageSize(imageID string) (int64, error) {
+	n, err := s.s.ImageSize(imageID)
+	if err != nil {
+		return 0, fmt.Errorf("size of image %s: %w", shortID(imageID), err)
+	}
+	return n, nil
+}
+
+// Export writes a container's whole file system (its image and what it
+// wrote) to w as a tar.
+func (s *Store) Export(id string, w io.Writer) (err error) {
+	dir, err := s.Mount(id)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if uerr := s.Unmount(id, false); uerr != nil && err == nil {
+			err = uerr
+		}
+	}()
+	rc, err := storarchive.TarWithOptions(dir, &storarchive.TarOptions{})
+	if err != nil {
+		return fmt.Errorf("export container layer %s: %w", shortID(id), err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("export container layer %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+func (s *Store) notFound(id string, err error) error {
+	if errors.Is(err, storage.ErrLayerUnknown) || errors.Is(err, storage.ErrContainerUnknown) || errors.Is(err, storage.ErrNotAContainer) {
+		return fmt.Errorf("%w: %s: %w", ErrNoSuchLayer, shortID(id), err)
+	}
+	return err
+}

@@ -1,0 +1,91 @@
+package volume
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestCopyUpOnceAndNeverIntoNonEmpty(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootfs := t.TempDir()
+	os.MkdirAll(filepath.Join(rootfs, "data/sub"), 0o755)
+	os.WriteFile(filepath.Join(rootfs, "data/sub/f"), []byte("image"), 0o644)
+
+	v, err := s.Create("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create("v1"); !errors.Is(err, ErrExists) {
+		t.Errorf("second create: %v", err)
+	}
+	if copied, err := s.CopyUp("v1", rootfs, "/data"); err != nil || !copied {
+		t.Fatalf("first copy-up: %v %v", copied, err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(v.Mountpoint, "sub/f")); string(data) != "image" {
+		t.Fatalf("copied content %q", data)
+	}
+	// Emptied by a user: still never filled again.
+	os.RemoveAll(filepath.Join(v.Mountpoint, "sub"))
+	if copied, err := s.CopyUp("v1", rootfs, "/data"); err != nil || copied {
+		t.Errorf("second copy-up: %v %v", copied, err)
+	}
+
+	// A volume that already has content is never written into.
+	v2, _ := s.Create("v2")
+	os.WriteFile(filepath.Join(v2.Mountpoint, "mine"), []byte("user"), 0o644)
+	if copied, err := s.CopyUp("v2", rootfs, "/data"); err != nil || copied {
+		t.Errorf("copy-up into non-empty: %v %v", copied, err)
+	}
+	if _, err := os.Stat(filepath.Join(v2.Mountpoint, "sub")); !os.IsNotExist(err) {
+		t.Errorf("image content copied into a non-empty volume")
+	}
+}
+
+func TestCopyUpStaysInsideTheRoot(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	rootfs := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("host"), 0o600)
+	// An image whose /data points out of its root.
+	os.Symlink("../../../../../../../../"+outside, filepath.Join(rootfs, "data"))
+	os.Symlink(outside, filepath.Join(rootfs, "abs"))
+	for _, p := range []string{"/data", "/abs", "/../../../../" + outside} {
+		v, err := s.Ensure("esc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.CopyUp("esc", rootfs, p)
+		if _, err := os.Stat(filepath.Join(v.Mountpoint, "secret")); err == nil {
+			t.Errorf("copy-up of %s copied a file from outside the container root", p)
+		}
+		s.Remove("esc")
+	}
+}
+
+func TestNamesAndRemove(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, bad := range []string{"", "../x", "a/b", ".hidden", "-x"} {
+		if _, err := s.Create(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("Create(%q): %v", bad, err)
+		}
+	}
+	s.Ensure("a")
+	s.Ensure("b")
+	if vs, _ := s.List(); len(vs) != 2 || vs[0].Name != "a" {
+		t.Errorf("list %+v", vs)
+	}
+	if err := s.Remove("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("a"); !errors.Is(err, ErrNoSuchVolume) {
+		t.Errorf("get removed: %v", err)
+	}
+	if err := s.Remove("a"); !errors.Is(err, ErrNoSuchVolume) {
+		t.Errorf("remove removed: %v", err)
+	}
+}
