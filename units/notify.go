@@ -24,6 +24,15 @@ func Notify(state string, timeout time.Duration) error {
 	if socket == "" {
 		return ErrNoNotifySocket
 	}
+	return NotifyTo(socket, state, timeout)
+}
+
+// SystemNotifySocket is systemd's notification socket, for a process that
+// joined a unit it was not started in (so has no NOTIFY_SOCKET).
+const SystemNotifySocket = "/run/systemd/notify"
+
+// NotifyTo is Notify to the given socket.
+func NotifyTo(socket, state string, timeout time.Duration) error {
 	if socket[0] == '@' {
 		socket = "\x00" + socket[1:]
 	}

@@ -1,0 +1,63 @@
+package units
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// AttachProcesses moves pids into unit's control group, below subcgroup
+// ("/health") of a delegated unit; the subcgroup must exist. systemd then
+// counts the processes as the unit's, notifications included.
+func (c *Client) AttachProcesses(ctx context.Context, unit, subcgroup string, pids ...uint32) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := c.conn.AttachProcessesToUnit(ctx, unit, subcgroup, pids); err != nil {
+		return fmt.Errorf("attach to %s: %w", unit, mapError(err))
+	}
+	return nil
+}
+
+// StopNoWait queues a stop job for unit and returns without waiting for
+// it: for a caller that the stop itself may end.
+func (c *Client) StopNoWait(ctx context.Context, unit string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err := c.conn.StopUnitContext(ctx, unit, "replace", nil); err != nil {
+		return fmt.Errorf("stop %s: %w", unit, mapError(err))
+	}
+	return nil
+}
+
+// ErrUnitExists means a transient unit of that name is loaded already.
+var ErrUnitExists = errors.New("unit exists")
+
+// StartTransientNoWait creates unit (and aux units, created but not
+// started) and queues its start without waiting for it: for a caller the
+// start job is ordered after.
+func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	_, err := c.conn.StartTransientUnitAux(ctx, unit, "replace", props, aux, nil)
+	if err != nil {
+		var derr dbus.Error
+		if errors.As(err, &derr) && derr.Name == "org.freedesktop.systemd1.UnitExists" {
+			return fmt.Errorf("start %s: %w: %s", unit, ErrUnitExists, errorText(derr))
+		}
+		return fmt.Errorf("start %s: %w", unit, mapError(err))
+	}
+	return nil
+}
+
+// StartNoWait queues a start job for unit without waiting for it.
+func (c *Client) StartNoWait(ctx context.Context, unit string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err := c.conn.StartUnitContext(ctx, unit, "replace", nil); err != nil {
+		return fmt.Errorf("start %s: %w", unit, mapError(err))
+	}
+	return nil
+}
