@@ -8,7 +8,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid bench demo deps install clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench demo deps install clean
 
 all: build
 
@@ -32,7 +32,11 @@ integration-v2: deps
 integration-hybrid: deps
 	hack/sysbox run hybrid --name $(BOX)-hy -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/
 
-integration-test: integration-v2 integration-hybrid
+# Reboots drive the boxes from the host (integration/reboot_test.go).
+integration-reboot: deps
+	CTR_UNIT_REBOOT_BOX=$(BOX)-rb $(GO) test -tags reboot -count=1 -timeout 20m ./integration/
+
+integration-test: integration-v2 integration-hybrid integration-reboot
 
 test: unit-test integration-test
 
@@ -45,6 +49,9 @@ demo: deps build
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
+	install -D -m 0644 packaging/ctr@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr@.service
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
+	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator
 
 clean:
 	rm -rf bin

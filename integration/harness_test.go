@@ -180,6 +180,10 @@ func (e *env) waitStatus(name, status string, timeout time.Duration) container {
 	e.t.Helper()
 	var c container
 	e.waitFor(name+" to be "+status, timeout, func() bool {
+		// The container may not exist yet (a run still creating it).
+		if e.ctr("inspect", name).code != 0 {
+			return false
+		}
 		c = e.inspect(name)
 		return c.State.Status == status
 	})

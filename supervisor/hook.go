@@ -43,10 +43,17 @@ func exitFromEnv(getenv func(string) string, now time.Time) Exit {
 const notifyTimeout = 10 * time.Second
 
 // StartPost is the unit's ExecStartPost step. runc create has left the
-// container's init waiting; this names it as the unit's main process and
-// returns the command that lets it run (runc start), for the caller to
-// exec. In that order, even a container that exits at once is watched by
-// systemd as the main process, and its exit status is the unit's.
+// container's init waiting, orphaned and so a child of systemd; this names
+// it as the unit's main process and returns the command that lets it run
+// (runc start), for the caller to exec.
+//
+// The order matters. The main process is named before the container's
+// own process can exit, so systemd watches it and records its exit
+// status even when it exits at once. And it is named as systemd's child:
+// a main process systemd does not consider its child ("alien") gets the
+// stop signal and then, without any wait, SIGKILL. A pid file would not
+// do: systemd re-reads it after this step, and a container that has
+// already exited by then fails the unit with 'protocol'.
 func (s *Supervisor) StartPost(name string) ([]string, error) {
 	data, err := os.ReadFile(s.paths.pidFile(name))
 	if err != nil {
@@ -62,6 +69,10 @@ func (s *Supervisor) StartPost(name string) ([]string, error) {
 	runc, err := s.runc()
 	if err != nil {
 		return nil, err
+	}
+	if err := s.HealthArm(context.Background(), name); err != nil {
+		// The container runs all the same; say why it is not checked.
+		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
 	}
 	return runc.StartArgv(name), nil
 }
@@ -81,7 +92,10 @@ func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(stri
 	} else if err := runc.Delete(ctx, name, true); err != nil {
 		errs = append(errs, err)
 	}
-	if err := os.Remove(s.paths.pidFile(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := s.releaseRootfs(name); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.removeCgroups(name); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

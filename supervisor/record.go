@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/units"
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +25,43 @@ type Config struct {
 	StopSignal  Signal        `json:"StopSignal"`
 	StopTimeout Seconds       `json:"StopTimeout"`
 	CreatedAt   time.Time     `json:"Created"`
+	// Requires names the containers this one needs running (and starts
+	// after).
+	Requires []string `json:"Requires,omitempty"`
+	// NoNetworkWait drops the unit's ordering after network-online.target.
+	NoNetworkWait bool `json:"NoNetworkWait,omitempty"`
+	// Limits systemd enforces on the unit; zero means none.
+	MemoryMax    uint64 `json:"MemoryMax,omitempty"`
+	CPUQuotaUSec uint64 `json:"CPUQuotaUSec,omitempty"`
+	PidsLimit    uint64 `json:"PidsLimit,omitempty"`
+	// Source is the definition file of a container defined in a file
+	// (which then owns the definition); empty for ctr-unit create/run.
+	Source string `json:"Source,omitempty"`
+	// Extra are the [Unit] and [Service] settings of the definition file,
+	// passed to the unit as written.
+	Extra []UnitSetting `json:"UnitSettings,omitempty"`
+	// Image is the image as the user named it, ImageID what it resolved
+	// to; LayerID names the container's read-write layer (and its record)
+	// in the image store, made with StorageDriver. Empty for --rootfs.
+	Image         string `json:"Image,omitempty"`
+	ImageID       string `json:"ImageID,omitempty"`
+	LayerID       string `json:"LayerID,omitempty"`
+	StorageDriver string `json:"StorageDriver,omitempty"`
+	// User is as given (or from the image); UID and GID what it means.
+	User    string  `json:"User,omitempty"`
+	UID     uint32  `json:"UID,omitempty"`
+	GID     uint32  `json:"GID,omitempty"`
+	Mounts  []Mount `json:"Mounts,omitempty"`
+	ShmSize int64   `json:"ShmSize,omitempty"`
+	// Health is the container's healthcheck; nil if it has none.
+	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
+}
+
+// UnitSetting is one unit-file setting.
+type UnitSetting struct {
+	Section string `json:"Section"`
+	Name    string `json:"Name"`
+	Value   string `json:"Value"`
 }
 
 // State is the part of a container's record that changes over its life.
@@ -37,6 +75,9 @@ type State struct {
 	// RestartCount is systemd's NRestarts as last seen, kept because
 	// systemd forgets it once the unit is gone.
 	RestartCount uint32 `json:"RestartCount"`
+	// BootID is the boot the container was last started in: state from
+	// an earlier boot is stale (see refresh.go).
+	BootID string `json:"BootID,omitempty"`
 }
 
 // Exit is how the container's last run ended, written by the unit's

@@ -35,7 +35,12 @@ func (p Paths) runcRoot() string           { return filepath.Join(p.RuntimeDir, 
 // own cgroup, so the unit holds every container process in both cgroup
 // layouts.
 func containerCgroup(unit string) string {
-	return units.ControlGroup(serviceSlice, unit) + "/ctr"
+	return unitCgroup(unit) + "/ctr"
+}
+
+// unitCgroup is the control group systemd gives a container's unit.
+func unitCgroup(unit string) string {
+	return units.ControlGroup(serviceSlice, unit)
 }
 
 // hookArgv is the command line of one of ctr-unit's own unit steps.
@@ -43,9 +48,10 @@ func hookArgv(self string, p Paths, step, name string) []string {
 	return []string{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir, "internal", step, name}
 }
 
-// withoutNotifySocket runs argv without NOTIFY_SOCKET, which the unit has
-// for ctr-unit's start step: runc seeing it would wire the socket into the
-// container and make runc start wait for a READY=1 that never comes.
+// withoutNotifySocket runs argv without NOTIFY_SOCKET, which every process
+// of the unit has (NotifyAccess=all, for ctr-unit's start step): runc
+// seeing it would wire the socket into the container and make runc start
+// wait for a READY=1 that never comes.
 func withoutNotifySocket(argv []string) []string {
 	return append([]string{"/usr/bin/env", "-u", "NOTIFY_SOCKET"}, argv...)
 }
@@ -55,6 +61,7 @@ func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) unit
 	s := units.Service{
 		Description:      "ctr-unit container " + cfg.Name,
 		Slice:            serviceSlice,
+		ExecStartPre:     mountRootfsStep(cfg, p, self),
 		ExecStart:        withoutNotifySocket(runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name))),
 		ExecStartPost:    [][]string{hookArgv(self, p, "start-post", cfg.Name)},
 		ExecStopPost:     [][]string{hookArgv(self, p, "stop-post", cfg.Name)},
@@ -64,6 +71,7 @@ func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) unit
 		SyslogIdentifier: cfg.Name,
 	}
 	cfg.Restart.apply(&s)
+	applyHealth(&s, cfg, p, self)
 	return s
 }
 
@@ -77,5 +85,9 @@ func buildSpec(cfg *Config) ociruntime.SpecConfig {
 		Hostname:    cfg.Hostname,
 		CgroupsPath: containerCgroup(cfg.Unit),
 		HostNetwork: cfg.Network == NetworkHost,
+		UID:         cfg.UID,
+		GID:         cfg.GID,
+		Mounts:      specMounts(cfg),
+		ShmSize:     cfg.ShmSize,
 	}
 }

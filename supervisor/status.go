@@ -29,13 +29,13 @@ var (
 )
 
 // DeriveStatus tells a container's status from what systemd says of its
-// unit (zero Status if the unit is not loaded), its stored state, and
-// whether an exit was recorded. systemd is the monitor: a stored state
-// never overrides it.
-func DeriveStatus(unit units.Status, st State, exited bool) Status {
+// unit (zero Status if the unit is not loaded), its stored state, whether
+// an exit was recorded, and whether its cgroup is frozen. systemd and the
+// cgroup are the truth: a stored state never overrides them.
+func DeriveStatus(unit units.Status, st State, exited, frozen bool) Status {
 	switch unit.ActiveState {
 	case "active", "reloading":
-		if st.Paused || unit.FreezerState == "frozen" || unit.FreezerState == "freezing" {
+		if frozen {
 			return StatusPaused
 		}
 		return StatusRunning

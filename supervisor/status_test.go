@@ -2,9 +2,11 @@ package supervisor
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -15,22 +17,22 @@ func TestDeriveStatus(t *testing.T) {
 		unit   units.Status
 		st     State
 		exited bool
+		frozen bool
 		want   Status
 	}{
-		{"never started", units.Status{}, State{}, false, StatusCreated},
-		{"running", units.Status{ActiveState: "active", SubState: "running"}, started, false, StatusRunning},
-		{"frozen by systemd", units.Status{ActiveState: "active", FreezerState: "frozen"}, started, false, StatusPaused},
-		{"frozen through v1 freezer", units.Status{ActiveState: "active"}, State{StartedAt: started.StartedAt, Paused: true}, false, StatusPaused},
-		{"waiting for restart", units.Status{ActiveState: "activating", SubState: "auto-restart"}, started, true, StatusRestarting},
-		{"starting", units.Status{ActiveState: "activating", SubState: "start"}, started, false, StatusStarting},
-		{"stopping", units.Status{ActiveState: "deactivating"}, started, false, StatusStopping},
-		{"failed unit", units.Status{ActiveState: "failed"}, started, true, StatusExited},
-		{"unit gone after exit", units.Status{}, started, true, StatusExited},
-		// A stale paused flag never outlives the unit.
-		{"gone while marked paused", units.Status{}, State{StartedAt: started.StartedAt, Paused: true}, true, StatusExited},
+		{"never started", units.Status{}, State{}, false, false, StatusCreated},
+		{"running", units.Status{ActiveState: "active", SubState: "running"}, started, false, false, StatusRunning},
+		{"frozen", units.Status{ActiveState: "active"}, started, false, true, StatusPaused},
+		{"waiting for restart", units.Status{ActiveState: "activating", SubState: "auto-restart"}, started, true, false, StatusRestarting},
+		{"starting", units.Status{ActiveState: "activating", SubState: "start"}, started, false, false, StatusStarting},
+		{"stopping", units.Status{ActiveState: "deactivating"}, started, false, false, StatusStopping},
+		{"failed unit", units.Status{ActiveState: "failed"}, started, true, false, StatusExited},
+		{"unit gone after exit", units.Status{}, started, true, false, StatusExited},
+		// A frozen cgroup of a unit systemd no longer runs is not paused.
+		{"gone while frozen", units.Status{}, started, true, true, StatusExited},
 	}
 	for _, c := range cases {
-		if got := DeriveStatus(c.unit, c.st, c.exited); got != c.want {
+		if got := DeriveStatus(c.unit, c.st, c.exited, c.frozen); got != c.want {
 			t.Errorf("%s: DeriveStatus = %s, want %s", c.name, got, c.want)
 		}
 	}
@@ -82,6 +84,29 @@ func TestExitFromEnv(t *testing.T) {
 		ex := exitFromEnv(func(k string) string { return c.env[k] }, now)
 		if ex.ExitCode != c.code || !ex.FinishedAt.Equal(now) || ex.Result != c.env["SERVICE_RESULT"] {
 			t.Errorf("%v: got %+v, want exit code %d", c.env, ex, c.code)
+		}
+	}
+}
+
+func TestFreezeViaLayout(t *testing.T) {
+	if by, err := freezeVia(cgroupmgr.Unified, false, true); !by || err != nil {
+		t.Errorf("v2: bySystemd %v err %v; want systemd's FreezeUnit", by, err)
+	}
+	if by, err := freezeVia(cgroupmgr.Hybrid, true, true); by || err != nil {
+		t.Errorf("hybrid: bySystemd %v err %v; want the v1 freezer", by, err)
+	}
+	for _, c := range []struct {
+		mode          cgroupmgr.Mode
+		freezer, root bool
+		why           string
+	}{
+		{cgroupmgr.Legacy, true, false, "needs root"},
+		{cgroupmgr.Hybrid, false, true, "not mounted"},
+		{cgroupmgr.Unavailable, true, true, "no cgroup filesystem"},
+	} {
+		_, err := freezeVia(c.mode, c.freezer, c.root)
+		if !errors.Is(err, ErrCannotPause) || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("%v freezer=%v root=%v: %v, want ErrCannotPause saying %q", c.mode, c.freezer, c.root, err, c.why)
 		}
 	}
 }

@@ -32,10 +32,11 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 	if err != nil {
 		return err
 	}
-	unit, err := systemd.Status(ctx, cfg.Unit)
+	states, err := systemd.ActiveStates(ctx, []string{cfg.Unit})
 	if err != nil {
 		return err
 	}
+	unit := states[cfg.Unit]
 	st, err := s.store.State(name)
 	if err != nil {
 		return err
@@ -45,12 +46,17 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 	// the unit is gone.
 	st.StoppedByUser = byUser
 	if unit.Loaded() {
-		st.RestartCount = unit.NRestarts
+		if st.RestartCount, err = systemd.NRestarts(ctx, cfg.Unit); err != nil {
+			return err
+		}
 	}
 	if err := s.store.SaveState(name, st); err != nil {
 		return err
 	}
 	if unit.Loaded() {
+		if err := s.thawForStop(ctx, systemd, cfg, unit); err != nil {
+			return fmt.Errorf("stop container %s: %w", name, err)
+		}
 		if err := s.stopUnit(ctx, systemd, cfg, timeout); err != nil {
 			return fmt.Errorf("stop container %s: %w", name, err)
 		}
@@ -59,19 +65,18 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 			return err
 		}
 	}
-	if st.Paused {
-		st.Paused = false
-		return s.store.SaveState(name, st)
-	}
-	return nil
+	return s.healthCleanup(ctx, systemd, cfg)
 }
 
 func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *Config, timeout *time.Duration) error {
 	if timeout != nil && *timeout < cfg.StopTimeout.Duration() {
 		// systemd's own timeout is the container's; a shorter one asked
-		// for this stop ends the wait by killing everything in the unit.
+		// for this stop ends the wait by killing the container.
+		// SIGKILL to the container's init only: its pid namespace dies
+		// with it, and killing the whole unit would also kill the stop
+		// step that removes runc's state.
 		timer := time.AfterFunc(*timeout, func() {
-			_ = systemd.Kill(ctx, cfg.Unit, units.Whom("all"), syscall.SIGKILL)
+			_ = systemd.Kill(ctx, cfg.Unit, units.Whom("main"), syscall.SIGKILL)
 		})
 		defer timer.Stop()
 	}
@@ -95,7 +100,7 @@ func (s *Supervisor) Restart(ctx context.Context, name string, timeout *time.Dur
 // Kill sends sig to the container's main process, or with all to every
 // process of it. What follows is the unit's restart policy.
 func (s *Supervisor) Kill(ctx context.Context, name string, sig syscall.Signal, all bool) error {
-	info, err := s.Inspect(ctx, name)
+	info, systemd, err := s.current(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -106,7 +111,7 @@ func (s *Supervisor) Kill(ctx context.Context, name string, sig syscall.Signal, 
 	if all {
 		whom = units.Whom("all")
 	}
-	return s.systemd.Kill(ctx, info.Config.Unit, whom, sig) // connected by Inspect
+	return systemd.Kill(ctx, info.Config.Unit, whom, sig)
 }
 
 // Remove deletes a container. A live one is refused unless force, which
@@ -132,6 +137,12 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 	}
 	if err := os.RemoveAll(s.paths.bundle(name)); err != nil {
 		return fmt.Errorf("remove runtime files of %s: %w", name, err)
+	}
+	if err := s.removeUnitFiles(ctx, s.systemd, info.Config); err != nil { // connected by Inspect
+		return err
+	}
+	if err := s.deleteRootfs(info.Config); err != nil {
+		return err
 	}
 	return s.store.Remove(name)
 }

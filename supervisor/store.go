@@ -225,7 +225,9 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(path, append(data, '\n'), 0o600)
+	// The temporary file goes beside the record: renameio would otherwise
+	// probe $TMPDIR first, which costs time on every write.
+	return renameio.WriteFile(path, append(data, '\n'), 0o600, renameio.WithTempDir(filepath.Dir(path)))
 }
 
 func readJSON(path string, v any) error {

@@ -15,6 +15,9 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/definition"
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
@@ -27,7 +30,16 @@ type Systemd interface {
 	ResetFailed(ctx context.Context, unit string) error
 	Status(ctx context.Context, unit string) (units.Status, error)
 	ActiveStates(ctx context.Context, unitNames []string) (map[string]units.Status, error)
+	NRestarts(ctx context.Context, unit string) (uint32, error)
 	WaitInactive(ctx context.Context, unit string) error
+	Freeze(ctx context.Context, unit string) error
+	Thaw(ctx context.Context, unit string) error
+	// For units with files (unitkind.go).
+	Start(ctx context.Context, unit string) error
+	Reload(ctx context.Context) error
+	Disable(ctx context.Context, unitNames ...string) error
+	DropInPaths(ctx context.Context, unit string) ([]string, error)
+	TemplateInstalled(ctx context.Context) (bool, error)
 }
 
 // Network modes.
@@ -45,6 +57,14 @@ type Options struct {
 	Self string
 	// Connect opens the connection to systemd on first use.
 	Connect func(context.Context) (Systemd, error)
+	// UnitDir receives the drop-ins of template instances
+	// (DefaultUnitDir if empty).
+	UnitDir string
+	// DefinitionDirs hold NAME.container files, earlier ones first
+	// (definition.DefaultDirs() if nil).
+	DefinitionDirs []string
+	// StorageDriver is the image store's driver ("" detects).
+	StorageDriver string
 }
 
 // Supervisor runs containers as systemd services.
@@ -55,6 +75,12 @@ type Supervisor struct {
 	self    string
 	connect func(context.Context) (Systemd, error)
 	systemd Systemd
+	unitDir string
+	defDirs []string
+	// storageDriver is the image store's driver ("" detects).
+	storageDriver string
+	// cgroupMgr is made on first use: most commands never touch cgroups.
+	cgroupMgr *cgroupmgr.Manager
 }
 
 // New opens the state directory.
@@ -63,7 +89,15 @@ func New(o Options) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{paths: o.Paths, store: store, runcBin: o.Runc, self: o.Self, connect: o.Connect}, nil
+	sv := &Supervisor{paths: o.Paths, store: store, runcBin: o.Runc, self: o.Self, connect: o.Connect, unitDir: o.UnitDir, defDirs: o.DefinitionDirs}
+	sv.storageDriver = o.StorageDriver
+	if sv.unitDir == "" {
+		sv.unitDir = DefaultUnitDir
+	}
+	if sv.defDirs == nil {
+		sv.defDirs = definition.DefaultDirs()
+	}
+	return sv, nil
 }
 
 func (s *Supervisor) sd(ctx context.Context) (Systemd, error) {
@@ -93,6 +127,27 @@ type CreateOptions struct {
 	Restart     string
 	StopSignal  string
 	StopTimeout *uint
+	// Template asks for an instance of ctr@.service (if installed), which
+	// systemctl and boot can manage; otherwise the unit is transient.
+	Template bool
+	// Requires names containers this one needs running.
+	Requires      []string
+	NoNetworkWait bool
+	MemoryMax     uint64
+	CPUQuotaUSec  uint64
+	PidsLimit     uint64
+	// Image runs the container from an image (instead of Rootfs); its
+	// config supplies what the options leave unset. ImageID is filled in
+	// by Create.
+	Image   string
+	ImageID string
+	User    string
+	// Volumes are -v specs, Tmpfs --tmpfs specs (see image.go).
+	Volumes []string
+	Tmpfs   []string
+	ShmSize string
+	// Health are the healthcheck options.
+	Health healthcheck.Options
 }
 
 // ErrInvalid marks bad user input.
@@ -119,6 +174,23 @@ func newConfig(o CreateOptions, now time.Time) (*Config, error) {
 		StopSignal:  Signal(DefaultStopSignal),
 		StopTimeout: Seconds(DefaultStopTimeout / time.Second),
 		CreatedAt:   now,
+		Requires:    o.Requires,
+
+		NoNetworkWait: o.NoNetworkWait,
+		MemoryMax:     o.MemoryMax,
+		CPUQuotaUSec:  o.CPUQuotaUSec,
+		PidsLimit:     o.PidsLimit,
+	}
+	if cfg.Health, err = healthcheck.Parse(o.Health); err != nil {
+		return nil, fmt.Errorf("container %s: %w", o.Name, err)
+	}
+	for _, dep := range cfg.Requires {
+		if err := units.ValidateName(dep); err != nil {
+			return nil, fmt.Errorf("%w: requires: %w", ErrInvalid, err)
+		}
+		if dep == cfg.Name {
+			return nil, fmt.Errorf("%w: container %s cannot require itself", ErrInvalid, cfg.Name)
+		}
 	}
 	if len(cfg.Command) == 0 {
 		return nil, fmt.Errorf("%w: container %s has no command; give one after --", ErrInvalid, o.Name)
@@ -148,6 +220,12 @@ func newConfig(o CreateOptions, now time.Time) (*Config, error) {
 	if o.StopTimeout != nil {
 		cfg.StopTimeout = Seconds(*o.StopTimeout)
 	}
+	if err := cfg.setImageAndMounts(o); err != nil {
+		return nil, err
+	}
+	if o.Image != "" {
+		return cfg, nil
+	}
 	if o.Rootfs == "" {
 		return nil, fmt.Errorf("%w: container %s needs --rootfs DIR", ErrInvalid, o.Name)
 	}
@@ -160,19 +238,53 @@ func newConfig(o CreateOptions, now time.Time) (*Config, error) {
 }
 
 // Create stores a new container without starting it.
-func (s *Supervisor) Create(ctx context.Context, o CreateOptions) (*Config, error) {
+func (s *Supervisor) Create(ctx context.Context, o CreateOptions) (_ *Config, err error) {
+	if o, err = s.imageDefaults(o); err != nil {
+		return nil, err
+	}
 	cfg, err := newConfig(o, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	if info, err := os.Stat(cfg.Rootfs); err != nil || !info.IsDir() {
+	if err := s.checkLimits(cfg); err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", ErrInvalid, cfg.Rootfs, cfg.Name)
 	}
-	if _, err := s.runc(); err != nil {
+	runc, err := s.runc()
+	if err != nil {
 		return nil, err
 	}
+	if err := s.checkNewName(cfg); err != nil {
+		return nil, err
+	}
+	if o.Template {
+		use, err := s.useTemplate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if use {
+			cfg.Unit = units.TemplateInstance(cfg.Name)
+		}
+	}
+	undo, err := s.createRootfs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	if err := s.store.Create(cfg); err != nil {
 		return nil, err
+	}
+	if units.IsTemplateInstance(cfg.Unit) {
+		if err := s.installUnit(ctx, cfg, runc); err != nil {
+			_ = s.store.Remove(cfg.Name) // nothing half made stays
+			return nil, err
+		}
 	}
 	return cfg, nil
 }

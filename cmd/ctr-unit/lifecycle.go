@@ -26,11 +26,16 @@ func createFlags(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *u
 	f.StringVar(&o.Network, "network", "host", "network: host or none")
 	f.StringVar(&o.StopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
 	f.UintVar(stopTimeout, "stop-timeout", uint(supervisor.DefaultStopTimeout/time.Second), "seconds to wait after the stop signal before killing")
+	f.StringArrayVar(&o.Requires, "requires", nil, "container that must run before this one (repeatable)")
+	f.BoolVar(&o.NoNetworkWait, "no-network-wait", false, "do not order the container's unit after network-online.target at boot")
+	bindLimitFlags(cmd, o)
+	imageFlags(cmd, o)
+	healthFlags(cmd, &o.Health)
 	f.SetInterspersed(false)
 }
 
 func (a *app) createOptions(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *uint, args []string) {
-	o.Command = args
+	imageArgs(o, args)
 	if cmd.Flags().Changed("stop-timeout") {
 		o.StopTimeout = stopTimeout
 	}
@@ -44,6 +49,9 @@ func (a *app) createCommand() *cobra.Command {
 		Short: "Create a container without starting it",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.createOptions(cmd, &o, &stopTimeout, args)
+			// An instance of ctr@.service when installed: systemctl and
+			// boot can manage it (run keeps a transient unit).
+			o.Template = true
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
@@ -261,6 +269,12 @@ func (a *app) killCommand() *cobra.Command {
 
 func (a *app) internalCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "internal", Hidden: true, Short: "Steps run by ctr-unit's units"}
+	// The units' steps must not refresh: they run while a command holds
+	// the container's lock, or at early boot.
+	cmd.PersistentPreRun = func(*cobra.Command, []string) {}
+	cmd.AddCommand(a.prepareCommand(), a.generatorCommand())
+	cmd.AddCommand(a.mountRootfsCommand())
+	cmd.AddCommand(a.startHealthyCommand())
 	cmd.AddCommand(&cobra.Command{
 		Use:  "start-post NAME",
 		Args: cobra.ExactArgs(1),

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/ctr-unit/ctr-unit/supervisor"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -26,6 +28,12 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
 type app struct {
 	paths supervisor.Paths
 	runc  string
+	// unitDir receives template instances' drop-ins; refresh is set for
+	// user commands (not the units' own steps), see supervisor.Refresh.
+	unitDir string
+	refresh bool
+	// storageDriver is the image store's driver ("" detects).
+	storageDriver string
 }
 
 func (a *app) supervisor() (*supervisor.Supervisor, error) {
@@ -33,14 +41,24 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locate the ctr-unit binary: %w", err)
 	}
-	return supervisor.New(supervisor.Options{
+	sv, err := supervisor.New(supervisor.Options{
 		Paths: a.paths,
 		Runc:  a.runc,
 		Self:  self,
 		Connect: func(ctx context.Context) (supervisor.Systemd, error) {
 			return units.Connect(ctx)
 		},
+		UnitDir:        a.unitDir,
+		StorageDriver:  a.storageDriver,
+		DefinitionDirs: definitionDirs(),
 	})
+	if err == nil && a.refresh {
+		// A bad definition file must not stop commands on the others.
+		if rerr := sv.Refresh(context.Background()); rerr != nil {
+			fmt.Fprintln(os.Stderr, "ctr-unit: warning:", rerr)
+		}
+	}
+	return sv, err
 }
 
 func envOr(key, def string) string {
@@ -61,16 +79,32 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.paths.StateDir, "state-dir", envOr("CTR_UNIT_STATE_DIR", "/var/lib/ctr-unit"), "where container records are kept")
 	root.PersistentFlags().StringVar(&a.paths.RuntimeDir, "runtime-dir", envOr("CTR_UNIT_RUNTIME_DIR", "/run/ctr-unit"), "where runtime data is kept")
 	root.PersistentFlags().StringVar(&a.runc, "runtime", envOr("CTR_UNIT_RUNTIME", ""), "path of the runc binary (default: runc in $PATH)")
+	root.PersistentFlags().StringVar(&a.unitDir, "unit-dir", envOr("CTR_UNIT_UNIT_DIR", supervisor.DefaultUnitDir), "where drop-ins for ctr@NAME.service are written")
+	root.PersistentFlags().StringVar(&a.storageDriver, "storage-driver", envOr("CTR_UNIT_STORAGE_DRIVER", ""), "image store driver: overlay or vfs (default: detected)")
+	root.PersistentPreRun = func(*cobra.Command, []string) { a.refresh = true }
 	root.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.stopCommand(),
 		a.restartCommand(), a.rmCommand(), a.killCommand(), a.psCommand(),
 		a.inspectCommand(), a.logsCommand(), a.internalCommand(),
+		a.generateCommand(), a.validateCommand(),
 	)
+	root.AddCommand(a.imageCommands()...)
+	root.AddCommand(a.pauseCommands()...)
+	root.AddCommand(a.statsCommand())
+	root.AddCommand(a.healthcheckCommand())
 	return root
 }
 
 func main() {
-	err := newRootCommand().ExecuteContext(context.Background())
+	if reexec.Init() { // storage's overlay driver re-executes this binary
+		return
+	}
+	root := newRootCommand()
+	if filepath.Base(os.Args[0]) == generatorName {
+		// Installed as a systemd generator (a symlink to this binary).
+		root.SetArgs(append([]string{"internal", "generator"}, os.Args[1:]...))
+	}
+	err := root.ExecuteContext(context.Background())
 	var code exitCode
 	switch {
 	case err == nil:

@@ -29,6 +29,11 @@ type containerJSON struct {
 	RestartCount uint32                   `json:"RestartCount"`
 	Config       configJSON               `json:"Config"`
 	HostConfig   hostConfigJSON           `json:"HostConfig"`
+	Image        string                   `json:"Image,omitempty"`
+	ImageName    string                   `json:"ImageName,omitempty"`
+	Mounts       []supervisor.Mount       `json:"Mounts,omitempty"`
+	SizeRw       *int64                   `json:"SizeRw,omitempty"`
+	SizeRootFs   *int64                   `json:"SizeRootFs,omitempty"`
 	Restart      supervisor.RestartPolicy `json:"-"`
 }
 
@@ -42,6 +47,7 @@ type stateJSON struct {
 	StartedAt  time.Time         `json:"StartedAt"`
 	FinishedAt time.Time         `json:"FinishedAt"`
 	Result     string            `json:"UnitResult,omitempty"`
+	Health     *healthJSON       `json:"Health,omitempty"`
 }
 
 type configJSON struct {
@@ -68,6 +74,7 @@ func toJSON(i *supervisor.Info) containerJSON {
 			Paused:     i.Status == supervisor.StatusPaused,
 			Restarting: i.Status == supervisor.StatusRestarting,
 			StartedAt:  i.Unit.StartedAt,
+			Health:     toHealthJSON(i.Health),
 		},
 		Config: configJSON{
 			Env: c.Env, WorkingDir: c.WorkDir, Hostname: c.Hostname,
@@ -75,6 +82,7 @@ func toJSON(i *supervisor.Info) containerJSON {
 		},
 		HostConfig: hostConfigJSON{RestartPolicy: c.Restart, NetworkMode: c.Network},
 	}
+	out.Image, out.ImageName, out.Mounts = c.ImageID, c.Image, c.Mounts
 	if out.State.StartedAt.IsZero() {
 		out.State.StartedAt = i.State.StartedAt
 	}
@@ -150,6 +158,7 @@ func (a *app) psCommand() *cobra.Command {
 
 func (a *app) inspectCommand() *cobra.Command {
 	var format string
+	var size bool
 	cmd := &cobra.Command{
 		Use:   "inspect [--format json|TEMPLATE] NAME...",
 		Short: "Show containers' configuration and state as JSON",
@@ -165,12 +174,19 @@ func (a *app) inspectCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				items = append(items, toJSON(info))
+				item := toJSON(info)
+				if size {
+					if err := addSizes(sv, &item); err != nil {
+						return err
+					}
+				}
+				items = append(items, item)
 			}
 			return render(format, items)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "json", "json or a Go template")
+	cmd.Flags().BoolVarP(&size, "size", "s", false, "show the container's file system sizes (SizeRootFs, SizeRw)")
 	return cmd
 }
 
@@ -240,6 +256,8 @@ func statusText(s stateJSON) string {
 		up := "Up " + strings.TrimSuffix(ago(s.StartedAt), " ago")
 		if s.Status == supervisor.StatusPaused {
 			up += " (paused)"
+		} else if s.Health != nil {
+			up += " (" + s.Health.Status + ")"
 		}
 		return up
 	case supervisor.StatusExited:

@@ -1,0 +1,238 @@
+// Command bench measures ctr-unit against the floor of doing the same with
+// systemd and runc alone. It runs inside a throwaway systemd (make bench).
+//
+//	go run ./bench -layout v2
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// The container every benchmark runs: exits on SIGTERM, otherwise idle.
+var termable = []string{"sh", "-c", `trap "exit 0" TERM; sleep 100000 & wait`}
+
+type bench struct {
+	dir, binary, rootfs, runcRoot, runc string
+	layout                              string
+	runs                                int
+}
+
+func main() {
+	b := &bench{}
+	flag.StringVar(&b.layout, "layout", os.Getenv("SYSBOX_LAYOUT"), "cgroup layout, for the report")
+	flag.IntVar(&b.runs, "n", 20, "repetitions per measurement")
+	idle := flag.Int("idle", 20, "containers for the memory measurement")
+	images := flag.Bool("images", true, "also measure image loading and image container start")
+	flag.Parse()
+	if err := b.setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(b.dir)
+
+	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
+	startFloor, stopFloor := b.floor()
+	start, stop := b.lifecycle()
+	report("run -d until running", start, startFloor)
+	report("stop (exits on SIGTERM)", stop, stopFloor)
+	b.pauseUnpause()
+	b.idleMemory(*idle)
+	if *images {
+		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runs))
+	}
+}
+
+func (b *bench) setup() error {
+	var err error
+	if b.dir, err = os.MkdirTemp("", "ctr-unit-bench-"); err != nil {
+		return err
+	}
+	b.binary = filepath.Join(b.dir, "ctr-unit")
+	build := exec.Command("go", "build", "-o", b.binary, "./cmd/ctr-unit")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v: %s", err, out)
+	}
+	b.rootfs = filepath.Join(b.dir, "rootfs")
+	if out, err := exec.Command("hack/mkrootfs", b.rootfs).CombinedOutput(); err != nil {
+		return fmt.Errorf("rootfs: %v: %s", err, out)
+	}
+	b.runcRoot = filepath.Join(b.dir, "runc")
+	b.runc, err = exec.LookPath("runc")
+	return err
+}
+
+func (b *bench) ctr(args ...string) error {
+	full := append([]string{"--state-dir", filepath.Join(b.dir, "state"), "--runtime-dir", filepath.Join(b.dir, "run")}, args...)
+	if out, err := exec.Command(b.binary, full...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ctr-unit %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func timed(f func() error) time.Duration {
+	t := time.Now()
+	must(f())
+	return time.Since(t)
+}
+
+// floor starts and stops the same container with systemd-run and runc
+// alone: the least any systemd-supervised runc container can cost.
+func (b *bench) floor() (start, stop []time.Duration) {
+	for i := range b.runs {
+		id := fmt.Sprintf("floor%d", i)
+		unit := id + ".service"
+		bundle := filepath.Join(b.dir, "floor", id)
+		spec := ociruntime.Spec(ociruntime.SpecConfig{
+			Rootfs: b.rootfs, Args: termable, HostNetwork: true,
+			CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",
+		})
+		must(ociruntime.WriteBundle(bundle, spec))
+		pid := filepath.Join(bundle, "pid")
+		start = append(start, timed(func() error {
+			return run("systemd-run", "--quiet", "--unit", unit, "--slice", "system.slice",
+				"-p", "Type=forking", "-p", "PIDFile="+pid, "-p", "Delegate=yes", "-p", "KillMode=mixed",
+				"-p", "ExecStopPost="+b.runc+" --root "+b.runcRoot+" delete --force "+id,
+				"--", b.runc, "--root", b.runcRoot, "run", "--detach", "--pid-file", pid, "--bundle", bundle, id)
+		}))
+		stop = append(stop, timed(func() error { return run("systemctl", "stop", unit) }))
+		run("systemctl", "reset-failed", unit)
+	}
+	return start, stop
+}
+
+func (b *bench) lifecycle() (start, stop []time.Duration) {
+	for i := range b.runs {
+		name := fmt.Sprintf("bench%d", i)
+		start = append(start, timed(func() error {
+			return b.ctr(append([]string{"run", "-d", "--name", name, "--rootfs", b.rootfs, "--"}, termable...)...)
+		}))
+		stop = append(stop, timed(func() error { return b.ctr("stop", name) }))
+		must(b.ctr("rm", name))
+	}
+	return start, stop
+}
+
+func (b *bench) pauseUnpause() {
+	must(b.ctr(append([]string{"run", "-d", "--name", "pausebench", "--rootfs", b.rootfs, "--"}, termable...)...))
+	defer b.ctr("rm", "-f", "pausebench")
+	var pause, unpause []time.Duration
+	for range b.runs {
+		pause = append(pause, timed(func() error { return b.ctr("pause", "pausebench") }))
+		unpause = append(unpause, timed(func() error { return b.ctr("unpause", "pausebench") }))
+	}
+	fmt.Printf("%-28s %8s\n", "pause", ms(median(pause)))
+	fmt.Printf("%-28s %8s\n", "unpause", ms(median(unpause)))
+}
+
+// idleMemory runs n idle containers and reports what each costs: the
+// processes in its unit and their proportional set size. Nothing of
+// ctr-unit or runc stays alive, so the cost is the container's own.
+func (b *bench) idleMemory(n int) {
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("idle%d", i)
+		must(b.ctr("run", "-d", "--name", name, "--rootfs", b.rootfs, "--", "sleep", "100000"))
+		names = append(names, name)
+	}
+	defer func() {
+		for _, name := range names {
+			b.ctr("rm", "-f", name)
+		}
+	}()
+	var procs, pssKB int
+	others := map[string]int{}
+	for _, name := range names {
+		cg, _ := exec.Command("systemctl", "show", "--value", "-p", "ControlGroup", units.TransientService(name)).Output()
+		for _, pid := range pidsIn(strings.TrimSpace(string(cg))) {
+			procs++
+			pssKB += pss(pid)
+			if c := comm(pid); c != "sleep" {
+				others[c]++
+			}
+		}
+	}
+	fmt.Printf("%d idle containers: %.1f processes and %.0f KiB PSS per container; processes other than the container's: %v\n",
+		n, float64(procs)/float64(n), float64(pssKB)/float64(n), others)
+}
+
+func pidsIn(cgroup string) []int {
+	root := "/sys/fs/cgroup"
+	if _, err := os.Stat("/sys/fs/cgroup/systemd"); err == nil {
+		root = "/sys/fs/cgroup/systemd"
+	}
+	var pids []int
+	filepath.WalkDir(filepath.Join(root, cgroup), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			data, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+			for _, f := range strings.Fields(string(data)) {
+				if n, err := strconv.Atoi(f); err == nil {
+					pids = append(pids, n)
+				}
+			}
+		}
+		return nil
+	})
+	return pids
+}
+
+func pss(pid int) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func comm(pid int) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(data))
+}
+
+func run(name string, args ...string) error {
+	var out bytes.Buffer
+	c := exec.Command(name, args...)
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func report(what string, got, floor []time.Duration) {
+	g, f := median(got), median(floor)
+	fmt.Printf("%-28s %8s   floor %8s   ratio %.2fx\n", what, ms(g), ms(f), float64(g)/float64(f))
+}

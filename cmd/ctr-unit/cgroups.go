@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/ctr-unit/ctr-unit/supervisor"
+)
+
+// bindLimitFlags binds --memory, --cpus and --pids-limit, which become
+// the unit's MemoryMax=, CPUQuota= and TasksMax=. Values are checked as
+// the flags are parsed.
+func bindLimitFlags(cmd *cobra.Command, o *supervisor.CreateOptions) {
+	cmd.Flags().VarP((*memoryFlag)(&o.MemoryMax), "memory", "m", "memory limit (e.g. 512m, 1g)")
+	cmd.Flags().Var((*cpusFlag)(&o.CPUQuotaUSec), "cpus", "CPU limit in CPUs (e.g. 1.5)")
+	cmd.Flags().Uint64Var(&o.PidsLimit, "pids-limit", 0, "limit on the number of processes")
+}
+
+type memoryFlag uint64
+
+func (m *memoryFlag) String() string { return strconv.FormatUint(uint64(*m), 10) }
+func (m *memoryFlag) Type() string   { return "bytes" }
+func (m *memoryFlag) Set(v string) error {
+	n, err := units.RAMInBytes(v)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("give a size such as 512m or 1g")
+	}
+	*m = memoryFlag(n)
+	return nil
+}
+
+// cpusFlag holds CPUs as µs of CPU time per second of wall time.
+type cpusFlag uint64
+
+func (c *cpusFlag) String() string { return strconv.FormatFloat(float64(*c)/1e6, 'f', -1, 64) }
+func (c *cpusFlag) Type() string   { return "cpus" }
+func (c *cpusFlag) Set(v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) {
+		return fmt.Errorf("give a positive number of CPUs such as 0.5 or 2")
+	}
+	*c = cpusFlag(f * 1e6)
+	return nil
+}
+
+func (a *app) pauseCommands() []*cobra.Command {
+	verb := func(use, short string, do func(*supervisor.Supervisor, *cobra.Command, string) error) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " NAME...",
+			Short: short,
+			Args:  cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				sv, err := a.supervisor()
+				if err != nil {
+					return err
+				}
+				return eachName(args, func(n string) error { return do(sv, cmd, n) })
+			},
+		}
+	}
+	return []*cobra.Command{
+		verb("pause", "Freeze every process of containers", func(sv *supervisor.Supervisor, cmd *cobra.Command, n string) error {
+			return sv.Pause(cmd.Context(), n)
+		}),
+		verb("unpause", "Thaw paused containers", func(sv *supervisor.Supervisor, cmd *cobra.Command, n string) error {
+			return sv.Unpause(cmd.Context(), n)
+		}),
+	}
+}
+
+// statsJSON is one line of stats --format json.
+type statsJSON struct {
+	Name        string  `json:"Name"`
+	CPUSeconds  float64 `json:"CPUSeconds"`
+	CPUPercent  float64 `json:"CPUPercent"`
+	MemoryBytes uint64  `json:"MemUsage"`
+	MemoryLimit uint64  `json:"MemLimit,omitempty"`
+	Pids        uint64  `json:"PIDs"`
+}
+
+func (a *app) statsCommand() *cobra.Command {
+	var noStream bool
+	var format string
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "stats [--no-stream] [--format json] [NAME...]",
+		Short: "Show CPU, memory and process counts of running containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			prev := map[string]uint64{}
+			var last time.Time
+			for {
+				stats, err := sv.Stats(cmd.Context(), args)
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				rows := make([]statsJSON, 0, len(stats))
+				for _, st := range stats {
+					r := statsJSON{Name: st.Name, CPUSeconds: float64(st.CPUNanos) / 1e9,
+						MemoryBytes: st.MemoryBytes, MemoryLimit: st.MemoryLimit, Pids: st.Pids}
+					// CPU % needs two samples, as in podman.
+					if p, ok := prev[st.Name]; ok && st.CPUNanos >= p {
+						r.CPUPercent = 100 * float64(st.CPUNanos-p) / float64(now.Sub(last).Nanoseconds())
+					}
+					prev[st.Name] = st.CPUNanos
+					rows = append(rows, r)
+				}
+				last = now
+				if err := printStats(format, rows); err != nil {
+					return err
+				}
+				if noStream {
+					return nil
+				}
+				select {
+				case <-cmd.Context().Done():
+					return nil
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&noStream, "no-stream", false, "print one sample and exit")
+	cmd.Flags().StringVar(&format, "format", "", "json or table")
+	cmd.Flags().DurationVarP(&interval, "interval", "i", 5*time.Second, "time between samples")
+	return cmd
+}
+
+func printStats(format string, rows []statsJSON) error {
+	if format == "json" {
+		return json.NewEncoder(os.Stdout).Encode(rows)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(w, "NAME\tCPU TIME\tCPU %\tMEM USAGE / LIMIT\tPIDS")
+	for _, r := range rows {
+		limit := "-"
+		if r.MemoryLimit > 0 {
+			limit = units.BytesSize(float64(r.MemoryLimit))
+		}
+		fmt.Fprintf(w, "%s\t%.2fs\t%.2f%%\t%s / %s\t%d\n", r.Name, r.CPUSeconds, r.CPUPercent, units.BytesSize(float64(r.MemoryBytes)), limit, r.Pids)
+	}
+	return w.Flush()
+}

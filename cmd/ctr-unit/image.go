@@ -1,0 +1,475 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/volume"
+)
+
+// imageArgs splits run/create's arguments: without --rootfs the first is
+// the IMAGE and the rest the command (as podman run IMAGE [CMD...]); with
+// --rootfs all of them are the command.
+func imageArgs(o *supervisor.CreateOptions, args []string) {
+	if o.Rootfs == "" && len(args) > 0 {
+		o.Image, o.Command = args[0], args[1:]
+		return
+	}
+	o.Command = args
+}
+
+// imageFlags binds run/create's image and mount flags.
+func imageFlags(cmd *cobra.Command, o *supervisor.CreateOptions) {
+	f := cmd.Flags()
+	f.StringVarP(&o.User, "user", "u", "", "user (NAME, UID, NAME:GROUP or UID:GID) the command runs as")
+	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "mount HOSTDIR:CTRDIR[:ro] or named volume NAME:CTRDIR[:ro] (repeatable)")
+	f.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)")
+	f.StringVar(&o.ShmSize, "shm-size", "", "size of /dev/shm (e.g. 64m)")
+}
+
+// openImages opens the image store; image commands that touch no
+// container need neither systemd nor the container records.
+func (a *app) openImages() (*imagestore.Store, error) {
+	return imagestore.Open(a.paths.StorageOptions(a.storageDriver))
+}
+
+// progressOut is where a load's progress goes: stderr when it is a
+// terminal, nowhere otherwise.
+func progressOut() io.Writer {
+	if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err != nil {
+		return nil
+	}
+	return os.Stderr
+}
+
+func (a *app) imageCommands() []*cobra.Command {
+	image := &cobra.Command{Use: "image", Short: "Manage images"}
+	image.AddCommand(a.loadCommand(), a.importCommand(), a.imageInspectCommand(), a.imagesCommand("ls"), a.rmiCommand("rm"))
+	volumeCmd := &cobra.Command{Use: "volume", Short: "Manage named volumes"}
+	volumeCmd.AddCommand(a.volumeCreateCommand(), a.volumeLsCommand(), a.volumeRmCommand(), a.volumeInspectCommand())
+	return []*cobra.Command{
+		image, a.imagesCommand("images"), a.rmiCommand("rmi"), a.loadCommand(),
+		a.exportCommand(), a.mountCommand(), a.umountCommand(), volumeCmd,
+	}
+}
+
+func (a *app) loadCommand() *cobra.Command {
+	var input string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "load -i FILE",
+		Short: "Load images from an OCI archive or a docker-archive",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if input == "" {
+				return errors.New("give the archive with -i FILE")
+			}
+			store, err := a.openImages()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			opts := imagestore.LoadOptions{}
+			if !quiet {
+				opts.Progress = progressOut()
+			}
+			loaded, err := store.Load(input, opts)
+			if err != nil {
+				return err
+			}
+			for _, l := range loaded {
+				if len(l.Names) == 0 {
+					fmt.Println("Loaded image: sha256:" + l.ID)
+				}
+				for _, n := range l.Names {
+					fmt.Println("Loaded image: " + n)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&input, "input", "i", "", "archive to load")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	return cmd
+}
+
+func (a *app) importCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE NAME[:TAG]",
+		Short: "Make an image from a root filesystem tarball",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.openImages()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			l, err := store.Import(args[0], args[1], imagestore.LoadOptions{Progress: progressOut()})
+			if err != nil {
+				return err
+			}
+			fmt.Println("sha256:" + l.ID)
+			return nil
+		},
+	}
+}
+
+// imageJSON is what images --format json shows, podman's field names.
+type imageJSON struct {
+	ID      string    `json:"Id"`
+	Names   []string  `json:"Names"`
+	Created time.Time `json:"Created"`
+	Size    int64     `json:"Size"`
+}
+
+func (a *app) imagesCommand(use string) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   use + " [--format json|table]",
+		Short: "List images",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.openImages()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			imgs, err := store.Images()
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				out := make([]imageJSON, 0, len(imgs))
+				for _, i := range imgs {
+					out = append(out, imageJSON{ID: i.ID, Names: i.Names, Created: i.Created, Size: i.Size})
+				}
+				return printJSON(out)
+			case "", "table":
+			default:
+				return fmt.Errorf("--format %q: use json or table", format)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			for _, i := range imgs {
+				names := i.Names
+				if len(names) == 0 {
+					names = []string{"<none>:<none>"}
+				}
+				for _, n := range names {
+					k := strings.LastIndex(n, ":")
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n[:k], n[k+1:], imagestore.ShortID(i.ID), ago(i.Created), humanSize(i.Size))
+				}
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "json or table")
+	return cmd
+}
+
+func (a *app) imageInspectCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect IMAGE...",
+		Short: "Show images' configuration as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.openImages()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			out := make([]imagestore.Image, 0, len(args))
+			for _, ref := range args {
+				img, err := store.Inspect(ref)
+				if err != nil {
+					return err
+				}
+				out = append(out, img)
+			}
+			return printJSON(out)
+		},
+	}
+}
+
+func (a *app) rmiCommand(use string) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   use + " [-f] IMAGE...",
+		Short: "Remove images",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, ref := range args {
+				untagged, err := sv.RemoveImage(cmd.Context(), ref, force)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if untagged {
+					fmt.Println("Untagged: " + ref)
+				} else {
+					fmt.Println("Deleted: " + ref)
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "also remove the containers that use the image")
+	return cmd
+}
+
+func (a *app) exportCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "export NAME -o FILE",
+		Short: "Write a container's file system as a tar archive",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "" {
+				if _, err := unix.IoctlGetTermios(int(os.Stdout.Fd()), unix.TCGETS); err == nil {
+					return errors.New("refusing to write a tar to a terminal: give -o FILE or redirect stdout")
+				}
+			}
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			if output == "" {
+				return sv.Export(cmd.Context(), args[0], os.Stdout)
+			}
+			// Written beside the target and renamed: a failed export
+			// leaves no half file under the name.
+			f, err := renameio.NewPendingFile(output, renameio.WithPermissions(0o644))
+			if err != nil {
+				return fmt.Errorf("export %s: %w", args[0], err)
+			}
+			defer f.Cleanup()
+			if err := sv.Export(cmd.Context(), args[0], f); err != nil {
+				return err
+			}
+			return f.CloseAtomicallyReplace()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (default stdout)")
+	return cmd
+}
+
+func (a *app) mountCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "mount NAME",
+		Short: "Mount a container's file system and print where",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			dir, err := sv.MountContainer(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Println(dir)
+			return nil
+		},
+	}
+}
+
+func (a *app) umountCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "umount NAME",
+		Aliases: []string{"unmount"},
+		Short:   "Take back a mount made by ctr-unit mount",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			if err := sv.UnmountContainer(args[0]); err != nil {
+				return err
+			}
+			fmt.Println(args[0])
+			return nil
+		},
+	}
+}
+
+// mountRootfsCommand is an image container's ExecStartPre step.
+func (a *app) mountRootfsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:  "mount-rootfs NAME",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return sv.MountRootfs(args[0])
+		},
+	}
+}
+
+func (a *app) volumeCreateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a named volume",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			vols, err := sv.Volumes()
+			if err != nil {
+				return err
+			}
+			v, err := vols.Create(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Println(v.Name)
+			return nil
+		},
+	}
+}
+
+func (a *app) volumeLsCommand() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:     "ls [--format json|table]",
+		Aliases: []string{"list"},
+		Short:   "List named volumes",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			vols, err := sv.Volumes()
+			if err != nil {
+				return err
+			}
+			vs, err := vols.List()
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				if vs == nil {
+					vs = []volume.Volume{}
+				}
+				return printJSON(vs)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+			fmt.Fprintln(w, "VOLUME NAME\tMOUNTPOINT")
+			for _, v := range vs {
+				fmt.Fprintf(w, "%s\t%s\n", v.Name, v.Mountpoint)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "json or table")
+	return cmd
+}
+
+func (a *app) volumeRmCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm [-f] NAME...",
+		Short: "Remove named volumes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return eachName(args, func(n string) error { return sv.RemoveVolume(cmd.Context(), n, force) })
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "also remove the containers that use the volume")
+	return cmd
+}
+
+// volumeJSON is what volume inspect shows.
+type volumeJSON struct {
+	volume.Volume
+	UsedBy []string `json:"UsedBy"`
+}
+
+func (a *app) volumeInspectCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect NAME...",
+		Short: "Show named volumes as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			vols, err := sv.Volumes()
+			if err != nil {
+				return err
+			}
+			out := make([]volumeJSON, 0, len(args))
+			for _, n := range args {
+				v, err := vols.Get(n)
+				if err != nil {
+					return err
+				}
+				users, err := sv.VolumeUsers(n)
+				if err != nil {
+					return err
+				}
+				if users == nil {
+					users = []string{}
+				}
+				out = append(out, volumeJSON{Volume: v, UsedBy: users})
+			}
+			return printJSON(out)
+		},
+	}
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// addSizes fills inspect --size's fields (an image container's only).
+func addSizes(sv *supervisor.Supervisor, item *containerJSON) error {
+	sizes, err := sv.Sizes(item.Name)
+	if err != nil || sizes == nil {
+		return err
+	}
+	item.SizeRootFs, item.SizeRw = &sizes.RootFs, &sizes.Rw
+	return nil
+}

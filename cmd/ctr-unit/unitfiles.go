@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctr-unit/ctr-unit/definition"
+)
+
+// generatorName is the name under which this binary acts as a systemd
+// generator (a symlink in a system-generators directory).
+const generatorName = "ctr-unit-generator"
+
+// definitionDirs are where NAME.container files are looked for:
+// CTR_UNIT_DEFINITION_DIRS (colon-separated) or the defaults.
+func definitionDirs() []string {
+	if v := os.Getenv("CTR_UNIT_DEFINITION_DIRS"); v != "" {
+		return strings.Split(v, ":")
+	}
+	return nil
+}
+
+func (a *app) generateCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "generate", Short: "Generate files for other tools"}
+	var files bool
+	var dir string
+	sys := &cobra.Command{
+		Use:   "systemd [--files [--dir DIR]] NAME",
+		Short: "Print a standalone systemd unit file that runs a container",
+		Long: "Print a standalone unit file for a container, named as the container's unit.\n" +
+			"Installed in /etc/systemd/system it replaces the transient unit or the\n" +
+			"ctr@.service template for that container; ctr-unit start and systemctl\n" +
+			"then both start it from the file.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			unitName, text, err := sv.GenerateUnit(args[0], strings.Join(os.Args, " "))
+			if err != nil {
+				return err
+			}
+			if !files {
+				_, err := os.Stdout.Write(text)
+				return err
+			}
+			path := filepath.Join(dir, unitName)
+			if err := os.WriteFile(path, text, 0o644); err != nil {
+				return fmt.Errorf("write unit file: %w", err)
+			}
+			fmt.Println(path)
+			return nil
+		},
+	}
+	sys.Flags().BoolVar(&files, "files", false, "write the unit to a file named after it instead of printing it")
+	sys.Flags().StringVar(&dir, "dir", ".", "directory for --files")
+	cmd.AddCommand(sys)
+	return cmd
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check container definition files (NAME.container)",
+		Long:  "Check definition files and report every problem with its file and line.",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.refresh = false // a bad file would be reported twice
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			bad := 0
+			for _, path := range args {
+				err := sv.Validate(path)
+				var probs definition.Problems
+				switch {
+				case err == nil:
+					fmt.Printf("%s: ok\n", path)
+				case errors.As(err, &probs):
+					bad++
+					for _, p := range probs {
+						fmt.Fprintln(os.Stderr, p.Error())
+					}
+				default:
+					bad++
+					fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
+				}
+			}
+			if bad > 0 {
+				return fmt.Errorf("%d of %d files have problems", bad, len(args))
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) prepareCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:  "prepare NAME",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return sv.Prepare(cmd.Context(), args[0])
+		},
+	}
+}
+
+// generatorCommand is the systemd generator (see supervisor.Generate).
+// systemd passes the normal, early and late output directories.
+func (a *app) generatorCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:  "generator NORMAL-DIR [EARLY-DIR LATE-DIR]",
+		Args: cobra.RangeArgs(1, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			logf := generatorLog()
+			sv, err := a.supervisor()
+			if err != nil {
+				logf("%v", err)
+				return err
+			}
+			if err := sv.Generate(args[0], logf); err != nil {
+				logf("%v", err)
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+// generatorLog logs to the kernel log, which is what a generator has
+// before journald runs; stderr where that cannot be opened.
+func generatorLog() func(string, ...any) {
+	out := os.Stderr
+	// In a container (systemd passes $container on) /dev/kmsg is the
+	// host's: stay out of it, as systemd itself does.
+	if os.Getenv("container") == "" {
+		if f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {
+			out = f
+		}
+	}
+	return func(format string, args ...any) {
+		fmt.Fprintf(out, "%s: %s\n", generatorName, fmt.Sprintf(format, args...))
+	}
+}

@@ -1,0 +1,211 @@
+//go:build reboot
+
+// The reboot tests run on the host, not inside a box: they boot a
+// throwaway systemd with hack/sysbox, drive it with sysbox exec, power it
+// off and boot it again with the same persisted state (sysbox --persist:
+// /etc/systemd/system, /etc/systemd/system-generators and /etc/ctr-unit
+// survive; /run and /tmp do not; the boot ID changes). make test runs
+// them: go test -tags reboot ./integration/
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// box is one throwaway systemd and the directory that survives its reboots.
+type box struct {
+	t       *testing.T
+	name    string
+	persist string // host path, visible inside the box at the same path
+	bin     string // ctr-unit, built into persist
+	rootfs  string
+	state   string
+}
+
+func sysbox(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("../hack/sysbox", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("hack/sysbox %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func newBox(t *testing.T, layout string) *box {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	// Not /tmp: the box has its own, so the binary, rootfs and records
+	// would be invisible inside it.
+	parent := os.Getenv("CTR_UNIT_REBOOT_DIR")
+	if parent == "" {
+		parent, _ = filepath.Abs("..")
+	}
+	persist, err := os.MkdirTemp(parent, ".reboot-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &box{
+		t: t, persist: persist,
+		name:   fmt.Sprintf("%s-%s", envOr("CTR_UNIT_REBOOT_BOX", fmt.Sprintf("rb%d", os.Getpid())), layout),
+		bin:    filepath.Join(persist, "bin", "ctr-unit"),
+		rootfs: filepath.Join(persist, "rootfs"),
+		state:  filepath.Join(persist, "state"),
+	}
+	t.Cleanup(func() {
+		exec.Command("../hack/sysbox", "down", b.name).Run()
+		os.RemoveAll(persist)
+	})
+	build := exec.Command("go", "build", "-o", b.bin, "../cmd/ctr-unit")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("../hack/mkrootfs", b.rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("mkrootfs: %v\n%s", err, out)
+	}
+	// What make install puts in place, in the box's persisted /etc.
+	b.write("etc-systemd-system/ctr@.service", mustRead(t, "../packaging/ctr@.service"), 0o644)
+	b.write("etc-systemd-system-generators/ctr-unit-generator",
+		fmt.Sprintf("#!/bin/sh\nCTR_UNIT_STATE_DIR=%s exec %s internal generator \"$@\"\n", b.state, b.bin), 0o755)
+	sysbox(t, "up", b.name, layout, "--persist", persist)
+	return b
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func mustRead(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (b *box) write(rel, text string, mode os.FileMode) {
+	path := filepath.Join(b.persist, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// exec runs a command in the box; ctr-unit gets this box's state dir.
+func (b *box) exec(args ...string) (string, error) {
+	if args[0] == "ctr-unit" {
+		args = append([]string{b.bin, "--state-dir", b.state}, args[1:]...)
+	}
+	var stderr strings.Builder
+	c := exec.Command("../hack/sysbox", append([]string{"exec", b.name, "--"}, args...)...)
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		err = fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), err
+}
+
+func (b *box) must(args ...string) string {
+	b.t.Helper()
+	out, err := b.exec(args...)
+	if err != nil {
+		b.t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+type psEntry struct {
+	Name  string
+	Unit  string
+	State struct{ Status string }
+}
+
+func (b *box) ps() map[string]psEntry {
+	b.t.Helper()
+	var list []psEntry
+	out := b.must("ctr-unit", "ps", "-a", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		b.t.Fatalf("ps: %v\n%s", err, out)
+	}
+	m := map[string]psEntry{}
+	for _, e := range list {
+		m[e.Name] = e
+	}
+	return m
+}
+
+const termable = `trap "exit 0" TERM; sleep 1000 & wait`
+
+func TestRebootBringsUpEnabledContainers(t *testing.T) {
+	for _, layout := range strings.Fields(envOr("CTR_UNIT_REBOOT_LAYOUTS", "v2 hybrid")) {
+		t.Run(layout, func(t *testing.T) { testReboot(t, layout) })
+	}
+}
+
+func testReboot(t *testing.T, layout string) {
+	b := newBox(t, layout)
+	// web: made with create, enabled with systemctl.
+	b.must("ctr-unit", "create", "--name", "web", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
+	b.must("systemctl", "enable", units.TemplateInstance("web"))
+	// idle: made with create, not enabled, started once before the reboot.
+	b.must("ctr-unit", "create", "--name", "idle", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
+	b.must("ctr-unit", "start", "idle")
+	// tr: a transient container running at power-off.
+	b.must("ctr-unit", "run", "-d", "--name", "tr", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
+	// filed: defined in a file, enabled by its [Install] section, and
+	// requiring web; broken: a malformed file the generator must skip.
+	b.write("etc-ctr-unit/filed.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec=sh -c '%s'\nRequires=web\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs, termable), 0o644)
+	b.write("etc-ctr-unit/broken.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec sh\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs), 0o644)
+	bootBefore := b.must("cat", "/proc/sys/kernel/random/boot_id")
+
+	sysbox(t, "reboot", b.name)
+
+	if boot := b.must("cat", "/proc/sys/kernel/random/boot_id"); boot == bootBefore {
+		t.Fatal("the boot ID did not change")
+	}
+	for _, name := range []string{"web", "filed"} {
+		if got, _ := b.exec("systemctl", "is-active", units.TemplateInstance(name)); got != "active" {
+			status, _ := b.exec("systemctl", "status", "--no-pager", units.TemplateInstance(name))
+			t.Errorf("%s after reboot: %s\n%s", name, got, status)
+		}
+	}
+	if got, _ := b.exec("systemctl", "is-active", units.TemplateInstance("idle")); got == "active" {
+		t.Error("idle was not enabled but came up at boot")
+	}
+	if out, err := b.exec("ls", "/run/systemd/generator/"+units.TemplateInstance("broken")+".d"); err == nil {
+		t.Errorf("generator wrote a drop-in for the malformed file: %s", out)
+	}
+	// ps: nothing shows as running that is not; the file-defined
+	// container is listed like any other.
+	ps := b.ps()
+	want := map[string]string{"web": "running", "filed": "running", "idle": "exited", "tr": "exited"}
+	for name, status := range want {
+		if got := ps[name].State.Status; got != status {
+			t.Errorf("ps after reboot: %s is %q, want %q", name, got, status)
+		}
+	}
+	for name, e := range ps {
+		active, _ := b.exec("systemctl", "is-active", e.Unit)
+		if (e.State.Status == "running") != (active == "active") {
+			t.Errorf("ps says %s is %s, systemd says its unit %s is %s", name, e.State.Status, e.Unit, active)
+		}
+	}
+	// The transient container starts again under its old name.
+	b.must("ctr-unit", "start", "tr")
+	b.must("ctr-unit", "rm", "-f", "tr", "idle", "web")
+}

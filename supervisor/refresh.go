@@ -1,0 +1,87 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/renameio/v2"
+)
+
+// bootIDPath changes at every boot (and per sysbox boot).
+const bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// lastBootFile, in the state directory, holds the boot ID the records
+// were last refreshed for.
+const lastBootFile = "boot_id"
+
+func currentBootID() (string, error) {
+	data, err := os.ReadFile(bootIDPath)
+	if err != nil {
+		return "", fmt.Errorf("read boot ID: %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// Refresh brings the records up to date with the machine before a command
+// reads them: after a reboot, the runtime files of containers last started
+// in an earlier boot are stale (runc's state of a container that is gone
+// would keep its name taken); and containers defined in files get records
+// that match their files. Within one boot the first part costs one read of
+// the boot ID. Problems with single definition files are returned but
+// every other container is refreshed all the same.
+func (s *Supervisor) Refresh(ctx context.Context) error {
+	return errors.Join(s.refreshBoot(), s.syncDefinitions())
+}
+
+func (s *Supervisor) refreshBoot() error {
+	cur, err := currentBootID()
+	if err != nil {
+		return nil // no boot ID to compare with: nothing can be stale
+	}
+	marker := filepath.Join(s.paths.StateDir, lastBootFile)
+	if last, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(last)) == cur {
+		return nil
+	}
+	names, err := s.store.Names()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range names {
+		if err := s.refreshContainer(name, cur); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.store.sweep()
+	if err := errors.Join(errs...); err != nil {
+		return err // try again next time
+	}
+	if err := renameio.WriteFile(marker, []byte(cur+"\n"), 0o600); err != nil {
+		return fmt.Errorf("record boot ID: %w", err)
+	}
+	return nil
+}
+
+// refreshContainer clears what an earlier boot left of one container.
+// A container started in this boot (its unit's prepare step writes the
+// boot ID before anything else) is left alone.
+func (s *Supervisor) refreshContainer(name, bootID string) error {
+	st, err := s.store.State(name)
+	if err != nil || st.BootID == bootID {
+		return err
+	}
+	for _, dir := range []string{s.paths.bundle(name), filepath.Join(s.paths.runcRoot(), name)} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove stale runtime files of %s: %w", name, err)
+		}
+	}
+	if st.Paused {
+		st.Paused = false
+		return s.store.SaveState(name, st)
+	}
+	return nil
+}
