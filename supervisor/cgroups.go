@@ -68,8 +68,8 @@ func (s *Supervisor) setFrozen(ctx context.Context, name string, frozen bool) er
 		return err
 	}
 	cg := s.cgroups()
-	bySystemd, err := freezeVia(cg.Mode(), cg.Available("freezer"), os.Geteuid() == 0)
-	if err != nil {
+	// Say why before anything is touched.
+	if _, err := freezeVia(cg.Mode(), cg.Available("freezer"), os.Geteuid() == 0); err != nil {
 		return fmt.Errorf("container %s: %w", name, err)
 	}
 	if frozen {
@@ -79,7 +79,7 @@ func (s *Supervisor) setFrozen(ctx context.Context, name string, frozen bool) er
 			return err
 		}
 	}
-	if err := s.freeze(ctx, systemd, info.Config, frozen, bySystemd); err != nil {
+	if err := s.freeze(ctx, systemd, info.Config, frozen); err != nil {
 		return fmt.Errorf("container %s: %w", name, err)
 	}
 	if !frozen {
@@ -88,7 +88,10 @@ func (s *Supervisor) setFrozen(ctx context.Context, name string, frozen bool) er
 	return nil
 }
 
-func (s *Supervisor) freeze(ctx context.Context, systemd Systemd, cfg *Config, frozen, bySystemd bool) error {
+// freeze freezes or thaws a container the way its layout allows (see
+// freezeVia).
+func (s *Supervisor) freeze(ctx context.Context, systemd Systemd, cfg *Config, frozen bool) error {
+	bySystemd := s.cgroups().Mode() == cgroupmgr.Unified
 	switch {
 	case bySystemd && frozen:
 		return systemd.Freeze(ctx, cfg.Unit)
@@ -110,16 +113,6 @@ func (s *Supervisor) isFrozen(cfg *Config, unit units.Status) bool {
 	}
 	state, err := s.cgroups().FreezerState(containerCgroup(cfg.Unit))
 	return err == nil && state != "thawed"
-}
-
-// thawForStop thaws a frozen container before it is stopped: frozen
-// processes cannot act on the stop signal, and the stop would wait out the
-// whole stop timeout.
-func (s *Supervisor) thawForStop(ctx context.Context, systemd Systemd, cfg *Config, unit units.Status) error {
-	if !s.isFrozen(cfg, unit) {
-		return nil
-	}
-	return s.freeze(ctx, systemd, cfg, false, s.cgroups().Mode() == cgroupmgr.Unified)
 }
 
 // checkLimits refuses limits this host's cgroup layout cannot enforce,

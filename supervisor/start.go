@@ -26,30 +26,16 @@ func (s *Supervisor) Start(ctx context.Context, name string, o StartOptions) err
 }
 
 func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOptions) error {
-	cfg, err := s.store.Config(name)
+	info, systemd, err := s.current(ctx, name)
 	if err != nil {
 		return err
 	}
-	systemd, err := s.sd(ctx)
-	if err != nil {
-		return err
-	}
+	cfg, unit, st := info.Config, info.Unit, info.State
 	runc, err := s.runc()
 	if err != nil {
 		return err
 	}
-	// Only the active state is needed here; the full property set costs
-	// a millisecond more on every start.
-	states, err := systemd.ActiveStates(ctx, []string{cfg.Unit})
-	if err != nil {
-		return err
-	}
-	unit := states[cfg.Unit]
-	st, err := s.store.State(name)
-	if err != nil {
-		return err
-	}
-	switch status := DeriveStatus(unit, st, false, false); {
+	switch status := info.Status; {
 	case status == StatusRunning && o.Stdio == nil:
 		return nil
 	case status.Live() || status == StatusRestarting:

@@ -24,23 +24,11 @@ func (s *Supervisor) Stop(ctx context.Context, name string, timeout *time.Durati
 }
 
 func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.Duration, byUser bool) error {
-	cfg, err := s.store.Config(name)
+	info, systemd, err := s.current(ctx, name)
 	if err != nil {
 		return err
 	}
-	systemd, err := s.sd(ctx)
-	if err != nil {
-		return err
-	}
-	states, err := systemd.ActiveStates(ctx, []string{cfg.Unit})
-	if err != nil {
-		return err
-	}
-	unit := states[cfg.Unit]
-	st, err := s.store.State(name)
-	if err != nil {
-		return err
-	}
+	cfg, unit, st := info.Config, info.Unit, info.State
 	// Recorded before stopping: unless-stopped must stay down even if
 	// this command is killed halfway, and systemd forgets NRestarts once
 	// the unit is gone.
@@ -54,8 +42,12 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 		return err
 	}
 	if unit.Loaded() {
-		if err := s.thawForStop(ctx, systemd, cfg, unit); err != nil {
-			return fmt.Errorf("stop container %s: %w", name, err)
+		// Frozen processes cannot act on the stop signal: the stop
+		// would wait out the whole stop timeout.
+		if info.Status == StatusPaused {
+			if err := s.freeze(ctx, systemd, cfg, false); err != nil {
+				return fmt.Errorf("stop container %s: %w", name, err)
+			}
 		}
 		if err := s.stopUnit(ctx, systemd, cfg, timeout); err != nil {
 			return fmt.Errorf("stop container %s: %w", name, err)

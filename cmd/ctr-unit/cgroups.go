@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -52,26 +53,12 @@ func (c *cpusFlag) Set(v string) error {
 }
 
 func (a *app) pauseCommands() []*cobra.Command {
-	verb := func(use, short string, do func(*supervisor.Supervisor, *cobra.Command, string) error) *cobra.Command {
-		return &cobra.Command{
-			Use:   use + " NAME...",
-			Short: short,
-			Args:  cobra.MinimumNArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				sv, err := a.supervisor()
-				if err != nil {
-					return err
-				}
-				return eachName(args, func(n string) error { return do(sv, cmd, n) })
-			},
-		}
-	}
 	return []*cobra.Command{
-		verb("pause", "Freeze every process of containers", func(sv *supervisor.Supervisor, cmd *cobra.Command, n string) error {
-			return sv.Pause(cmd.Context(), n)
+		a.perName("pause", "Freeze every process of containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+			return sv.Pause(ctx, n)
 		}),
-		verb("unpause", "Thaw paused containers", func(sv *supervisor.Supervisor, cmd *cobra.Command, n string) error {
-			return sv.Unpause(cmd.Context(), n)
+		a.perName("unpause", "Thaw paused containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+			return sv.Unpause(ctx, n)
 		}),
 	}
 }

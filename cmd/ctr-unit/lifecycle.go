@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -153,21 +154,26 @@ func eachName(names []string, fn func(string) error) error {
 	return errors.Join(errs...)
 }
 
-func (a *app) startCommand() *cobra.Command {
+// perName is a command that does one thing to each named container.
+func (a *app) perName(use, short string, do func(ctx context.Context, sv *supervisor.Supervisor, name string) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "start NAME...",
-		Short: "Start containers",
+		Use:   use + " NAME...",
+		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			return eachName(args, func(n string) error {
-				return sv.Start(cmd.Context(), n, supervisor.StartOptions{})
-			})
+			return eachName(args, func(n string) error { return do(cmd.Context(), sv, n) })
 		},
 	}
+}
+
+func (a *app) startCommand() *cobra.Command {
+	return a.perName("start", "Start containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+		return sv.Start(ctx, n, supervisor.StartOptions{})
+	})
 }
 
 // timeoutFlag binds -t/--time as podman's stop and restart have it.
@@ -184,59 +190,28 @@ func timeoutFlag(cmd *cobra.Command) func() *time.Duration {
 }
 
 func (a *app) stopCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "stop [-t SECONDS] NAME...",
-		Short: "Stop containers",
-		Args:  cobra.MinimumNArgs(1),
-	}
-	timeout := timeoutFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		sv, err := a.supervisor()
-		if err != nil {
-			return err
-		}
-		return eachName(args, func(n string) error {
-			return sv.Stop(cmd.Context(), n, timeout())
-		})
-	}
+	var timeout func() *time.Duration
+	cmd := a.perName("stop [-t SECONDS]", "Stop containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+		return sv.Stop(ctx, n, timeout())
+	})
+	timeout = timeoutFlag(cmd)
 	return cmd
 }
 
 func (a *app) restartCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "restart [-t SECONDS] NAME...",
-		Short: "Restart containers",
-		Args:  cobra.MinimumNArgs(1),
-	}
-	timeout := timeoutFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		sv, err := a.supervisor()
-		if err != nil {
-			return err
-		}
-		return eachName(args, func(n string) error {
-			return sv.Restart(cmd.Context(), n, timeout())
-		})
-	}
+	var timeout func() *time.Duration
+	cmd := a.perName("restart [-t SECONDS]", "Restart containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+		return sv.Restart(ctx, n, timeout())
+	})
+	timeout = timeoutFlag(cmd)
 	return cmd
 }
 
 func (a *app) rmCommand() *cobra.Command {
 	var force bool
-	cmd := &cobra.Command{
-		Use:   "rm [-f] NAME...",
-		Short: "Remove containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			return eachName(args, func(n string) error {
-				return sv.Remove(cmd.Context(), n, force)
-			})
-		},
-	}
+	cmd := a.perName("rm [-f]", "Remove containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+		return sv.Remove(ctx, n, force)
+	})
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
 	return cmd
 }
@@ -244,24 +219,13 @@ func (a *app) rmCommand() *cobra.Command {
 func (a *app) killCommand() *cobra.Command {
 	var sigName string
 	var all bool
-	cmd := &cobra.Command{
-		Use:   "kill [-s SIGNAL] [--all] NAME...",
-		Short: "Send a signal to containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sig, err := units.SignalNumber(sigName)
-			if err != nil {
-				return err
-			}
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			return eachName(args, func(n string) error {
-				return sv.Kill(cmd.Context(), n, sig, all)
-			})
-		},
-	}
+	cmd := a.perName("kill [-s SIGNAL] [--all]", "Send a signal to containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
+		sig, err := units.SignalNumber(sigName)
+		if err != nil {
+			return err
+		}
+		return sv.Kill(ctx, n, sig, all)
+	})
 	cmd.Flags().StringVarP(&sigName, "signal", "s", "KILL", "signal to send")
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process of the container, not only its main one")
 	return cmd
