@@ -30,11 +30,15 @@ var (
 	ErrBadName = errors.New("invalid volume name")
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// nameRE has no {0,127}: a bounded repeat compiles to a program of that
+// size, at every start of the binary (0.5 ms, every command and unit step).
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+const maxNameLen = 128
 
 // ValidName checks a volume name (as podman: letters, digits, _.-).
 func ValidName(name string) error {
-	if !nameRE.MatchString(name) {
+	if len(name) > maxNameLen || !nameRE.MatchString(name) {
 		return fmt.Errorf("%w: %q: use letters, digits and _.- (starting with a letter or digit)", ErrBadName, name)
 	}
 	return nil

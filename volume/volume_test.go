@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +88,18 @@ func TestNamesAndRemove(t *testing.T) {
 	}
 	if err := s.Remove("a"); !errors.Is(err, ErrNoSuchVolume) {
 		t.Errorf("remove removed: %v", err)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, ok := range []string{"data", "a", "db-1.v_2", strings.Repeat("a", 128)} {
+		if err := ValidName(ok); err != nil {
+			t.Errorf("ValidName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "-x", ".x", "a/b", "../x", "a b", strings.Repeat("a", 129)} {
+		if err := ValidName(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("ValidName(%q) = %v, want ErrBadName", bad, err)
+		}
 	}
 }
