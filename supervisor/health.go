@@ -368,11 +368,7 @@ func (s *Supervisor) tellSystemd(ctx context.Context, cfg *Config, status string
 			if status == healthcheck.Healthy && cfg.Health.ReadyWhenHealthy {
 				msg = "READY=1\n" + msg
 			}
-			if inUnit {
-				err = units.Notify(msg, notifyTimeout)
-			} else {
-				err = units.NotifyTo(units.SystemNotifySocket, msg, notifyTimeout)
-			}
+			err = units.Notify(msg, notifyTimeout)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("show health of %s on %s: %w", cfg.Name, cfg.Unit, err))
@@ -467,15 +463,10 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 }
 
 // runStep runs one runc command of the start step, its output going to
-// the unit's journal, without the unit's NOTIFY_SOCKET.
+// the unit's journal.
 func runStep(argv []string) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
 	return cmd.Run()
 }
 

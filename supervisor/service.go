@@ -48,13 +48,6 @@ func hookArgv(self string, p Paths, step, name string) []string {
 	return []string{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir, "internal", step, name}
 }
 
-// withoutNotifySocket runs argv without NOTIFY_SOCKET, which every process
-// of the unit has (NotifyAccess=all, for ctr-unit's start step): runc
-// seeing it would wire the socket into the container and make runc start
-// wait for a READY=1 that never comes.
-func withoutNotifySocket(argv []string) []string {
-	return append([]string{"/usr/bin/env", "-u", "NOTIFY_SOCKET"}, argv...)
-}
 
 // buildService maps a container to the systemd service that carries it.
 func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) units.Service {
@@ -62,7 +55,11 @@ func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) unit
 		Description:      "ctr-unit container " + cfg.Name,
 		Slice:            serviceSlice,
 		ExecStartPre:     mountRootfsStep(cfg, p, self),
-		ExecStart:        withoutNotifySocket(runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name))),
+		ExecStart:        runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name)),
+		// runc seeing NOTIFY_SOCKET would wire it into the container and
+		// make runc start wait for a READY=1 that never comes; ctr-unit's
+		// steps use the manager's socket directly (units.Notify).
+		UnsetEnvironment: []string{"NOTIFY_SOCKET"},
 		ExecStartPost:    [][]string{hookArgv(self, p, "start-post", cfg.Name)},
 		ExecStopPost:     [][]string{hookArgv(self, p, "stop-post", cfg.Name)},
 		RestartSec:       restartDelay,

@@ -4,32 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// ErrNoNotifySocket means the process does not run under a unit that
-// accepts notifications.
-var ErrNoNotifySocket = errors.New("NOTIFY_SOCKET is not set")
+// SystemNotifySocket is the system manager's notification socket.
+const SystemNotifySocket = "/run/systemd/notify"
 
 // Notify sends state to systemd (sd_notify) and waits until systemd has
 // processed it (BARRIER=1). Waiting matters: systemd attributes a message
 // to a unit through the sender's pid, so a sender that exits first may
 // have its message dropped.
+//
+// It always uses the system manager's socket: ctr-unit's units withhold
+// NOTIFY_SOCKET from their processes (UnsetEnvironment=), because runc
+// seeing it would wire it into the container and wait for a READY=1 that
+// never comes.
 func Notify(state string, timeout time.Duration) error {
-	socket := os.Getenv("NOTIFY_SOCKET")
-	if socket == "" {
-		return ErrNoNotifySocket
-	}
-	return NotifyTo(socket, state, timeout)
+	return NotifyTo(SystemNotifySocket, state, timeout)
 }
-
-// SystemNotifySocket is systemd's notification socket, for a process that
-// joined a unit it was not started in (so has no NOTIFY_SOCKET).
-const SystemNotifySocket = "/run/systemd/notify"
 
 // NotifyTo is Notify to the given socket.
 func NotifyTo(socket, state string, timeout time.Duration) error {

@@ -49,6 +49,8 @@ type Service struct {
 
 	SyslogIdentifier string
 	Environment      []string
+	// UnsetEnvironment withholds variables systemd would pass on.
+	UnsetEnvironment []string
 
 	// Limits enforced by systemd; zero means unset.
 	MemoryMax    uint64
@@ -162,6 +164,9 @@ func (s Service) Properties() []sd.Property {
 			interval = usec(s.StartLimitInterval)
 		}
 		p = append(p, prop("StartLimitBurst", s.StartLimitBurst), prop("StartLimitIntervalUSec", interval))
+	}
+	if len(s.UnsetEnvironment) > 0 {
+		p = append(p, prop("UnsetEnvironment", s.UnsetEnvironment))
 	}
 	if len(s.Environment) > 0 {
 		p = append(p, prop("Environment", s.Environment))

@@ -83,6 +83,9 @@ func (s Service) UnitOptions() []*unit.UnitOption {
 	if s.SyslogIdentifier != "" {
 		sv("SyslogIdentifier", s.SyslogIdentifier)
 	}
+	for _, e := range s.UnsetEnvironment {
+		sv("UnsetEnvironment", e)
+	}
 	for _, e := range s.Environment {
 		sv("Environment", quoteWord(e))
 	}

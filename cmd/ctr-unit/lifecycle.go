@@ -251,9 +251,6 @@ func (a *app) internalCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// runc start would wait for READY=1 from the container if
-			// it saw the unit's NOTIFY_SOCKET.
-			os.Unsetenv("NOTIFY_SOCKET")
 			return syscall.Exec(argv[0], argv, os.Environ())
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/reexec"
 
@@ -99,6 +100,10 @@ func main() {
 	if reexec.Init() { // storage's overlay driver re-executes this binary
 		return
 	}
+	// containers/storage logs through logrus at info level ("using prior
+	// storage driver"); ctr-unit's own output says what matters, and its
+	// errors carry storage's.
+	logrus.SetLevel(logrus.WarnLevel)
 	root := newRootCommand()
 	if filepath.Base(os.Args[0]) == generatorName {
 		// Installed as a systemd generator (a symlink to this binary).
