@@ -182,12 +182,11 @@ const jsonLimit = 16 << 20
 
 // pending is one image of an archive, ready to store.
 type pending struct {
-	config     []byte
-	configDig  digest.Digest
-	manifest   []byte // OCI manifest, nil for docker-archives
-	layers     []layerBlob
-	names      []string
-	annotation string
+	config    []byte
+	configDig digest.Digest
+	manifest  []byte // OCI manifest, nil for docker-archives
+	layers    []layerBlob
+	names     []string
 }
 
 type layerBlob struct {

@@ -81,7 +81,8 @@ func (s *Store) Create(name string) (Volume, error) {
 		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	v := Volume{Name: name, Mountpoint: filepath.Join(s.dir, name, dataDir), CreatedAt: time.Now()}
-	if err := os.Mkdir(filepath.Join(tmp, dataDir), 0o755); err == nil {
+	err = os.Mkdir(filepath.Join(tmp, dataDir), 0o755)
+	if err == nil {
 		err = writeRecord(filepath.Join(tmp, recordFile), v)
 	}
 	if err != nil {
