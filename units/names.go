@@ -45,21 +45,6 @@ func TemplateInstance(name string) string {
 	return "ctr@" + unit.UnitNameEscape(name) + ".service"
 }
 
-// ContainerFromUnit returns the container name a ctr-unit service belongs
-// to, or "" if the unit is not one of ours.
-func ContainerFromUnit(unitName string) string {
-	base, ok := strings.CutSuffix(unitName, ".service")
-	if !ok {
-		return ""
-	}
-	for _, prefix := range []string{"ctr-", "ctr@"} {
-		if escaped, ok := strings.CutPrefix(base, prefix); ok && escaped != "" {
-			return unit.UnitNameUnescape(escaped)
-		}
-	}
-	return ""
-}
-
 // ControlGroup is the cgroup systemd gives unitName inside slice.
 // Nested slices ("a-b.slice") live below their parents ("a.slice").
 func ControlGroup(slice, unitName string) string {
