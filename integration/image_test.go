@@ -342,3 +342,35 @@ func contains(ids []string, id string) bool {
 	}
 	return false
 }
+
+// An image's HEALTHCHECK is the container's unless flags say otherwise.
+func TestImageHealthcheckAppliesAndFlagsOverrideIt(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	bb := filepath.Join(dir, "busybox.tar")
+	if err := testarchive.BusyboxLayer(bb); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "oci.tar")
+	img := testarchive.Image{
+		Name:        "localhost/checked:1",
+		Config:      v1.ImageConfig{Cmd: []string{"sleep", "1000"}, Env: []string{"PATH=/bin"}},
+		Healthcheck: &testarchive.Healthcheck{Test: []string{"CMD-SHELL", "test -e /bin/sh"}, Interval: time.Second, Retries: 2},
+		Layers:      []string{bb},
+	}
+	if err := testarchive.WriteOCI(path, img); err != nil {
+		t.Fatal(err)
+	}
+	e.must("image", "load", "-i", path)
+
+	checked, unchecked := e.name("checked"), e.name("unchecked")
+	e.must("run", "-d", "--name", checked, "localhost/checked:1")
+	e.waitFor(checked+" to be healthy by the image's check", 15*time.Second, func() bool {
+		return e.health(checked).Status == "healthy"
+	})
+	e.must("run", "-d", "--name", unchecked, "--no-healthcheck", "localhost/checked:1")
+	time.Sleep(1500 * time.Millisecond)
+	if h := e.health(unchecked); h.Status != "" || len(h.Log) != 0 {
+		t.Errorf("--no-healthcheck: the image's check ran anyway: %+v", h)
+	}
+}

@@ -69,7 +69,7 @@ func (s *Supervisor) dependencyGraph() (map[string][]string, error) {
 		if cfg, err := s.store.Config(name); err == nil && cfg.Source == "" {
 			continue // made with create: the file is ignored
 		}
-		if _, cfg, err := loadDefinition(path, false); err == nil {
+		if _, cfg, err := loadDefinition(path, false, nil); err == nil {
 			graph[name] = cfg.Requires
 		} else if _, known := graph[name]; !known {
 			graph[name] = nil
@@ -134,7 +134,7 @@ func (s *Supervisor) startDependencies(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("%w: %s; fix the Requires of these containers", ErrDependencyCycle, strings.Join(cycle, " -> "))
 	}
 	for _, dep := range cfg.Requires {
-		if err := s.syncDefinition(dep); err != nil {
+		if err := s.syncDefinition(dep, false); err != nil {
 			return fmt.Errorf("start %s: dependency %s: %w", cfg.Name, dep, err)
 		}
 		info, err := s.Inspect(ctx, dep)

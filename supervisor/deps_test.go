@@ -60,7 +60,7 @@ Environment=X=y
 [Install]
 WantedBy=multi-user.target
 `)
-	cfg, err := configFromFile(f, false)
+	cfg, err := configFromFile(f, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ Requires=web
 [Service]
 ExecStart=/bin/evil
 `)
-	_, err := configFromFile(f, false)
+	_, err := configFromFile(f, false, nil)
 	probs, ok := err.(definition.Problems)
 	if !ok {
 		t.Fatalf("err = %v, want Problems", err)

@@ -11,19 +11,30 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctr-unit/ctr-unit/definition"
+	"github.com/ctr-unit/ctr-unit/imagestore"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
-// containerKeys are the keys of a definition's [Container] section. The
-// Health* keys are read but not acted on yet.
-var containerKeys = map[string]bool{
-	"Rootfs": true, "Image": true, "Exec": true, "Environment": true, "WorkingDir": true,
-	"Hostname": true, "Network": true, "Restart": true, "StopSignal": true, "StopTimeout": true,
-	"Memory": true, "CPUs": true, "PidsLimit": true, "Requires": true, "WaitNetwork": true,
-	"HealthCmd": true, "HealthInterval": true, "HealthTimeout": true, "HealthRetries": true,
-	"HealthStartPeriod": true, "HealthOnFailure": true,
-}
+// containerKeys are the keys of a definition's [Container] section, with
+// the Health* keys of filehealth.go.
+var containerKeys = func() map[string]bool {
+	keys := map[string]bool{
+		"Rootfs": true, "Image": true, "Exec": true, "Environment": true, "WorkingDir": true,
+		"Hostname": true, "Network": true, "Restart": true, "StopSignal": true, "StopTimeout": true,
+		"Memory": true, "CPUs": true, "PidsLimit": true, "Requires": true, "WaitNetwork": true,
+	}
+	for _, k := range healthKeys {
+		keys[k.key] = true
+	}
+	return keys
+}()
+
+// imageLookup fills a definition's options from its image, as create does
+// (Supervisor.imageDefaults); nil where images cannot be read.
+type imageLookup func(CreateOptions) (CreateOptions, error)
 
 // reservedService are [Service] settings ctr-unit itself must own for the
 // container to run as designed (see units.Service).
@@ -35,8 +46,11 @@ var reservedService = map[string]bool{
 // configFromFile turns a definition into a container's config. It checks
 // every key and returns every problem (definition.Problems). With checkFS
 // it also checks that the rootfs exists, which a generator at early boot
-// cannot.
-func configFromFile(f *definition.File, checkFS bool) (*Config, error) {
+// cannot. lookup resolves Image=; without it (the generator, which must
+// not open the image store) an image definition's config has what its unit
+// needs but not the image's command, environment and layer, which its
+// record gets from syncDefinition.
+func configFromFile(f *definition.File, checkFS bool, lookup imageLookup) (*Config, error) {
 	var probs definition.Problems
 	bad := func(line int, format string, args ...any) {
 		probs = append(probs, definition.Problem{File: f.Path, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -55,12 +69,18 @@ func configFromFile(f *definition.File, checkFS bool) (*Config, error) {
 		}
 	}
 	o := CreateOptions{Name: f.Name}
-	if e, ok := f.Get("Image"); ok {
-		bad(e.Line, "Image= is not supported for definition files yet; use Rootfs=DIR")
+	img, hasImage := f.Get("Image")
+	if hasImage {
+		o.Image = img.Value
+		if img.Value == "" {
+			bad(img.Line, "Image= is empty")
+		}
 	}
 	if e, ok := f.Get("Rootfs"); ok {
 		o.Rootfs = e.Value
 		switch {
+		case hasImage:
+			bad(e.Line, "give Rootfs= or Image=, not both")
 		case !filepath.IsAbs(e.Value):
 			bad(e.Line, "Rootfs=%s must be an absolute path", e.Value)
 		case checkFS:
@@ -68,8 +88,8 @@ func configFromFile(f *definition.File, checkFS bool) (*Config, error) {
 				bad(e.Line, "Rootfs=%s is not a directory", e.Value)
 			}
 		}
-	} else if _, img := f.Get("Image"); !img {
-		bad(f.SectionLine, "[Container] needs Rootfs=DIR")
+	} else if !hasImage {
+		bad(f.SectionLine, "[Container] needs Rootfs=DIR or Image=IMAGE")
 	}
 	if e, ok := f.Get("Exec"); ok {
 		words, err := definition.SplitWords(e.Value)
@@ -80,7 +100,8 @@ func configFromFile(f *definition.File, checkFS bool) (*Config, error) {
 			bad(e.Line, "Exec= is empty")
 		}
 		o.Command = words
-	} else {
+	} else if !hasImage {
+		// With Image=, the image's command, as create IMAGE without one.
 		bad(f.SectionLine, "[Container] needs Exec=COMMAND")
 	}
 	for _, e := range f.All("Environment") {
@@ -167,6 +188,32 @@ func configFromFile(f *definition.File, checkFS bool) (*Config, error) {
 		}
 		o.NoNetworkWait = !wait
 	}
+	health, healthProbs := healthFromFile(f)
+	probs = append(probs, healthProbs...)
+	o.Health = health
+	imageCommand := false
+	if hasImage && img.Value != "" {
+		// The unit is generated before images can be read, so its stop
+		// signal is the file's (or SIGTERM), never the image's: the
+		// record and the unit must agree.
+		if o.StopSignal == "" {
+			o.StopSignal = unix.SignalName(DefaultStopSignal)
+		}
+		if lookup != nil {
+			resolved, err := lookup(o)
+			switch {
+			case err != nil:
+				bad(img.Line, "Image=%s: %s", img.Value, imageProblem(err))
+			case len(resolved.Command) == 0:
+				bad(img.Line, "image %s has no command: give Exec=COMMAND", img.Value)
+			default:
+				o = resolved
+			}
+		} else if len(o.Command) == 0 {
+			imageCommand = true
+			o.Command = []string{"(the image's command)"}
+		}
+	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -177,6 +224,9 @@ func configFromFile(f *definition.File, checkFS bool) (*Config, error) {
 	cfg, err := newConfig(o, created)
 	if err != nil {
 		return nil, definition.Problems{{File: f.Path, Line: f.SectionLine, Msg: err.Error()}}
+	}
+	if imageCommand {
+		cfg.Command = nil // unknown until the image is read
 	}
 	cfg.Unit = units.TemplateInstance(f.Name)
 	cfg.Source = f.Path
@@ -228,13 +278,23 @@ func parseBool(s string) (bool, error) {
 	return false, errors.New("want yes or no")
 }
 
+// imageProblem says what is wrong with a definition's image, in a file's
+// terms.
+func imageProblem(err error) string {
+	if errors.Is(err, imagestore.ErrNoSuchImage) {
+		return "no such image in the image store; load it first (ctr-unit image load -i ARCHIVE)"
+	}
+	return err.Error()
+}
+
 // definitions lists the definition files by container name.
 func (s *Supervisor) definitions() (map[string]string, error) {
 	return definition.Find(s.defDirs)
 }
 
-// loadDefinition parses and checks one definition file.
-func loadDefinition(path string, checkFS bool) (*definition.File, *Config, error) {
+// loadDefinition parses and checks one definition file (see
+// configFromFile for checkFS and lookup).
+func loadDefinition(path string, checkFS bool, lookup imageLookup) (*definition.File, *Config, error) {
 	f, err := definition.ParseFile(path)
 	var parseProbs definition.Problems
 	if err != nil && !errors.As(err, &parseProbs) {
@@ -242,7 +302,7 @@ func loadDefinition(path string, checkFS bool) (*definition.File, *Config, error
 	}
 	// The values of the good lines are checked even when others are
 	// bad: every problem is reported at once.
-	cfg, err := configFromFile(f, checkFS)
+	cfg, err := configFromFile(f, checkFS, lookup)
 	var probs definition.Problems
 	if err != nil && !errors.As(err, &probs) {
 		return f, nil, err
@@ -257,8 +317,10 @@ func loadDefinition(path string, checkFS bool) (*definition.File, *Config, error
 // date with the file, creating it if needed: the file owns the
 // definition, the record keeps its state. A container made with ctr-unit
 // create keeps its name; a file of the same name is ignored (validate and
-// create say so).
-func (s *Supervisor) syncDefinition(name string) error {
+// create say so). An image container's existing record is brought up to
+// date only as it starts (starting: its unit's prepare step), when nothing
+// of it runs: its layer may change with the image.
+func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	defs, err := s.definitions()
 	if err != nil {
 		return err
@@ -271,19 +333,79 @@ func (s *Supervisor) syncDefinition(name string) error {
 	if recErr == nil && rec.Source == "" {
 		return nil
 	}
-	_, cfg, err := loadDefinition(path, false)
+	// First without the image store, which most commands need not open.
+	_, cfg, err := loadDefinition(path, false, nil)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", name, err)
 	}
-	if recErr == nil {
-		cfg.CreatedAt = rec.CreatedAt
-		a, _ := json.Marshal(rec)
-		b, _ := json.Marshal(cfg)
-		if bytes.Equal(a, b) {
-			return nil
+	if recErr == nil && (rec.LayerID != "" || cfg.Image != "") && !starting {
+		return nil
+	}
+	if cfg.Image != "" {
+		if _, cfg, err = loadDefinition(path, false, s.imageDefaults); err != nil {
+			return fmt.Errorf("container %s: %w", name, err)
 		}
 	}
-	return s.store.saveDefined(cfg)
+	if recErr != nil {
+		rec = nil
+	} else {
+		cfg.CreatedAt = rec.CreatedAt
+	}
+	if cfg.Image != "" {
+		return s.syncImageDefinition(cfg, rec)
+	}
+	if rec != nil && sameConfig(rec, cfg) {
+		return nil
+	}
+	if err := s.store.saveDefined(cfg); err != nil {
+		return err
+	}
+	if rec != nil {
+		return s.deleteRootfs(rec) // the file named an image before
+	}
+	return nil
+}
+
+func sameConfig(a, b *Config) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// syncImageDefinition gives a container defined with Image= its record and
+// read-write layer, as create IMAGE does. The layer is kept while the image
+// stays the same, so what the container wrote survives restarts as with
+// create; another image gets a new layer and the old one is deleted.
+func (s *Supervisor) syncImageDefinition(cfg, old *Config) error {
+	if old != nil && old.LayerID != "" && old.ImageID == cfg.ImageID {
+		// Same image, same user: the user's IDs are as looked up then.
+		cfg.LayerID, cfg.StorageDriver, cfg.UID, cfg.GID = old.LayerID, old.StorageDriver, old.UID, old.GID
+		if sameConfig(old, cfg) {
+			return nil
+		}
+		return s.store.saveDefined(cfg)
+	}
+	undo, err := s.createRootfs(cfg)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		// Create claims the name: of two commands syncing at once, one
+		// makes the record and the other takes its layer back.
+		if err := s.store.Create(cfg); err != nil {
+			undo()
+			if errors.Is(err, ErrNameInUse) {
+				return nil
+			}
+			return err
+		}
+		return nil
+	}
+	if err := s.store.saveDefined(cfg); err != nil {
+		undo()
+		return err
+	}
+	return s.deleteRootfs(old)
 }
 
 // saveDefined writes the record of a container defined in a file, making
@@ -307,7 +429,7 @@ func (s *Supervisor) syncDefinitions() error {
 	}
 	var errs []error
 	for _, name := range definition.Names(defs) {
-		if err := s.syncDefinition(name); err != nil {
+		if err := s.syncDefinition(name, false); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -317,7 +439,7 @@ func (s *Supervisor) syncDefinitions() error {
 // Validate checks a definition file: its syntax, every key, the rootfs,
 // and its dependencies (they exist, no cycle). It returns every problem.
 func (s *Supervisor) Validate(path string) error {
-	f, cfg, err := loadDefinition(path, true)
+	f, cfg, err := loadDefinition(path, true, s.imageDefaults)
 	if err != nil {
 		return err
 	}

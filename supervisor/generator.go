@@ -35,7 +35,7 @@ func (s *Supervisor) Generate(dir string, logf func(format string, args ...any))
 	configs := map[string]*Config{}
 	graph := map[string][]string{}
 	for _, name := range definition.Names(defs) {
-		_, cfg, err := loadDefinition(defs[name], false)
+		_, cfg, err := loadDefinition(defs[name], false, nil)
 		if err != nil {
 			logf("skipping %s: %v", defs[name], err)
 			continue
@@ -107,8 +107,10 @@ func templatePath() string {
 // GenerateUnit renders a standalone unit file for container name, named
 // as its unit, with a header saying how it was made (command). The unit
 // prepares the bundle itself, so systemd can start it without ctr-unit,
-// and is wanted by multi-user.target once enabled.
-func (s *Supervisor) GenerateUnit(name, command string) (string, []byte, error) {
+// and is wanted by multi-user.target once enabled. With fresh (--new) the
+// unit creates the container as it starts and removes it as it stops
+// (newunit.go).
+func (s *Supervisor) GenerateUnit(name, command string, fresh bool) (string, []byte, error) {
 	cfg, err := s.store.Config(name)
 	if err != nil {
 		return "", nil, err
@@ -116,6 +118,9 @@ func (s *Supervisor) GenerateUnit(name, command string) (string, []byte, error) 
 	runc, err := s.runc()
 	if err != nil {
 		return "", nil, err
+	}
+	if fresh {
+		return s.generateNew(cfg, runc, command)
 	}
 	svc := s.service(cfg, runc)
 	if !units.IsTemplateInstance(cfg.Unit) {

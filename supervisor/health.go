@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,11 +33,13 @@ const (
 	healthCgroup = "/health"
 )
 
-// Health loads a container's health state; nil if it never had one.
+// Health loads a container's health state; nil if it never had one, or
+// if what a crash left of it does not parse (see SaveHealth).
 func (s *Store) Health(name string) (*healthcheck.State, error) {
 	var st healthcheck.State
 	if err := readJSON(s.path(name, healthFile), &st); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		var syntax *json.SyntaxError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &syntax) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("read health of %s: %w", name, err)
@@ -44,9 +47,25 @@ func (s *Store) Health(name string) (*healthcheck.State, error) {
 	return &st, nil
 }
 
-// SaveHealth replaces the health state (atomically, as every record).
+// SaveHealth replaces the health state atomically (a new file renamed
+// over the old) but, unlike the other records, without fsync: every check
+// rewrites it, each second per container on a disk, and a state a crash
+// lost or tore is merely started afresh by the next check.
 func (s *Store) SaveHealth(name string, st healthcheck.State) error {
-	if err := writeJSON(s.path(name, healthFile), st); err != nil {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("save health of %s: %w", name, err)
+	}
+	f, err := os.CreateTemp(s.path(name), "."+healthFile+"-*")
+	if err != nil {
+		return fmt.Errorf("save health of %s: %w", name, err)
+	}
+	_, err = f.Write(data)
+	if err = errors.Join(err, f.Close()); err == nil {
+		err = os.Rename(f.Name(), s.path(name, healthFile))
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("save health of %s: %w", name, err)
 	}
 	return nil
@@ -95,10 +114,19 @@ func applyHealth(svc *units.Service, cfg *Config, p Paths, self string) {
 		return
 	}
 	if h.OnFailure == healthcheck.ActionRestart || (h.Startup != nil && h.Startup.Retries > 0) {
-		// The restart action kills the main process with SIGKILL; this
-		// makes systemd restart the unit whatever the policy, counted
-		// in NRestarts as a restart of its own.
-		svc.RestartForceSignals = []syscall.Signal{syscall.SIGKILL}
+		// The restart action sends WATCHDOG=trigger: systemd kills the
+		// main process with SIGKILL and, the unit's result being
+		// "watchdog", restarts it, counted in NRestarts. Only this has
+		// that result, so a user's kill (SIGKILL included) still leaves
+		// the decision to the policy: with "no", Restart=on-watchdog
+		// restarts after nothing else. on-failure and always restart
+		// after a watchdog failure anyway.
+		svc.WatchdogSignal = syscall.SIGKILL
+		if svc.Restart == units.RestartNo {
+			svc.Restart = units.RestartOnWatchdog
+			// As for always: a check may restart it often.
+			svc.NoStartLimit = true
+		}
 	}
 	if h.ReadyWhenHealthy {
 		// One step creates and starts the container, names its init as
@@ -273,37 +301,38 @@ func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOption
 		}
 		return "", fmt.Errorf("%w: %s", ErrNotRunning, name)
 	}
+	// The state is read once, under the lock held through the check:
+	// checks of one container (the timer's, a manual one) take turns.
+	unlock, err := s.store.lockHealth(name)
+	if err != nil {
+		return "", err
+	}
 	saved, err := s.store.Health(name)
 	if err != nil {
+		unlock()
 		return "", err
 	}
 	st := healthcheck.ForRun(deref(saved), pid, started)
 	if o.Scheduled && !h.Due(st, time.Now()) {
+		unlock()
 		return st.Status, nil
 	}
 	startup := h.InStartup(st)
 	res, err := s.probe(cfg, h.ProbeFor(st))
 	if err != nil {
+		unlock()
 		return "", err
 	}
 	if now, _, ok := s.runningInit(name); !ok || now != pid {
 		// The container stopped or restarted meanwhile: the result is
 		// about a run that is over.
+		unlock()
 		if o.Scheduled {
 			return "", nil
 		}
 		return "", fmt.Errorf("%w: %s stopped during the check", ErrNotRunning, name)
 	}
-
-	unlock, err := s.store.lockHealth(name)
-	if err != nil {
-		return "", err
-	}
-	if saved, err = s.store.Health(name); err != nil {
-		unlock()
-		return "", err
-	}
-	st, out := h.Record(healthcheck.ForRun(deref(saved), pid, started), res, startup)
+	st, out := h.Record(st, res, startup)
 	if out.Changed {
 		st.Reported = st.Status
 	}
@@ -352,37 +381,66 @@ func (s *Supervisor) probe(cfg *Config, p healthcheck.Probe) (healthcheck.Result
 // systemd attributes a notification to the unit whose cgroup the sender
 // is in, so a check unit cannot set the container unit's status: the
 // process first moves itself into the container's unit (a child cgroup
-// of it, as the unit is delegated). Only status changes pay for this.
+// of it, as the unit is delegated). Only status changes and actions pay
+// for this.
 func (s *Supervisor) tellSystemd(ctx context.Context, cfg *Config, status string, out healthcheck.Outcome, inUnit bool) error {
 	hs, err := s.healthSD(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	if out.Changed {
+	if msg := healthNotification(cfg.Health, status, out); msg != "" {
 		if !inUnit {
 			err = joinUnit(ctx, hs, cfg.Unit)
 		}
 		if err == nil {
-			msg := "STATUS=" + status
-			if status == healthcheck.Healthy && cfg.Health.ReadyWhenHealthy {
-				msg = "READY=1\n" + msg
-			}
 			err = units.Notify(msg, notifyTimeout)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("show health of %s on %s: %w", cfg.Name, cfg.Unit, err))
+			errs = append(errs, fmt.Errorf("tell systemd the health of %s (%s): %w", cfg.Name, cfg.Unit, err))
 		}
 	}
 	switch out.Act {
-	case healthcheck.ActionKill, healthcheck.ActionRestart:
-		// Kill the main process; Restart= (or, for restart,
-		// RestartForceExitStatus=SIGKILL) decides what follows.
+	case healthcheck.ActionKill:
+		// As ctr-unit kill: the unit's Restart= decides what follows.
 		errs = append(errs, hs.Kill(ctx, cfg.Unit, units.Whom("main"), syscall.SIGKILL))
 	case healthcheck.ActionStop:
-		errs = append(errs, hs.StopNoWait(ctx, cfg.Unit))
+		// As ctr-unit stop, recorded first: an unless-stopped container
+		// stays down at boot, and the restart count outlives the unit.
+		errs = append(errs, s.markStoppedByUser(ctx, hs, cfg), hs.StopNoWait(ctx, cfg.Unit))
 	}
 	return errors.Join(errs...)
+}
+
+// healthNotification is what a check tells the container's unit: its new
+// status, READY=1 when that makes a ready-when-healthy container ready,
+// and WATCHDOG=trigger for a restart (see applyHealth). "" if nothing.
+func healthNotification(h *healthcheck.Config, status string, out healthcheck.Outcome) string {
+	var lines []string
+	if out.Changed {
+		if status == healthcheck.Healthy && h.ReadyWhenHealthy {
+			lines = append(lines, "READY=1")
+		}
+		lines = append(lines, "STATUS="+status)
+	}
+	if out.Act == healthcheck.ActionRestart {
+		lines = append(lines, "WATCHDOG=trigger")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// markStoppedByUser records a stop the container's healthcheck asked for
+// as ctr-unit stop records the user's.
+func (s *Supervisor) markStoppedByUser(ctx context.Context, systemd Systemd, cfg *Config) error {
+	st, err := s.store.State(cfg.Name)
+	if err != nil {
+		return err
+	}
+	st.StoppedByUser = true
+	if st.RestartCount, err = systemd.NRestarts(ctx, cfg.Unit); err != nil {
+		return err
+	}
+	return s.store.SaveState(cfg.Name, st)
 }
 
 // joinUnit moves this process into the container's unit.

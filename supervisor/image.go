@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/imagestore"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/volume"
@@ -276,6 +279,36 @@ func applyImageConfig(o CreateOptions, c imagestore.Config) CreateOptions {
 	if o.StopSignal == "" {
 		o.StopSignal = c.StopSignal
 	}
+	o.Health = imageHealthDefaults(o.Health, c.Healthcheck)
+	return o
+}
+
+// imageHealthDefaults fills the healthcheck options the user left unset
+// from the image's HEALTHCHECK, as podman does. --no-healthcheck, and an
+// image's "NONE", mean no check.
+func imageHealthDefaults(o healthcheck.Options, h *imagestore.HealthConfig) healthcheck.Options {
+	if h == nil || len(h.Test) == 0 || h.Test[0] == "NONE" || o.NoHealthcheck {
+		return o
+	}
+	if o.Cmd == "" {
+		// --health-cmd takes docker's JSON forms as they are.
+		data, err := json.Marshal(h.Test)
+		if err != nil {
+			return o
+		}
+		o.Cmd = string(data)
+	}
+	setDuration := func(flag *string, d time.Duration) {
+		if *flag == "" && d > 0 {
+			*flag = d.String()
+		}
+	}
+	setDuration(&o.Interval, h.Interval)
+	setDuration(&o.Timeout, h.Timeout)
+	setDuration(&o.StartPeriod, h.StartPeriod)
+	if o.Retries == 0 && h.Retries > 0 {
+		o.Retries = h.Retries
+	}
 	return o
 }
 
@@ -423,9 +456,10 @@ func specMounts(cfg *Config) []specs.Mount {
 
 // mountRootfsStep is the unit's step that mounts an image container's
 // layer before runc runs; containers with a rootfs directory have none
-// (their start stays as short as it was).
+// (their start stays as short as it was). A definition file's unit is
+// generated before its layer exists: Image= is what tells.
 func mountRootfsStep(cfg *Config, p Paths, self string) [][]string {
-	if cfg.LayerID == "" {
+	if cfg.LayerID == "" && cfg.Image == "" {
 		return nil
 	}
 	return [][]string{hookArgv(self, p, "mount-rootfs", cfg.Name)}

@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/imagestore"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 )
@@ -118,5 +119,34 @@ func TestNewConfigWithImageAndMounts(t *testing.T) {
 	}
 	if !shm || !data || !scratch || spec.Process.User.UID != 1000 {
 		t.Errorf("spec mounts %+v user %+v", spec.Mounts, spec.Process.User)
+	}
+}
+
+func TestImageHealthcheckIsADefault(t *testing.T) {
+	img := &imagestore.HealthConfig{Test: []string{"CMD", "test", "-e", "/ok"}, Interval: 2 * time.Second, Retries: 5}
+	o := imageHealthDefaults(healthcheck.Options{}, img)
+	cfg, err := healthcheck.Parse(o)
+	if err != nil || cfg == nil {
+		t.Fatalf("image healthcheck: %v, %v", cfg, err)
+	}
+	if !slices.Equal(cfg.Argv(), []string{"test", "-e", "/ok"}) || cfg.Interval != 2*time.Second || cfg.Retries != 5 || cfg.Timeout != healthcheck.DefaultTimeout {
+		t.Errorf("from the image: argv %v interval %v retries %d timeout %v", cfg.Argv(), cfg.Interval, cfg.Retries, cfg.Timeout)
+	}
+
+	shell := &imagestore.HealthConfig{Test: []string{"CMD-SHELL", "wget -q localhost || exit 1"}}
+	if cfg, _ := healthcheck.Parse(imageHealthDefaults(healthcheck.Options{}, shell)); cfg == nil || cfg.Argv()[0] != "/bin/sh" {
+		t.Errorf("shell form: %+v", cfg)
+	}
+
+	// Flags override; --no-healthcheck and NONE turn it off.
+	o = imageHealthDefaults(healthcheck.Options{Cmd: "true", Interval: "9s"}, img)
+	if o.Cmd != "true" || o.Interval != "9s" || o.Retries != 5 {
+		t.Errorf("flags over the image: %+v", o)
+	}
+	if o := imageHealthDefaults(healthcheck.Options{NoHealthcheck: true}, img); o.Cmd != "" {
+		t.Errorf("--no-healthcheck kept the image's check: %+v", o)
+	}
+	if o := imageHealthDefaults(healthcheck.Options{}, &imagestore.HealthConfig{Test: []string{"NONE"}}); o.Cmd != "" {
+		t.Errorf("NONE became a check: %+v", o)
 	}
 }

@@ -55,6 +55,9 @@ type Config struct {
 	ShmSize int64   `json:"ShmSize,omitempty"`
 	// Health is the container's healthcheck; nil if it has none.
 	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
+	// CreateCommand is create's options and arguments, as podman keeps
+	// them, for generate systemd --new.
+	CreateCommand []string `json:"CreateCommand,omitempty"`
 }
 
 // UnitSetting is one unit-file setting.

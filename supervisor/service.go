@@ -48,14 +48,13 @@ func hookArgv(self string, p Paths, step, name string) []string {
 	return []string{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir, "internal", step, name}
 }
 
-
 // buildService maps a container to the systemd service that carries it.
 func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) units.Service {
 	s := units.Service{
-		Description:      "ctr-unit container " + cfg.Name,
-		Slice:            serviceSlice,
-		ExecStartPre:     mountRootfsStep(cfg, p, self),
-		ExecStart:        runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name)),
+		Description:  "ctr-unit container " + cfg.Name,
+		Slice:        serviceSlice,
+		ExecStartPre: mountRootfsStep(cfg, p, self),
+		ExecStart:    runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name)),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (units.Notify).

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -125,6 +126,9 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 		zero := time.Duration(0)
 		if err := s.stopLocked(ctx, name, &zero, true); err != nil {
 			return err
+		}
+		if _, err := s.store.Config(name); errors.Is(err, ErrNoSuchContainer) {
+			return nil // removed by its unit's own stop step (generate --new)
 		}
 	}
 	if err := os.RemoveAll(s.paths.bundle(name)); err != nil {

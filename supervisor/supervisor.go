@@ -148,6 +148,14 @@ type CreateOptions struct {
 	ShmSize string
 	// Health are the healthcheck options.
 	Health healthcheck.Options
+	// CreateCommand is the create command's options and arguments as the
+	// user gave them, kept for generate systemd --new.
+	CreateCommand []string
+	// Unit, if set, is the unit that runs the container: the unit file
+	// of generate systemd --new, which creates its container itself.
+	Unit string
+	// Replace removes a container of the same name first, as rm -f does.
+	Replace bool
 }
 
 // ErrInvalid marks bad user input.
@@ -180,6 +188,13 @@ func newConfig(o CreateOptions, now time.Time) (*Config, error) {
 		MemoryMax:     o.MemoryMax,
 		CPUQuotaUSec:  o.CPUQuotaUSec,
 		PidsLimit:     o.PidsLimit,
+		CreateCommand: o.CreateCommand,
+	}
+	if o.Unit != "" {
+		if err := checkUnitName(o.Unit); err != nil {
+			return nil, err
+		}
+		cfg.Unit = o.Unit
 	}
 	if cfg.Health, err = healthcheck.Parse(o.Health); err != nil {
 		return nil, fmt.Errorf("container %s: %w", o.Name, err)
@@ -256,10 +271,15 @@ func (s *Supervisor) Create(ctx context.Context, o CreateOptions) (_ *Config, er
 	if err != nil {
 		return nil, err
 	}
+	if o.Replace {
+		if err := s.replaceExisting(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.checkNewName(cfg); err != nil {
 		return nil, err
 	}
-	if o.Template {
+	if o.Template && o.Unit == "" {
 		use, err := s.useTemplate(ctx)
 		if err != nil {
 			return nil, err

@@ -192,7 +192,7 @@ func (s *Supervisor) useTemplate(ctx context.Context) (bool, error) {
 // start does not go through ctr-unit) and records the start. It takes no
 // lock: a ctr-unit start holding the lock waits for this step.
 func (s *Supervisor) Prepare(ctx context.Context, name string) error {
-	if err := s.syncDefinition(name); err != nil {
+	if err := s.syncDefinition(name, true); err != nil {
 		return err
 	}
 	cfg, err := s.store.Config(name)
@@ -213,7 +213,7 @@ func (s *Supervisor) Prepare(ctx context.Context, name string) error {
 	if err := s.store.ClearExit(name); err != nil {
 		return err
 	}
-	if info, err := os.Stat(cfg.Rootfs); err != nil || !info.IsDir() {
+	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", ErrInvalid, cfg.Rootfs, name)
 	}
 	return ociruntime.WriteBundle(s.paths.bundle(name), ociruntime.Spec(buildSpec(cfg)))

@@ -25,6 +25,8 @@ var (
 	ErrNoSuchUnit = errors.New("no such unit")
 	// ErrJobFailed means a start or stop job did not end in "done".
 	ErrJobFailed = errors.New("systemd job failed")
+	// errJobCanceled means another job replaced ours before it ran.
+	errJobCanceled = fmt.Errorf("%w: canceled", ErrJobFailed)
 )
 
 // Client talks to systemd's manager over its private socket, which needs no
@@ -90,7 +92,11 @@ func waitJob(ctx context.Context, what string, start func(chan<- string) (int, e
 	}
 	select {
 	case result := <-done:
-		if result != "done" {
+		switch result {
+		case "done":
+		case "canceled":
+			return fmt.Errorf("%s: %w", what, errJobCanceled)
+		default:
 			return fmt.Errorf("%s: %w: %s", what, ErrJobFailed, result)
 		}
 		return nil
@@ -116,10 +122,20 @@ func (c *Client) Start(ctx context.Context, unit string) error {
 
 // Stop stops unit and waits until the stop job is done, which includes
 // the unit's ExecStopPost commands.
+//
+// A stop job that another job replaced (a restart systemd or a health
+// action queued meanwhile) is tried again: the user asked for the unit to
+// be stopped, and a stop is what must win.
 func (c *Client) Stop(ctx context.Context, unit string) error {
-	err := waitJob(ctx, "stop "+unit, func(ch chan<- string) (int, error) {
-		return c.conn.StopUnitContext(ctx, unit, "replace", ch)
-	})
+	var err error
+	for range 5 {
+		err = waitJob(ctx, "stop "+unit, func(ch chan<- string) (int, error) {
+			return c.conn.StopUnitContext(ctx, unit, "replace", ch)
+		})
+		if !errors.Is(err, errJobCanceled) {
+			break
+		}
+	}
 	if errors.Is(err, ErrNoSuchUnit) {
 		return nil
 	}

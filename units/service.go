@@ -14,6 +14,9 @@ const (
 	RestartNo        = "no"
 	RestartOnFailure = "on-failure"
 	RestartAlways    = "always"
+	// RestartOnWatchdog restarts only after a watchdog failure, which a
+	// WATCHDOG=trigger notification causes (see WatchdogSignal).
+	RestartOnWatchdog = "on-watchdog"
 )
 
 // Unlimited marks a limit or interval as "infinity" in systemd's terms.
@@ -66,10 +69,12 @@ type Service struct {
 	// container is ready only once healthy (the start step then names the
 	// main process and a check sends READY=1).
 	Type string
-	// RestartForceSignals restart the service whatever Restart= says
-	// when its main process dies of one of them (RestartForceExitStatus=);
-	// a healthcheck's restart action kills it so, and systemd counts it.
-	RestartForceSignals []syscall.Signal
+	// WatchdogSignal (if set) is what systemd kills the main process with
+	// on a WATCHDOG=trigger notification; the unit's result is then
+	// "watchdog", which Restart=on-watchdog (and on-failure, always)
+	// restarts and NRestarts counts. A healthcheck's restart action
+	// works so: a user's kill, of whatever signal, has result "signal".
+	WatchdogSignal syscall.Signal
 	// Extra are further unit-file settings passed through as written (from
 	// a definition file); they have no transient form.
 	Extra []*unit.UnitOption
@@ -94,12 +99,6 @@ func execProperty(name string, cmds ...[]string) sd.Property {
 		v = append(v, execCommand{Path: c[0], Argv: c})
 	}
 	return sd.Property{Name: name, Value: dbus.MakeVariant(v)}
-}
-
-// exitStatusSet is systemd's (aiai): exit codes and signals.
-type exitStatusSet struct {
-	Codes   []int32
-	Signals []int32
 }
 
 func (s Service) serviceType() string {
@@ -189,12 +188,8 @@ func (s Service) Properties() []sd.Property {
 	if len(s.Wants) > 0 {
 		p = append(p, prop("Wants", s.Wants))
 	}
-	if len(s.RestartForceSignals) > 0 {
-		sigs := make([]int32, 0, len(s.RestartForceSignals))
-		for _, sig := range s.RestartForceSignals {
-			sigs = append(sigs, int32(sig))
-		}
-		p = append(p, prop("RestartForceExitStatus", exitStatusSet{Signals: sigs}))
+	if s.WatchdogSignal != 0 {
+		p = append(p, prop("WatchdogSignal", int32(s.WatchdogSignal)))
 	}
 	if s.StdioFDs != nil {
 		p = append(p,

@@ -77,8 +77,8 @@ func (s Service) UnitOptions() []*unit.UnitOption {
 		sv("Restart", s.Restart)
 	}
 	sv("RestartSec", unitDuration(s.RestartSec))
-	for _, sig := range s.RestartForceSignals {
-		sv("RestartForceExitStatus", unix.SignalName(sig))
+	if s.WatchdogSignal != 0 {
+		sv("WatchdogSignal", unix.SignalName(s.WatchdogSignal))
 	}
 	if s.SyslogIdentifier != "" {
 		sv("SyslogIdentifier", s.SyslogIdentifier)
@@ -184,9 +184,17 @@ func ExecLine(argv []string) string {
 	return strings.Join(words, " ")
 }
 
+// UnitNameArg stands for the unit's own name in an Exec*= command of a
+// unit file: it is written as systemd's %n, which systemd expands to the
+// name the file is installed under.
+const UnitNameArg = "\x00unit-name"
+
 // quoteWord quotes one word of a unit-file setting so systemd reads it back
 // as exactly w.
 func quoteWord(w string) string {
+	if w == UnitNameArg {
+		return "%n"
+	}
 	w = strings.ReplaceAll(w, "%", "%%")
 	w = strings.ReplaceAll(w, "$", "$$")
 	if w != "" && !strings.ContainsAny(w, " \t\n\"'\\;") {

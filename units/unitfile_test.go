@@ -141,3 +141,10 @@ func TestIsTemplateInstance(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitNameArgIsTheUnitSpecifier(t *testing.T) {
+	got := ExecLine([]string{"/bin/ctr-unit", "create", "--unit", UnitNameArg, "--env=A=100%"})
+	if want := "/bin/ctr-unit create --unit %n --env=A=100%%"; got != want {
+		t.Errorf("ExecLine = %q, want %q", got, want)
+	}
+}

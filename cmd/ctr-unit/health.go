@@ -59,6 +59,11 @@ func (a *app) healthcheckCommand() *cobra.Command {
 	// not running is not an error then, and checks not due are skipped.
 	run.Flags().BoolVar(&scheduled, "scheduled", false, "run as the healthcheck timer does")
 	_ = run.Flags().MarkHidden("scheduled")
+	// No refresh (see supervisor.Refresh): a check reads only its own
+	// container's records, as the running container was started with;
+	// rereading every definition file every second per container is
+	// what the timer's hot path must not do.
+	run.PersistentPreRun = func(*cobra.Command, []string) {}
 	cmd.AddCommand(run)
 	return cmd
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ctr-unit/ctr-unit/supervisor"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -32,6 +34,9 @@ func createFlags(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *u
 	bindLimitFlags(cmd, o)
 	imageFlags(cmd, o)
 	healthFlags(cmd, &o.Health)
+	f.BoolVar(&o.Replace, "replace", false, "remove a container of the same name first (as rm -f)")
+	f.StringVar(&o.Unit, "unit", "", "the unit file that runs the container (set by generate systemd --new units)")
+	_ = f.MarkHidden("unit")
 	f.SetInterspersed(false)
 }
 
@@ -40,6 +45,36 @@ func (a *app) createOptions(cmd *cobra.Command, o *supervisor.CreateOptions, sto
 	if cmd.Flags().Changed("stop-timeout") {
 		o.StopTimeout = stopTimeout
 	}
+	o.CreateCommand = createCommandLine(cmd, o, args)
+}
+
+// notCreateFlags are run's own flags and those a --new unit sets itself.
+var notCreateFlags = map[string]bool{"detach": true, "rm": true, "replace": true, "unit": true}
+
+// createCommandLine is how the container can be created again, for
+// generate systemd --new: the flags the user gave, as --flag=value (a
+// relative --rootfs made absolute), then the arguments.
+func createCommandLine(cmd *cobra.Command, o *supervisor.CreateOptions, args []string) []string {
+	var line []string
+	global := cmd.InheritedFlags() // --state-dir and such: the unit gives its own
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if notCreateFlags[f.Name] || global.Lookup(f.Name) != nil {
+			return
+		}
+		values := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			values = sv.GetSlice()
+		}
+		if f.Name == "rootfs" {
+			if abs, err := filepath.Abs(o.Rootfs); err == nil {
+				values = []string{abs}
+			}
+		}
+		for _, v := range values {
+			line = append(line, "--"+f.Name+"="+v)
+		}
+	})
+	return append(append(line, "--"), args...)
 }
 
 func (a *app) createCommand() *cobra.Command {
@@ -213,6 +248,12 @@ func (a *app) rmCommand() *cobra.Command {
 		return sv.Remove(ctx, n, force)
 	})
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	cmd.Long = "Remove containers: their records, runtime files, unit settings and layers.\n\n" +
+		"A container defined in a NAME.container file is the file's: rm deletes its\n" +
+		"record and its layer (what it wrote), and the next ctr-unit command or start\n" +
+		"makes it again, fresh, from the file. Delete the file (then systemctl\n" +
+		"daemon-reload) to remove it for good. A container of a generate systemd --new\n" +
+		"unit is removed by the unit itself when it stops."
 	return cmd
 }
 
@@ -236,7 +277,7 @@ func (a *app) internalCommand() *cobra.Command {
 	// The units' steps must not refresh: they run while a command holds
 	// the container's lock, or at early boot.
 	cmd.PersistentPreRun = func(*cobra.Command, []string) {}
-	cmd.AddCommand(a.prepareCommand(), a.generatorCommand())
+	cmd.AddCommand(a.prepareCommand(), a.generatorCommand(), a.removeCommand())
 	cmd.AddCommand(a.mountRootfsCommand())
 	cmd.AddCommand(a.startHealthyCommand())
 	cmd.AddCommand(&cobra.Command{

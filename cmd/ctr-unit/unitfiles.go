@@ -27,22 +27,28 @@ func definitionDirs() []string {
 
 func (a *app) generateCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "generate", Short: "Generate files for other tools"}
-	var files bool
+	var files, fresh bool
 	var dir string
 	sys := &cobra.Command{
-		Use:   "systemd [--files [--dir DIR]] NAME",
+		Use:   "systemd [--new] [--files [--dir DIR]] NAME",
 		Short: "Print a standalone systemd unit file that runs a container",
 		Long: "Print a standalone unit file for a container, named as the container's unit.\n" +
 			"Installed in /etc/systemd/system it replaces the transient unit or the\n" +
 			"ctr@.service template for that container; ctr-unit start and systemctl\n" +
-			"then both start it from the file.",
+			"then both start it from the file.\n\n" +
+			"With --new, as podman's --new, the unit needs no existing container: it\n" +
+			"creates the container as it starts (create --replace, with the options the\n" +
+			"container was created with) and removes it when it stops, so the file alone\n" +
+			"runs the container on another machine with ctr-unit and the image (or\n" +
+			"rootfs directory). Start it with systemctl; ctr-unit start cannot, as no\n" +
+			"container exists while the unit is stopped.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			unitName, text, err := sv.GenerateUnit(args[0], strings.Join(os.Args, " "))
+			unitName, text, err := sv.GenerateUnit(args[0], strings.Join(os.Args, " "), fresh)
 			if err != nil {
 				return err
 			}
@@ -58,6 +64,7 @@ func (a *app) generateCommand() *cobra.Command {
 			return nil
 		},
 	}
+	sys.Flags().BoolVar(&fresh, "new", false, "a unit that creates the container as it starts and removes it as it stops")
 	sys.Flags().BoolVar(&files, "files", false, "write the unit to a file named after it instead of printing it")
 	sys.Flags().StringVar(&dir, "dir", ".", "directory for --files")
 	cmd.AddCommand(sys)
@@ -97,6 +104,21 @@ func (a *app) validateCommand() *cobra.Command {
 				return fmt.Errorf("%d of %d files have problems", bad, len(args))
 			}
 			return nil
+		},
+	}
+}
+
+// removeCommand is the last stop step of a generate systemd --new unit.
+func (a *app) removeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:  "remove NAME UNIT",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return sv.Discard(cmd.Context(), args[0], args[1])
 		},
 	}
 }

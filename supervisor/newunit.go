@@ -1,0 +1,142 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// A unit made with generate systemd --new needs no record: as podman's
+// --new units do, it creates its container as it starts (create --replace
+// --unit %n, with the create command the container was made with) and
+// removes it when it stops (the remove step after stop-post). Its
+// container's unit is the unit file's own name, whatever it is installed
+// as.
+
+// checkUnitName refuses a unit name create --unit cannot use.
+func checkUnitName(name string) error {
+	base, ok := strings.CutSuffix(name, ".service")
+	switch {
+	case !ok || base == "" || strings.ContainsAny(name, "/ \t\n") || len(name) > 255:
+		return fmt.Errorf("%w: unit %q: want a service unit name such as web.service", ErrInvalid, name)
+	case strings.HasSuffix(base, "@") || units.IsTemplateInstance(name):
+		return fmt.Errorf("%w: unit %q: a template or an instance of %s cannot be a container's own unit", ErrInvalid, name, units.Template)
+	}
+	return nil
+}
+
+// replaceExisting removes the container cfg's name holds, as rm -f does,
+// for create --replace. The one case rm -f cannot handle is the unit that
+// is starting now, in its create step: a --new unit whose earlier run left
+// its container behind (a power cut skipped the stop steps). systemd
+// starts only an inactive unit, so nothing of that container runs; it is
+// removed without stopping the unit, which would stop this very start.
+func (s *Supervisor) replaceExisting(ctx context.Context, cfg *Config) error {
+	old, err := s.store.Config(cfg.Name)
+	if errors.Is(err, ErrNoSuchContainer) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if old.Unit == cfg.Unit {
+		systemd, err := s.sd(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := systemd.Status(ctx, cfg.Unit)
+		if err != nil {
+			return err
+		}
+		if st.ActiveState == "activating" && st.SubState == "start-pre" {
+			return s.discard(ctx, old)
+		}
+	}
+	return s.Remove(ctx, cfg.Name, true)
+}
+
+// Discard is the last stop step of --new unit unitName: once stop-post has
+// recorded the exit and cleaned up, it removes the container (its layer,
+// runtime files and record), if it is still that unit's. Like stop-post it
+// takes no lock: a ctr-unit stop holding the lock is waiting for this step.
+func (s *Supervisor) Discard(ctx context.Context, name, unitName string) error {
+	cfg, err := s.store.Config(name)
+	if errors.Is(err, ErrNoSuchContainer) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cfg.Unit != unitName {
+		// The create step failed and the name is another container's.
+		return nil
+	}
+	return s.discard(ctx, cfg)
+}
+
+// discard deletes what a container that does not run has on disk. It
+// touches no unit: it is for containers whose unit is not ctr-unit's to
+// manage.
+func (s *Supervisor) discard(ctx context.Context, cfg *Config) error {
+	if runc, err := s.runc(); err == nil {
+		_ = runc.Delete(ctx, cfg.Name, true) // left by a run that stopped uncleanly
+	}
+	if err := os.RemoveAll(s.paths.bundle(cfg.Name)); err != nil {
+		return fmt.Errorf("remove runtime files of %s: %w", cfg.Name, err)
+	}
+	if err := s.deleteRootfs(cfg); err != nil {
+		return err
+	}
+	if err := s.store.Remove(cfg.Name); err != nil && !errors.Is(err, ErrNoSuchContainer) {
+		return err
+	}
+	return nil
+}
+
+// generateNew renders the --new unit of cfg's container (see above),
+// named as a transient container's unit.
+func (s *Supervisor) generateNew(cfg *Config, runc *ociruntime.Runc, command string) (string, []byte, error) {
+	if cfg.Source != "" {
+		return "", nil, fmt.Errorf("%w: container %s is defined in %s: copy that file and ctr@.service to the other machine instead", ErrInvalid, cfg.Name, cfg.Source)
+	}
+	if len(cfg.CreateCommand) == 0 {
+		return "", nil, fmt.Errorf("%w: container %s has no record of the command that created it (an older ctr-unit made it): create it again, then generate --new", ErrInvalid, cfg.Name)
+	}
+	c := *cfg
+	c.Unit = units.TransientService(cfg.Name)
+	svc := s.service(&c, runc)
+	create := append([]string{s.self, "--state-dir", s.paths.StateDir, "--runtime-dir", s.paths.RuntimeDir,
+		"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)
+	svc.ExecStartPre = append([][]string{create, hookArgv(s.self, s.paths, "prepare", cfg.Name)}, svc.ExecStartPre...)
+	svc.ExecStopPost = append(svc.ExecStopPost, append(hookArgv(s.self, s.paths, "remove", cfg.Name), units.UnitNameArg))
+	if !cfg.NoNetworkWait {
+		svc.Wants = append(svc.Wants, networkOnline)
+		svc.After = append(svc.After, networkOnline)
+	}
+	svc.Extra = append(svc.Extra, unit.NewUnitOption("Install", "WantedBy", "multi-user.target"))
+	needs := "the rootfs directory " + cfg.Rootfs
+	if cfg.Image != "" {
+		needs = "the image " + cfg.Image + " in its image store (ctr-unit image load)"
+	}
+	header := []string{
+		c.Unit,
+		"Generated by ctr-unit on " + time.Now().UTC().Format(time.RFC3339) + ":",
+		"  " + command,
+		"A standalone unit, as podman's --new ones: it creates container " + cfg.Name + " as it starts",
+		"(ExecStartPre: create --replace, with the options it was created with) and",
+		"removes it when it stops (the last ExecStopPost step); no record needs to exist.",
+		"The machine needs ctr-unit at " + s.self + " and " + needs + ".",
+		"Install it in /etc/systemd/system (under any name), systemctl daemon-reload, then",
+		"systemctl start or enable it. ctr-unit ps, inspect, logs and stop work on the",
+		"container while it runs.",
+	}
+	return c.Unit, svc.UnitFile(header...), nil
+}
