@@ -50,6 +50,7 @@ demo: deps build
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
 	install -D -m 0644 packaging/ctr@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr@.service
+	install -D -m 0644 packaging/ctr-unit-restart.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-restart.service
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator
 

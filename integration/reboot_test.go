@@ -171,6 +171,17 @@ func testReboot(t *testing.T, layout string) {
 	// requiring web; broken: a malformed file the generator must skip.
 	b.write("etc-ctr-unit/filed.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec=sh -c '%s'\nRequires=web\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs, termable), 0o644)
 	b.write("etc-ctr-unit/broken.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec sh\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs), 0o644)
+	// Transient containers come back by their restart policy, through
+	// ctr-unit-restart.service: always even after a stop by the user;
+	// unless-stopped only if the user did not stop it.
+	restart := strings.Replace(mustRead(t, "../packaging/ctr-unit-restart.service"),
+		"ExecStart=ctr-unit", fmt.Sprintf("Environment=CTR_UNIT_STATE_DIR=%s\nExecStart=%s", b.state, b.bin), 1)
+	b.write("etc-systemd-system/ctr-unit-restart.service", restart, 0o644)
+	b.must("systemctl", "enable", "ctr-unit-restart.service")
+	for name, policy := range map[string]string{"al": "always", "us": "unless-stopped", "uss": "unless-stopped"} {
+		b.must("ctr-unit", "run", "-d", "--name", name, "--restart", policy, "--rootfs", b.rootfs, "--", "sh", "-c", termable)
+	}
+	b.must("ctr-unit", "stop", "al", "uss")
 	bootBefore := b.must("cat", "/proc/sys/kernel/random/boot_id")
 
 	sysbox(t, "reboot", b.name)
@@ -193,7 +204,8 @@ func testReboot(t *testing.T, layout string) {
 	// ps: nothing shows as running that is not; the file-defined
 	// container is listed like any other.
 	ps := b.ps()
-	want := map[string]string{"web": "running", "filed": "running", "idle": "exited", "tr": "exited"}
+	want := map[string]string{"web": "running", "filed": "running", "idle": "exited", "tr": "exited",
+		"al": "running", "us": "running", "uss": "exited"}
 	for name, status := range want {
 		if got := ps[name].State.Status; got != status {
 			t.Errorf("ps after reboot: %s is %q, want %q", name, got, status)

@@ -60,3 +60,29 @@ func TestRestartPolicyMapsToSystemd(t *testing.T) {
 		}
 	}
 }
+
+func TestStartsAtBoot(t *testing.T) {
+	transient := func(policy string) *Config {
+		p, _ := ParseRestartPolicy(policy)
+		return &Config{Unit: units.TransientService("x"), Restart: p}
+	}
+	cases := []struct {
+		cfg  *Config
+		st   State
+		want bool
+	}{
+		{transient("always"), State{}, true},
+		{transient("always"), State{StoppedByUser: true}, true},
+		{transient("unless-stopped"), State{}, true},
+		{transient("unless-stopped"), State{StoppedByUser: true}, false},
+		{transient("on-failure:3"), State{}, false},
+		{transient("no"), State{}, false},
+		// systemctl enable decides for unit-file containers.
+		{&Config{Unit: units.TemplateInstance("x"), Restart: RestartPolicy{Name: PolicyAlways}}, State{}, false},
+	}
+	for _, c := range cases {
+		if got := startsAtBoot(c.cfg, c.st); got != c.want {
+			t.Errorf("%s %s stoppedByUser=%v: %v, want %v", c.cfg.Unit, c.cfg.Restart, c.st.StoppedByUser, got, c.want)
+		}
+	}
+}

@@ -74,7 +74,6 @@ type State struct {
 	StartedAt time.Time `json:"StartedAt,omitzero"`
 	// StoppedByUser keeps an unless-stopped container down at boot.
 	StoppedByUser bool `json:"StoppedByUser"`
-	Paused        bool `json:"Paused"`
 	// RestartCount is systemd's NRestarts as last seen, kept because
 	// systemd forgets it once the unit is gone.
 	RestartCount uint32 `json:"RestartCount"`

@@ -79,9 +79,5 @@ func (s *Supervisor) refreshContainer(name, bootID string) error {
 			return fmt.Errorf("remove stale runtime files of %s: %w", name, err)
 		}
 	}
-	if st.Paused {
-		st.Paused = false
-		return s.store.SaveState(name, st)
-	}
 	return nil
 }

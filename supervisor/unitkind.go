@@ -206,7 +206,7 @@ func (s *Supervisor) Prepare(ctx context.Context, name string) error {
 	// The boot ID first: from here on the refresh leaves this
 	// container's runtime files alone.
 	st.BootID, _ = currentBootID()
-	st.StartedAt, st.Paused = time.Now(), false
+	st.StartedAt = time.Now()
 	if err := s.store.SaveState(name, st); err != nil {
 		return err
 	}

@@ -281,6 +281,22 @@ func (a *app) internalCommand() *cobra.Command {
 	cmd.AddCommand(a.mountRootfsCommand())
 	cmd.AddCommand(a.startHealthyCommand())
 	cmd.AddCommand(&cobra.Command{
+		Use:   "start-at-boot",
+		Short: "Start the containers whose restart policy asks for it (ctr-unit-restart.service)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			started, err := sv.StartAtBoot(cmd.Context())
+			for _, n := range started {
+				fmt.Println(n)
+			}
+			return err
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
 		Use:  "start-post NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
