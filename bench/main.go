@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
@@ -176,22 +177,7 @@ func (b *bench) idleMemory(n int) {
 }
 
 func pidsIn(cgroup string) []int {
-	root := "/sys/fs/cgroup"
-	if _, err := os.Stat("/sys/fs/cgroup/systemd"); err == nil {
-		root = "/sys/fs/cgroup/systemd"
-	}
-	var pids []int
-	filepath.WalkDir(filepath.Join(root, cgroup), func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			data, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-			for _, f := range strings.Fields(string(data)) {
-				if n, err := strconv.Atoi(f); err == nil {
-					pids = append(pids, n)
-				}
-			}
-		}
-		return nil
-	})
+	pids, _ := cgroupmgr.New(cgroupmgr.Detect()).Processes(cgroup)
 	return pids
 }
 

@@ -8,15 +8,17 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 )
 
 // Built once by TestMain.
@@ -228,23 +230,13 @@ func cgroupRoot() string {
 }
 
 // cgroupPids lists every process in the cgroup subtree at path (a unit's
-// ControlGroup), through systemd's own hierarchy.
+// ControlGroup), in every hierarchy of the box's layout.
 func cgroupPids(t *testing.T, path string) []int {
 	t.Helper()
-	var pids []int
-	root := filepath.Join(cgroupRoot(), path)
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return nil
-		}
-		data, _ := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-		for _, f := range strings.Fields(string(data)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, n)
-			}
-		}
-		return nil
-	})
+	pids, err := cgroupmgr.New(cgroupmgr.Detect()).Processes(path)
+	if err != nil && !errors.Is(err, cgroupmgr.ErrNoCgroup) {
+		t.Fatalf("processes of %s: %v", path, err)
+	}
 	return pids
 }
 

@@ -41,6 +41,16 @@ func imageFlags(cmd *cobra.Command, o *supervisor.CreateOptions) {
 
 // openImages opens the image store; image commands that touch no
 // container need neither systemd nor the container records.
+// volumes opens the supervisor and its named volumes.
+func (a *app) volumes() (*supervisor.Supervisor, *volume.Store, error) {
+	sv, err := a.supervisor()
+	if err != nil {
+		return nil, nil, err
+	}
+	vols, err := sv.Volumes()
+	return sv, vols, err
+}
+
 func (a *app) openImages() (*imagestore.Store, error) {
 	return imagestore.Open(a.paths.StorageOptions(a.storageDriver))
 }
@@ -332,11 +342,7 @@ func (a *app) volumeCreateCommand() *cobra.Command {
 		Short: "Create a named volume",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			vols, err := sv.Volumes()
+			_, vols, err := a.volumes()
 			if err != nil {
 				return err
 			}
@@ -358,11 +364,7 @@ func (a *app) volumeLsCommand() *cobra.Command {
 		Short:   "List named volumes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			vols, err := sv.Volumes()
+			_, vols, err := a.volumes()
 			if err != nil {
 				return err
 			}
@@ -418,11 +420,7 @@ func (a *app) volumeInspectCommand() *cobra.Command {
 		Short: "Show named volumes as JSON",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			vols, err := sv.Volumes()
+			sv, vols, err := a.volumes()
 			if err != nil {
 				return err
 			}
