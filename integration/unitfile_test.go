@@ -321,3 +321,35 @@ func TestStateFromEarlierBootIsRefreshed(t *testing.T) {
 		t.Errorf("start after the reboot: %s", s)
 	}
 }
+
+// A container whose unit has a file of the user's own (generate systemd
+// --files) starts from that file even when its unit lingers failed:
+// systemd refuses a transient unit of that name.
+func TestOwnUnitFileIsStartedFromItsFileAfterAFailure(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("own")
+	e.must("create", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	path := strings.TrimSpace(e.must("generate", "systemd", "--files", "--dir", "/etc/systemd/system", name))
+	unit := filepath.Base(path)
+	t.Cleanup(func() {
+		exec.Command("systemctl", "stop", unit).Run()
+		exec.Command("systemctl", "reset-failed", unit).Run()
+		os.Remove(path)
+		exec.Command("systemctl", "daemon-reload").Run()
+	})
+	if unit != e.inspect(name).Unit {
+		t.Skipf("generate wrote %s, the container's unit is %s", unit, e.inspect(name).Unit)
+	}
+	systemctl(t, "daemon-reload")
+	e.must("start", name)
+	systemctl(t, "kill", "--signal=KILL", unit)
+	e.waitFor(unit+" to fail", 10*time.Second, func() bool { return isActive(unit) == "failed" })
+
+	e.must("start", name)
+	if got := unitProperty(t, unit, "FragmentPath"); got != path {
+		t.Errorf("started from %q, want the unit file %s", got, path)
+	}
+	if c := e.inspect(name); c.State.Status != "running" {
+		t.Errorf("after start: %s", c.State.Status)
+	}
+}

@@ -44,8 +44,14 @@ func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOption
 	if err := s.startDependencies(ctx, cfg); err != nil {
 		return err
 	}
-	// A failed unit lingers and keeps the name taken.
 	if unit.Loaded() {
+		// Whether the unit has a file of its own decides how it starts,
+		// and only the full read says; a new container's unit is not
+		// loaded, so its start does not pay for it.
+		if unit, err = systemd.Status(ctx, cfg.Unit); err != nil {
+			return err
+		}
+		// A failed unit lingers and keeps the name taken.
 		if err := systemd.ResetFailed(ctx, cfg.Unit); err != nil {
 			return err
 		}

@@ -53,11 +53,12 @@ func (l fileLauncher) launch(ctx context.Context, systemd Systemd, cfg *Config, 
 	return systemd.Start(ctx, cfg.Unit)
 }
 
-// launcherFor picks how to start cfg's unit from what systemd knows of it.
-// A loaded unit that is inactive has a file: systemd drops a transient unit
-// once it is inactive (a failed one stays "failed" until reset).
+// launcherFor picks how to start cfg's unit from what systemd knows of it:
+// unit needs FragmentPath (units.Client.Status) whenever systemd has the
+// unit loaded, since only the file tells a unit file from a transient unit
+// that has not been collected yet.
 func (s *Supervisor) launcherFor(cfg *Config, unit units.Status) launcher {
-	if unit.HasUnitFile() || units.IsTemplateInstance(cfg.Unit) || (unit.Loaded() && unit.ActiveState == "inactive") {
+	if unit.HasUnitFile() || units.IsTemplateInstance(cfg.Unit) {
 		return fileLauncher{s}
 	}
 	return transientLauncher{}
