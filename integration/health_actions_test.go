@@ -5,7 +5,6 @@ package integration
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,7 +30,7 @@ func (e *env) stateRecord(name string) (st struct {
 // readIn reads a file inside a running container ("" if it is missing).
 func (e *env) readIn(name, path string) string {
 	e.t.Helper()
-	out, err := exec.Command("runc", "--root", filepath.Join(e.runtimeDir, "runc"), "exec", name, "cat", path).Output()
+	out, err := e.runcExec(name, "cat", path).Output()
 	if err != nil {
 		return ""
 	}

@@ -40,12 +40,16 @@ func (e *env) health(name string) health {
 	return *cs[0].State.Health
 }
 
-// runcIn runs a command inside a container with runc directly (ctr-unit
-// has no exec), to change what its checks see.
+// runcExec is runc exec of args in container name (ctr-unit has no exec),
+// with the state root ctr-unit gives the container's runc.
+func (e *env) runcExec(name string, args ...string) *exec.Cmd {
+	return exec.Command("runc", append([]string{"--root", filepath.Join(e.runtimeDir, "runc", name), "exec", name}, args...)...)
+}
+
+// runcIn runs a command inside a container, to change what its checks see.
 func (e *env) runcIn(name string, args ...string) {
 	e.t.Helper()
-	full := append([]string{"--root", filepath.Join(e.runtimeDir, "runc"), "exec", name}, args...)
-	if out, err := exec.Command("runc", full...).CombinedOutput(); err != nil {
+	if out, err := e.runcExec(name, args...).CombinedOutput(); err != nil {
 		e.t.Fatalf("runc exec %s %v: %v: %s", name, args, err, out)
 	}
 }
@@ -95,7 +99,7 @@ func TestHealthcheckOneSecondIntervalFiresAboutOncePerSecond(t *testing.T) {
 	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--health-cmd", "echo x >> /tmp/checks", "--health-interval", "1s", "--", "sleep", "1000")
 	const window = 5 * time.Second
 	time.Sleep(window)
-	out, err := exec.Command("runc", "--root", filepath.Join(e.runtimeDir, "runc"), "exec", name, "cat", "/tmp/checks").Output()
+	out, err := e.runcExec(name, "cat", "/tmp/checks").Output()
 	if err != nil {
 		t.Fatal(err)
 	}

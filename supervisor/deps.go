@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/ctr-unit/ctr-unit/definition"
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 )
 
 // ErrDependencyCycle is returned when containers require each other.
@@ -109,12 +108,12 @@ func (s *Supervisor) checkNewName(cfg *Config) error {
 
 // installUnit writes the drop-in of a new template instance and has
 // systemd load it, so systemctl start works at once.
-func (s *Supervisor) installUnit(ctx context.Context, cfg *Config, runc *ociruntime.Runc) error {
+func (s *Supervisor) installUnit(ctx context.Context, cfg *Config) error {
 	systemd, err := s.sd(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := s.writeDropIn(cfg, s.service(cfg, runc)); err != nil {
+	if _, err := s.writeDropIn(cfg, s.service(cfg)); err != nil {
 		return err
 	}
 	return systemd.Reload(ctx)

@@ -134,7 +134,6 @@ func applyHealth(svc *units.Service, cfg *Config, p Paths, self string) {
 		// sends READY=1. It runs in the unit, so systemd takes its word.
 		svc.Type = "notify"
 		svc.ExecStart = hookArgv(self, p, "start-healthy", cfg.Name)
-		svc.ExecStartPost = nil
 	}
 }
 
@@ -484,17 +483,8 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := runStep(runc.CreateArgv(name, s.paths.bundle(name), s.paths.pidFile(name))); err != nil {
-		return fmt.Errorf("create container %s: %w", name, err)
-	}
-	pid, _, ok := s.runningInit(name)
-	if !ok {
-		return fmt.Errorf("container %s: its init is gone", name)
-	}
-	// Named while runc create's orphan is systemd's child, before it can
-	// run and exit (see StartPost).
-	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
-		return fmt.Errorf("container %s: %w", name, err)
+	if err := s.createContainer(runc, name); err != nil {
+		return err
 	}
 	if err := runStep(runc.StartArgv(name)); err != nil {
 		return fmt.Errorf("start container %s: %w", name, err)
@@ -520,11 +510,12 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	}
 }
 
-// runStep runs one runc command of the start step, its output going to
-// the unit's journal.
+// runStep runs one runc command of the start step with the unit's stdio:
+// the container's init inherits it from runc create, so its output goes
+// to the journal, or to the caller of an attached run.
 func runStep(argv []string) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	return cmd.Run()
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/healthcheck"
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -17,8 +16,7 @@ func healthService(t *testing.T, policy string, h *healthcheck.Config) units.Ser
 		t.Fatal(err)
 	}
 	cfg := &Config{Name: "web", Unit: units.TransientService("web"), Command: []string{"true"}, Restart: p, StopSignal: Signal(syscall.SIGTERM), StopTimeout: 10, Health: h}
-	runc := &ociruntime.Runc{Path: "/usr/sbin/runc", Root: "/run/ctr-unit/runc"}
-	return buildService(cfg, Paths{StateDir: "/var/lib/ctr-unit", RuntimeDir: "/run/ctr-unit"}, runc, "/usr/bin/ctr-unit")
+	return buildService(cfg, Paths{StateDir: "/var/lib/ctr-unit", RuntimeDir: "/run/ctr-unit"}, "/usr/bin/ctr-unit")
 }
 
 func check(onFailure healthcheck.Action) *healthcheck.Config {

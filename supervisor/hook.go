@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -42,39 +42,63 @@ func exitFromEnv(getenv func(string) string, now time.Time) Exit {
 // notifyTimeout bounds the wait for systemd to take the main pid.
 const notifyTimeout = 10 * time.Second
 
-// StartPost is the unit's ExecStartPost step. runc create has left the
-// container's init waiting, orphaned and so a child of systemd; this names
-// it as the unit's main process and returns the command that lets it run
-// (runc start), for the caller to exec.
+// StartStep is the unit's ExecStart (Type=forking). It creates the
+// container, names the container's init as the unit's main process, and
+// lets it run. It returns the command that does the last part (runc
+// start) for the caller to exec, or nil when it has done that itself:
+// a container with checks starts its healthcheck timer afterwards.
 //
-// The order matters. The main process is named before the container's
-// own process can exit, so systemd watches it and records its exit
-// status even when it exits at once. And it is named as systemd's child:
-// a main process systemd does not consider its child ("alien") gets the
-// stop signal and then, without any wait, SIGKILL. A pid file would not
-// do: systemd re-reads it after this step, and a container that has
-// already exited by then fails the unit with 'protocol'.
-func (s *Supervisor) StartPost(name string) ([]string, error) {
-	data, err := os.ReadFile(s.paths.pidFile(name))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: read init pid: %w", name, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: bad pid file: %w", name, err)
-	}
-	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
-		return nil, fmt.Errorf("container %s: %w", name, err)
-	}
+// One step rather than systemd running runc create and then an
+// ExecStartPost: each step systemd spawns costs the start 2 ms or more
+// (make bench).
+func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, error) {
 	runc, err := s.runc()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.HealthArm(context.Background(), name); err != nil {
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.createContainer(runc, name); err != nil {
+		return nil, err
+	}
+	if cfg.Health == nil || !cfg.Health.Scheduled() {
+		return runc.StartArgv(name), nil
+	}
+	if err := runStep(runc.StartArgv(name)); err != nil {
+		return nil, fmt.Errorf("start container %s: %w", name, err)
+	}
+	if err := s.HealthArm(ctx, name); err != nil {
 		// The container runs all the same; say why it is not checked.
 		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
 	}
-	return runc.StartArgv(name), nil
+	return nil, nil
+}
+
+// createContainer runs runc create, which leaves the container's init
+// waiting, orphaned and so a child of systemd, and names that init as
+// the unit's main process.
+//
+// The order matters. The main process is named before the container's
+// own process can run and exit, so systemd watches it and records its
+// exit status even when it exits at once. And it is named as systemd's
+// child: a main process systemd does not consider its child ("alien")
+// gets the stop signal and then, without any wait, SIGKILL. A pid file
+// would not do: systemd reads it again once the start is done, and a
+// container that has exited by then fails the unit with 'protocol'.
+func (s *Supervisor) createContainer(runc *ociruntime.Runc, name string) error {
+	if err := runStep(runc.CreateArgv(name, s.paths.bundle(name), s.paths.pidFile(name))); err != nil {
+		return fmt.Errorf("create container %s: %w", name, err)
+	}
+	pid, _, ok := s.runningInit(name)
+	if !ok {
+		return fmt.Errorf("container %s: its init is gone", name)
+	}
+	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
+		return fmt.Errorf("container %s: %w", name, err)
+	}
+	return nil
 }
 
 // StopPost is the unit's ExecStopPost step, run by systemd every time the
@@ -89,7 +113,7 @@ func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(stri
 	}
 	if runc, err := s.runc(); err != nil {
 		errs = append(errs, err)
-	} else if err := runc.Delete(ctx, name, true); err != nil {
+	} else if err := s.forgetRunc(ctx, runc, name); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.releaseRootfs(name); err != nil {
@@ -102,4 +126,19 @@ func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(stri
 		return fmt.Errorf("clean up after container %s: %w", name, err)
 	}
 	return nil
+}
+
+// forgetRunc drops runc's state of a container that stopped. Its
+// processes are normally all gone (the init died, and its pid namespace
+// with it), and then removing the state is all runc delete would do that
+// is not done already: systemd removes the container's cgroup with the
+// unit's, and on v1 removeCgroups does where systemd does not. Should a
+// process be left, runc delete --force kills it first.
+func (s *Supervisor) forgetRunc(ctx context.Context, runc *ociruntime.Runc, name string) error {
+	if cfg, err := s.store.Config(name); err == nil {
+		if pids, err := s.cgroups().Processes(containerCgroup(cfg.Unit)); err == nil && len(pids) == 0 {
+			return runc.Forget(name)
+		}
+	}
+	return runc.Delete(ctx, name, true)
 }

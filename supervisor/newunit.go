@@ -10,7 +10,6 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -103,7 +102,7 @@ func (s *Supervisor) discard(ctx context.Context, cfg *Config) error {
 
 // generateNew renders the --new unit of cfg's container (see above),
 // named as a transient container's unit.
-func (s *Supervisor) generateNew(cfg *Config, runc *ociruntime.Runc, command string) (string, []byte, error) {
+func (s *Supervisor) generateNew(cfg *Config, command string) (string, []byte, error) {
 	if cfg.Source != "" {
 		return "", nil, fmt.Errorf("%w: container %s is defined in %s: copy that file and ctr@.service to the other machine instead", ErrInvalid, cfg.Name, cfg.Source)
 	}
@@ -112,7 +111,7 @@ func (s *Supervisor) generateNew(cfg *Config, runc *ociruntime.Runc, command str
 	}
 	c := *cfg
 	c.Unit = units.TransientService(cfg.Name)
-	svc := s.service(&c, runc)
+	svc := s.service(&c)
 	create := append([]string{s.self, "--state-dir", s.paths.StateDir, "--runtime-dir", s.paths.RuntimeDir,
 		"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)
 	svc.ExecStartPre = append([][]string{create, hookArgv(s.self, s.paths, "prepare", cfg.Name)}, svc.ExecStartPre...)

@@ -49,17 +49,16 @@ func hookArgv(self string, p Paths, step, name string) []string {
 }
 
 // buildService maps a container to the systemd service that carries it.
-func buildService(cfg *Config, p Paths, runc *ociruntime.Runc, self string) units.Service {
+func buildService(cfg *Config, p Paths, self string) units.Service {
 	s := units.Service{
 		Description:  "ctr-unit container " + cfg.Name,
 		Slice:        serviceSlice,
 		ExecStartPre: mountRootfsStep(cfg, p, self),
-		ExecStart:    runc.CreateArgv(cfg.Name, p.bundle(cfg.Name), p.pidFile(cfg.Name)),
+		ExecStart:    hookArgv(self, p, "start", cfg.Name),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (units.Notify).
 		UnsetEnvironment: []string{"NOTIFY_SOCKET"},
-		ExecStartPost:    [][]string{hookArgv(self, p, "start-post", cfg.Name)},
 		ExecStopPost:     [][]string{hookArgv(self, p, "stop-post", cfg.Name)},
 		RestartSec:       restartDelay,
 		KillSignal:       syscall.Signal(cfg.StopSignal),

@@ -31,8 +31,9 @@ func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOption
 		return err
 	}
 	cfg, unit, st := info.Config, info.Unit, info.State
-	runc, err := s.runc()
-	if err != nil {
+	// runc is looked for before anything changes: a missing runc is a
+	// clear error here, not a failed unit.
+	if _, err := s.runc(); err != nil {
 		return err
 	}
 	switch status := info.Status; {
@@ -70,7 +71,7 @@ func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOption
 	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {
 		return err
 	}
-	svc := s.service(cfg, runc)
+	svc := s.service(cfg)
 	svc.StdioFDs = o.Stdio
 	if err := s.launcherFor(cfg, unit).launch(ctx, systemd, cfg, svc); err != nil {
 		return s.startFailed(name, cfg.Unit, err)

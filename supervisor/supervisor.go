@@ -267,8 +267,7 @@ func (s *Supervisor) Create(ctx context.Context, o CreateOptions) (_ *Config, er
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", ErrInvalid, cfg.Rootfs, cfg.Name)
 	}
-	runc, err := s.runc()
-	if err != nil {
+	if _, err := s.runc(); err != nil {
 		return nil, err
 	}
 	if o.Replace {
@@ -301,7 +300,7 @@ func (s *Supervisor) Create(ctx context.Context, o CreateOptions) (_ *Config, er
 		return nil, err
 	}
 	if units.IsTemplateInstance(cfg.Unit) {
-		if err := s.installUnit(ctx, cfg, runc); err != nil {
+		if err := s.installUnit(ctx, cfg); err != nil {
 			_ = s.store.Remove(cfg.Name) // nothing half made stays
 			return nil, err
 		}

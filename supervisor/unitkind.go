@@ -67,8 +67,8 @@ func (s *Supervisor) launcherFor(cfg *Config, unit units.Status) launcher {
 // service is the complete service of a container: its core settings
 // (buildService) plus what depends on other containers and on the unit's
 // kind.
-func (s *Supervisor) service(cfg *Config, runc *ociruntime.Runc) units.Service {
-	svc := buildService(cfg, s.paths, runc, s.self)
+func (s *Supervisor) service(cfg *Config) units.Service {
+	svc := buildService(cfg, s.paths, s.self)
 	for _, dep := range cfg.Requires {
 		u := s.unitOf(dep)
 		svc.Requires = append(svc.Requires, u)

@@ -30,13 +30,12 @@ type Service struct {
 	Description string
 	Slice       string
 
-	// ExecStart creates the container and exits (Type=forking); the
-	// ExecStartPost step names the container's init as the main process
-	// (sd_notify MAINPID, hence NotifyAccess=all) and starts it.
-	ExecStart     []string
-	ExecStartPre  [][]string
-	ExecStartPost [][]string
-	ExecStopPost  [][]string
+	// ExecStart creates the container, names the container's init as
+	// the main process (sd_notify MAINPID, hence NotifyAccess=all),
+	// starts it and exits (Type=forking).
+	ExecStart    []string
+	ExecStartPre [][]string
+	ExecStopPost [][]string
 
 	// Restart is one of the Restart* constants. StartLimitBurst > 0 caps
 	// the number of starts; with StartLimitInterval == 0 it counts over the
@@ -144,9 +143,6 @@ func (s Service) Properties() []sd.Property {
 	}
 	if len(s.ExecStartPre) > 0 {
 		p = append(p, execProperty("ExecStartPre", s.ExecStartPre...))
-	}
-	if len(s.ExecStartPost) > 0 {
-		p = append(p, execProperty("ExecStartPost", s.ExecStartPost...))
 	}
 	if len(s.ExecStopPost) > 0 {
 		p = append(p, execProperty("ExecStopPost", s.ExecStopPost...))

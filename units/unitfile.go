@@ -102,9 +102,6 @@ func (s Service) UnitOptions() []*unit.UnitOption {
 		sv("ExecStartPre", ExecLine(c))
 	}
 	sv("ExecStart", ExecLine(s.ExecStart))
-	for _, c := range s.ExecStartPost {
-		sv("ExecStartPost", ExecLine(c))
-	}
 	for _, c := range s.ExecStopPost {
 		sv("ExecStopPost", ExecLine(c))
 	}
@@ -121,7 +118,7 @@ func (s Service) UnitFile(header ...string) []byte {
 // each line adds to the list, and the template (or an earlier drop-in)
 // may have set some already.
 var listSettings = map[string]bool{
-	"ExecStartPre": true, "ExecStart": true, "ExecStartPost": true, "ExecStopPost": true,
+	"ExecStartPre": true, "ExecStart": true, "ExecStopPost": true,
 }
 
 // DropIn renders s as a drop-in for an instance of Template. It carries

@@ -16,7 +16,6 @@ func sample() Service {
 		Slice:            "system.slice",
 		ExecStartPre:     [][]string{{"/bin/ctr-unit", "internal", "prepare", "web"}},
 		ExecStart:        []string{"/usr/bin/env", "-u", "NOTIFY_SOCKET", "/usr/sbin/runc", "--root", "/run/my dir", "create", "web"},
-		ExecStartPost:    [][]string{{"/bin/ctr-unit", "internal", "start-post", "web"}},
 		ExecStopPost:     [][]string{{"/bin/ctr-unit", "internal", "stop-post", "web"}},
 		Restart:          RestartOnFailure,
 		RestartSec:       100 * time.Millisecond,
@@ -96,7 +95,7 @@ func TestUnitFileMatchesTransientProperties(t *testing.T) {
 func TestDropInResetsExecLists(t *testing.T) {
 	text := sample().DropIn()
 	m := options(t, text)
-	for _, k := range []string{"ExecStartPre", "ExecStart", "ExecStartPost", "ExecStopPost"} {
+	for _, k := range []string{"ExecStartPre", "ExecStart", "ExecStopPost"} {
 		got := m["Service."+k]
 		if len(got) != 2 || got[0] != "" || got[1] == "" {
 			t.Errorf("%s = %q, want a reset then the command", k, got)

@@ -297,17 +297,19 @@ func (a *app) internalCommand() *cobra.Command {
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
-		Use:  "start-post NAME",
+		Use:  "start NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			argv, err := sv.StartPost(args[0])
-			if err != nil {
+			argv, err := sv.StartStep(cmd.Context(), args[0])
+			if err != nil || argv == nil {
 				return err
 			}
+			// The step's last command runs in its place: one process
+			// less for systemd to wait for.
 			return syscall.Exec(argv[0], argv, os.Environ())
 		},
 	})
