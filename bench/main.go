@@ -28,12 +28,16 @@ type bench struct {
 	dir, binary, rootfs, runcRoot, runc string
 	layout                              string
 	runs                                int
+	// settle is the pause before every timed start and stop of the
+	// settled figures (see lifecycleFigures).
+	settle time.Duration
 }
 
 func main() {
 	b := &bench{}
 	flag.StringVar(&b.layout, "layout", os.Getenv("SYSBOX_LAYOUT"), "cgroup layout, for the report")
 	flag.IntVar(&b.runs, "n", 20, "repetitions per measurement")
+	flag.DurationVar(&b.settle, "settle", 250*time.Millisecond, "pause before each timed start and stop of the settled figures")
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
 	flag.Parse()
@@ -44,10 +48,8 @@ func main() {
 	defer os.RemoveAll(b.dir)
 
 	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
-	startFloor, stopFloor := b.floor()
-	start, stop := b.lifecycle()
-	report("run -d until running", start, startFloor)
-	report("stop (exits on SIGTERM)", stop, stopFloor)
+	b.lifecycleFigures(b.settle)
+	b.lifecycleFigures(0)
 	b.pauseUnpause()
 	b.idleMemory(*idle)
 	if *images {
@@ -96,40 +98,67 @@ func timed(f func() error) time.Duration {
 	return time.Since(t)
 }
 
-// floor starts and stops the same container with systemd-run and runc
-// alone: the least any systemd-supervised runc container can cost.
-func (b *bench) floor() (start, stop []time.Duration) {
+// lifecycleFigures times ctr-unit's run -d and stop against the floor:
+// the same container started and stopped with systemd-run and runc alone,
+// the least any systemd-supervised runc container can cost. The two take
+// turns, so both see the same machine.
+//
+// The settled figures time every command after a pause; the others run
+// them back to back. Each process systemd spawns into a unit's cgroup
+// waits for the kernel's cgroup migration lock, and that wait is an RCU
+// grace period (5-15 ms here) unless another migration happened a few
+// milliseconds before. Back to back, the floor's stop comes close enough
+// after its start's migrations to skip the wait more often than
+// ctr-unit's, whose commands do more in between; after a pause both pay
+// it, as a container stopped minutes after its start does.
+func (b *bench) lifecycleFigures(settle time.Duration) {
+	var start, stop, startFloor, stopFloor []time.Duration
 	for i := range b.runs {
-		id := fmt.Sprintf("floor%d", i)
-		unit := id + ".service"
-		bundle := filepath.Join(b.dir, "floor", id)
-		spec := ociruntime.Spec(ociruntime.SpecConfig{
-			Rootfs: b.rootfs, Args: termable, HostNetwork: true,
-			CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",
-		})
-		must(ociruntime.WriteBundle(bundle, spec))
-		pid := filepath.Join(bundle, "pid")
-		start = append(start, timed(func() error {
-			return run("systemd-run", "--quiet", "--unit", unit, "--slice", "system.slice",
-				"-p", "Type=forking", "-p", "PIDFile="+pid, "-p", "Delegate=yes", "-p", "KillMode=mixed",
-				"-p", "ExecStopPost="+b.runc+" --root "+b.runcRoot+" delete --force "+id,
-				"--", b.runc, "--root", b.runcRoot, "run", "--detach", "--pid-file", pid, "--bundle", bundle, id)
-		}))
-		stop = append(stop, timed(func() error { return run("systemctl", "stop", unit) }))
-		run("systemctl", "reset-failed", unit)
+		s, t := b.floorOnce(i, settle)
+		startFloor, stopFloor = append(startFloor, s), append(stopFloor, t)
+		s, t = b.ctrUnitOnce(i, settle)
+		start, stop = append(start, s), append(stop, t)
 	}
+	mode := "back to back"
+	if settle > 0 {
+		mode = fmt.Sprintf("settled %v", settle)
+	}
+	report("run -d until running, "+mode, start, startFloor)
+	report("stop (exits on SIGTERM), "+mode, stop, stopFloor)
+}
+
+func (b *bench) floorOnce(i int, settle time.Duration) (start, stop time.Duration) {
+	id := fmt.Sprintf("floor%d-%d", i, settle.Milliseconds())
+	unit := id + ".service"
+	bundle := filepath.Join(b.dir, "floor", id)
+	spec := ociruntime.Spec(ociruntime.SpecConfig{
+		Rootfs: b.rootfs, Args: termable, HostNetwork: true,
+		CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",
+	})
+	must(ociruntime.WriteBundle(bundle, spec))
+	pid := filepath.Join(bundle, "pid")
+	time.Sleep(settle)
+	start = timed(func() error {
+		return run("systemd-run", "--quiet", "--unit", unit, "--slice", "system.slice",
+			"-p", "Type=forking", "-p", "PIDFile="+pid, "-p", "Delegate=yes", "-p", "KillMode=mixed",
+			"-p", "ExecStopPost="+b.runc+" --root "+b.runcRoot+" delete --force "+id,
+			"--", b.runc, "--root", b.runcRoot, "run", "--detach", "--pid-file", pid, "--bundle", bundle, id)
+	})
+	time.Sleep(settle)
+	stop = timed(func() error { return run("systemctl", "stop", unit) })
+	run("systemctl", "reset-failed", unit)
 	return start, stop
 }
 
-func (b *bench) lifecycle() (start, stop []time.Duration) {
-	for i := range b.runs {
-		name := fmt.Sprintf("bench%d", i)
-		start = append(start, timed(func() error {
-			return b.ctr(append([]string{"run", "-d", "--name", name, "--rootfs", b.rootfs, "--"}, termable...)...)
-		}))
-		stop = append(stop, timed(func() error { return b.ctr("stop", name) }))
-		must(b.ctr("rm", name))
-	}
+func (b *bench) ctrUnitOnce(i int, settle time.Duration) (start, stop time.Duration) {
+	name := fmt.Sprintf("bench%d", i)
+	time.Sleep(settle)
+	start = timed(func() error {
+		return b.ctr(append([]string{"run", "-d", "--name", name, "--rootfs", b.rootfs, "--"}, termable...)...)
+	})
+	time.Sleep(settle)
+	stop = timed(func() error { return b.ctr("stop", name) })
+	must(b.ctr("rm", name))
 	return start, stop
 }
 
@@ -141,8 +170,8 @@ func (b *bench) pauseUnpause() {
 		pause = append(pause, timed(func() error { return b.ctr("pause", "pausebench") }))
 		unpause = append(unpause, timed(func() error { return b.ctr("unpause", "pausebench") }))
 	}
-	fmt.Printf("%-28s %8s\n", "pause", ms(median(pause)))
-	fmt.Printf("%-28s %8s\n", "unpause", ms(median(unpause)))
+	fmt.Printf("%-44s %8s\n", "pause", ms(median(pause)))
+	fmt.Printf("%-44s %8s\n", "unpause", ms(median(unpause)))
 }
 
 // idleMemory runs n idle containers and reports what each costs: the
@@ -220,5 +249,5 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 
 func report(what string, got, floor []time.Duration) {
 	g, f := median(got), median(floor)
-	fmt.Printf("%-28s %8s   floor %8s   ratio %.2fx\n", what, ms(g), ms(f), float64(g)/float64(f))
+	fmt.Printf("%-44s %8s   floor %8s   ratio %.2fx\n", what, ms(g), ms(f), float64(g)/float64(f))
 }

@@ -132,6 +132,46 @@ func TestExitCodeIsTheUnitsExitStatus(t *testing.T) {
 	}
 }
 
+// A container that exits the moment it starts still has its exit status
+// recorded by systemd: its init is named the main process before it runs.
+// (A pid file read after the start would name a process already gone, and
+// fail the unit with 'protocol'.)
+func TestContainerExitingAtOnceKeepsItsExitCode(t *testing.T) {
+	e := newEnv(t)
+	for i := range 8 {
+		name := e.name("quick" + strconv.Itoa(i))
+		code := i % 3 // 0 (success) as well as failures
+		e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "exit "+strconv.Itoa(code))
+		c := e.waitStatus(name, "exited", 10*time.Second)
+		if c.State.ExitCode != code {
+			t.Errorf("%s: inspect ExitCode = %d, want %d", name, c.State.ExitCode, code)
+		}
+	}
+}
+
+// Commands reach systemd over its private socket when the system bus is
+// not there (early boot, a machine without dbus-daemon).
+func TestWorksWithoutTheSystemBus(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("nobus")
+	run := func(args ...string) {
+		t.Helper()
+		c := e.cmd(args...)
+		c.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bus")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("ctr-unit %v without the bus: %v: %s", args, err, out)
+		}
+	}
+	run("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	if s := e.inspect(name).State.Status; s != "running" {
+		t.Fatalf("%s is %s, want running", name, s)
+	}
+	run("stop", name)
+	if c := e.inspect(name); c.State.Status != "exited" || c.State.ExitCode != 0 {
+		t.Errorf("after stop without the bus: %+v", c.State)
+	}
+}
+
 func TestKilledBySignalShows128PlusSignal(t *testing.T) {
 	e := newEnv(t)
 	name := e.name("killed")

@@ -29,32 +29,58 @@ var (
 	errJobCanceled = fmt.Errorf("%w: canceled", ErrJobFailed)
 )
 
-// Client talks to systemd's manager over its private socket, which needs no
-// bus daemon and is what systemctl uses as root.
+// Client talks to systemd's manager over D-Bus.
 type Client struct {
 	conn *sd.Conn
 }
 
-// Connect opens a connection to systemd. The connection lives as long as
-// ctx: godbus closes it when ctx ends.
+// Connect opens a connection to systemd: through the system bus when its
+// daemon runs, else over systemd's private socket, which needs none. The
+// bus is the cheaper to connect to, and every command pays for it: 0.5 ms
+// against 1.5 ms on the private socket, where systemd sets up each peer
+// as a bus of its own. The connection lives as long as ctx: godbus closes
+// it when ctx ends.
 func Connect(ctx context.Context) (*Client, error) {
-	bus, err := dialPrivate(ctx)
+	bus, err := dialSystemBus(ctx)
 	if err != nil {
-		if os.Geteuid() != 0 {
-			err = fmt.Errorf("%w (ctr-unit manages system services and must run as root)", err)
+		var perr error
+		if bus, perr = dialPrivate(ctx); perr != nil {
+			err = errors.Join(err, perr)
+			if os.Geteuid() != 0 {
+				err = fmt.Errorf("%w (ctr-unit manages system services and must run as root)", err)
+			}
+			return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}
 	// go-systemd asks for two connections, one for calls and one for
-	// signals. On the private socket systemd sends every signal to each
-	// peer anyway, so one connection serves both and halves the cost of
-	// connecting (1.6 ms instead of 3.2 ms), which every command pays.
+	// signals; one serves both, at half the cost. On the bus, go-systemd's
+	// match rule brings it the JobRemoved signals of the jobs it queues
+	// (systemd sends those to a job's client without a Subscribe); on the
+	// private socket systemd sends every signal to each peer anyway.
 	conn, err := sd.NewConnection(func() (*dbus.Conn, error) { return bus, nil })
 	if err != nil {
 		bus.Close()
 		return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}
 	return &Client{conn: conn}, nil
+}
+
+// dialSystemBus connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or
+// its well-known socket).
+func dialSystemBus(ctx context.Context) (*dbus.Conn, error) {
+	conn, err := dbus.SystemBusPrivate(dbus.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.Hello(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // dialPrivate connects to systemd's private socket, which needs no bus
