@@ -49,8 +49,8 @@ const notifyTimeout = 10 * time.Second
 // a container with checks starts its healthcheck timer afterwards.
 //
 // One step rather than systemd running runc create and then an
-// ExecStartPost: each step systemd spawns costs the start 2 ms or more
-// (make bench).
+// ExecStartPost: each process systemd spawns costs an exec and a move into
+// the unit's cgroup, which may wait out an RCU grace period (make bench).
 func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, error) {
 	runc, err := s.runc()
 	if err != nil {
