@@ -8,7 +8,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench demo deps install clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench demo deps install deb clean
 
 all: build
 
@@ -51,8 +51,13 @@ install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
 	install -D -m 0644 packaging/ctr@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr@.service
 	install -D -m 0644 packaging/ctr-unit-restart.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-restart.service
+	install -D -m 0644 packaging/ctr-unit.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ctr-unit.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator
 
+# The Debian package: dist/ctr-unit_VERSION_ARCH.deb.
+deb:
+	hack/mkdeb dist
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

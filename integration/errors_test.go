@@ -44,6 +44,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{[]string{"logs", missing}, "no such container: " + missing},
 		{[]string{"rm", web}, web + " is running; stop it first"},
 		{[]string{"kill", "-s", "NOPE", web}, `unknown signal "NOPE"`},
+		{[]string{"image", "lod"}, `unknown command "lod" for ctr-unit image`},
+		{[]string{"volume"}, "missing command: ctr-unit volume COMMAND"},
+		{[]string{"internal", "start-post", web}, `unknown command "start-post" for ctr-unit internal`},
 	}
 	for _, c := range cases {
 		r := e.ctr(c.args...)

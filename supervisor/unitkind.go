@@ -161,6 +161,46 @@ func (s *Supervisor) ensureDropIn(ctx context.Context, systemd Systemd, cfg *Con
 	return nil
 }
 
+// RefreshDropIns writes again the drop-in of every template instance made
+// by ctr-unit create, from its record, and has systemd reload if one
+// changed. Units that systemd starts by itself (at boot, systemctl start)
+// then run as this ctr-unit runs containers: after an upgrade, a drop-in
+// of an older one may name steps that are gone. It returns the containers
+// whose drop-in changed. Definition files' drop-ins are the generator's,
+// rewritten at every daemon-reload.
+func (s *Supervisor) RefreshDropIns(ctx context.Context) ([]string, error) {
+	names, err := s.store.Names()
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	var errs []error
+	for _, name := range names {
+		cfg, err := s.store.Config(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !units.IsTemplateInstance(cfg.Unit) || cfg.Source != "" {
+			continue
+		}
+		ok, err := s.writeDropIn(cfg, s.service(cfg))
+		if err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			changed = append(changed, name)
+		}
+	}
+	if len(changed) > 0 {
+		systemd, err := s.sd(ctx)
+		if err == nil {
+			err = systemd.Reload(ctx)
+		}
+		errs = append(errs, err)
+	}
+	return changed, errors.Join(errs...)
+}
+
 // removeUnitFiles undoes what create set up for a template instance: the
 // enablement symlinks and the drop-in.
 func (s *Supervisor) removeUnitFiles(ctx context.Context, systemd Systemd, cfg *Config) error {

@@ -29,7 +29,7 @@ func healthFlags(cmd *cobra.Command, o *healthcheck.Options) {
 }
 
 func (a *app) healthcheckCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "healthcheck", Short: "Run containers' healthchecks"}
+	cmd := commandGroup("healthcheck", "Run containers' healthchecks")
 	var scheduled bool
 	run := &cobra.Command{
 		Use:   "run NAME",

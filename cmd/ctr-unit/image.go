@@ -65,9 +65,9 @@ func progressOut() io.Writer {
 }
 
 func (a *app) imageCommands() []*cobra.Command {
-	image := &cobra.Command{Use: "image", Short: "Manage images"}
+	image := commandGroup("image", "Manage images")
 	image.AddCommand(a.loadCommand(), a.importCommand(), a.imageInspectCommand(), a.imagesCommand("ls"), a.rmiCommand("rm"))
-	volumeCmd := &cobra.Command{Use: "volume", Short: "Manage named volumes"}
+	volumeCmd := commandGroup("volume", "Manage named volumes")
 	volumeCmd.AddCommand(a.volumeCreateCommand(), a.volumeLsCommand(), a.volumeRmCommand(), a.volumeInspectCommand())
 	return []*cobra.Command{
 		image, a.imagesCommand("images"), a.rmiCommand("rmi"), a.loadCommand(),

@@ -273,7 +273,8 @@ func (a *app) killCommand() *cobra.Command {
 }
 
 func (a *app) internalCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "internal", Hidden: true, Short: "Steps run by ctr-unit's units"}
+	cmd := commandGroup("internal", "Steps run by ctr-unit's units")
+	cmd.Hidden = true
 	// The units' steps must not refresh: they run while a command holds
 	// the container's lock, or at early boot.
 	cmd.PersistentPreRun = func(*cobra.Command, []string) {}
@@ -291,6 +292,22 @@ func (a *app) internalCommand() *cobra.Command {
 			}
 			started, err := sv.StartAtBoot(cmd.Context())
 			for _, n := range started {
+				fmt.Println(n)
+			}
+			return err
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "refresh-units",
+		Short: "Rewrite the drop-ins of containers made with create (the package's postinst runs it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			changed, err := sv.RefreshDropIns(cmd.Context())
+			for _, n := range changed {
 				fmt.Println(n)
 			}
 			return err

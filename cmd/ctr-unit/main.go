@@ -62,6 +62,23 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 	return sv, err
 }
 
+// commandGroup is a command that only holds subcommands. Cobra would
+// print the help and exit 0 for a subcommand it does not know; a unit
+// step or a script must see that as the error it is.
+func commandGroup(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("missing command: ctr-unit %s COMMAND (see ctr-unit %s --help)", use, use)
+			}
+			return fmt.Errorf("unknown command %q for ctr-unit %s (see ctr-unit %s --help)", args[0], use, use)
+		},
+	}
+}
+
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v

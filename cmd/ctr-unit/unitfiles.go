@@ -26,7 +26,7 @@ func definitionDirs() []string {
 }
 
 func (a *app) generateCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "generate", Short: "Generate files for other tools"}
+	cmd := commandGroup("generate", "Generate files for other tools")
 	var files, fresh bool
 	var dir string
 	sys := &cobra.Command{
