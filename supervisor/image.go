@@ -264,11 +264,7 @@ func (s *Supervisor) imageDefaults(o CreateOptions) (CreateOptions, error) {
 
 // applyImageConfig is imageDefaults' pure part.
 func applyImageConfig(o CreateOptions, c imagestore.Config) CreateOptions {
-	cmd := o.Command
-	if len(cmd) == 0 {
-		cmd = c.Cmd
-	}
-	o.Command = append(slices.Clone(c.Entrypoint), cmd...)
+	o.Command = commandLine(o.Entrypoint, o.Command, c.Entrypoint, c.Cmd)
 	o.Env = mergeEnv(c.Env, o.Env)
 	if o.WorkDir == "" {
 		o.WorkDir = c.WorkingDir
@@ -281,6 +277,46 @@ func applyImageConfig(o CreateOptions, c imagestore.Config) CreateOptions {
 	}
 	o.Health = imageHealthDefaults(o.Health, c.Healthcheck)
 	return o
+}
+
+// ParseEntrypoint reads an --entrypoint value (or a definition file's
+// Entrypoint=) as podman does: a JSON array is the exec form, any other
+// string one program path (not split on spaces), and "" clears the
+// image's entrypoint (an empty, non-nil result; so does []). A value that
+// starts as an array but is not one is refused, not run as a path.
+func ParseEntrypoint(s string) ([]string, error) {
+	if s == "" {
+		return []string{}, nil
+	}
+	if !strings.HasPrefix(strings.TrimSpace(s), "[") {
+		return []string{s}, nil
+	}
+	argv := []string{}
+	if err := json.Unmarshal([]byte(s), &argv); err != nil {
+		return nil, fmt.Errorf(`%w: entrypoint %s is not a JSON array of strings (%w): write it as '["PROGRAM","ARG"]', or give a plain program path`, ErrInvalid, s, err)
+	}
+	if len(argv) > 0 && argv[0] == "" {
+		return nil, fmt.Errorf(`%w: entrypoint %s names no program: give '["PROGRAM","ARG"]', or "" to clear the image's entrypoint`, ErrInvalid, s)
+	}
+	return argv, nil
+}
+
+// commandLine is the argv a container runs, as podman composes it: the
+// entrypoint, the user's (nil: none given) or else the image's, followed
+// by the user's arguments or, when there are none, the image's Cmd. A
+// user's entrypoint drops the image's Cmd, which was written for the
+// image's own entrypoint; an empty one only clears the image's entrypoint,
+// so the Cmd stays. A container without an image passes nil for both.
+func commandLine(entrypoint, args, imageEntrypoint, imageCmd []string) []string {
+	if entrypoint == nil {
+		entrypoint = imageEntrypoint
+	} else if len(entrypoint) > 0 {
+		imageCmd = nil
+	}
+	if len(args) == 0 {
+		args = imageCmd
+	}
+	return append(slices.Clone(entrypoint), args...)
 }
 
 // imageHealthDefaults fills the healthcheck options the user left unset

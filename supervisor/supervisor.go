@@ -146,6 +146,9 @@ type CreateOptions struct {
 	Volumes []string
 	Tmpfs   []string
 	ShmSize string
+	// Entrypoint is --entrypoint, parsed (ParseEntrypoint): nil when not
+	// given, empty to clear the image's. It goes before Command.
+	Entrypoint []string
 	// Health are the healthcheck options.
 	Health healthcheck.Options
 	// CreateCommand is the create command's options and arguments as the
@@ -169,6 +172,9 @@ func newConfig(o CreateOptions, now time.Time) (*Config, error) {
 	policy, err := ParseRestartPolicy(o.Restart)
 	if err != nil {
 		return nil, err
+	}
+	if o.Image == "" { // no image config: the entrypoint just goes first (imageDefaults did images')
+		o.Command = commandLine(o.Entrypoint, o.Command, nil, nil)
 	}
 	cfg := &Config{
 		Name:        o.Name,

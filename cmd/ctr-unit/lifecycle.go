@@ -25,6 +25,7 @@ func createFlags(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *u
 	f.StringVar(&o.Restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE)")
 	f.StringVarP(&o.WorkDir, "workdir", "w", "", "working directory inside the container")
+	f.Var(&entrypointValue{dst: &o.Entrypoint}, "entrypoint", `replace the image's ENTRYPOINT, and drop its CMD: PATH or '["PROGRAM","ARG"]' ("" clears it)`)
 	f.StringVar(&o.Hostname, "hostname", "", "container host name")
 	f.StringVar(&o.Network, "network", "host", "network: host or none")
 	f.StringVar(&o.StopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
