@@ -22,12 +22,15 @@ import (
 // the Health* keys of filehealth.go.
 var containerKeys = func() map[string]bool {
 	keys := map[string]bool{
-		"Rootfs": true, "Image": true, "Exec": true, "Environment": true, "WorkingDir": true,
+		"Rootfs": true, "Image": true, "Exec": true, "Entrypoint": true, "Environment": true, "WorkingDir": true,
 		"Hostname": true, "Network": true, "Restart": true, "StopSignal": true, "StopTimeout": true,
 		"Memory": true, "CPUs": true, "PidsLimit": true, "Requires": true, "WaitNetwork": true,
 	}
 	for _, k := range healthKeys {
 		keys[k.key] = true
+	}
+	for _, k := range mountKeys {
+		keys[k] = true
 	}
 	return keys
 }()
@@ -91,6 +94,14 @@ func configFromFile(f *definition.File, checkFS bool, lookup imageLookup) (*Conf
 	} else if !hasImage {
 		bad(f.SectionLine, "[Container] needs Rootfs=DIR or Image=IMAGE")
 	}
+	ep, hasEntrypoint := f.Get("Entrypoint")
+	if hasEntrypoint {
+		argv, err := ParseEntrypoint(ep.Value)
+		if err != nil {
+			bad(ep.Line, "Entrypoint=: %v", err)
+		}
+		o.Entrypoint = argv
+	}
 	if e, ok := f.Get("Exec"); ok {
 		words, err := definition.SplitWords(e.Value)
 		switch {
@@ -100,7 +111,7 @@ func configFromFile(f *definition.File, checkFS bool, lookup imageLookup) (*Conf
 			bad(e.Line, "Exec= is empty")
 		}
 		o.Command = words
-	} else if !hasImage {
+	} else if !hasImage && len(o.Entrypoint) == 0 {
 		// With Image=, the image's command, as create IMAGE without one.
 		bad(f.SectionLine, "[Container] needs Exec=COMMAND")
 	}
@@ -188,6 +199,7 @@ func configFromFile(f *definition.File, checkFS bool, lookup imageLookup) (*Conf
 		}
 		o.NoNetworkWait = !wait
 	}
+	probs = append(probs, mountsFromFile(f, &o, checkFS)...)
 	health, healthProbs := healthFromFile(f)
 	probs = append(probs, healthProbs...)
 	o.Health = health
@@ -354,8 +366,16 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	if cfg.Image != "" {
 		return s.syncImageDefinition(cfg, rec)
 	}
-	if rec != nil && sameConfig(rec, cfg) {
-		return nil
+	if rec != nil {
+		keepResolved(cfg, rec)
+		if sameConfig(rec, cfg) {
+			return nil
+		}
+	}
+	// Named volumes (made if need be) and a user name, as create
+	// resolves them.
+	if err := s.setupRootfs(cfg, nil); err != nil {
+		return err
 	}
 	if err := s.store.saveDefined(cfg); err != nil {
 		return err
@@ -378,10 +398,22 @@ func sameConfig(a, b *Config) bool {
 // create; another image gets a new layer and the old one is deleted.
 func (s *Supervisor) syncImageDefinition(cfg, old *Config) error {
 	if old != nil && old.LayerID != "" && old.ImageID == cfg.ImageID {
-		// Same image, same user: the user's IDs are as looked up then.
-		cfg.LayerID, cfg.StorageDriver, cfg.UID, cfg.GID = old.LayerID, old.StorageDriver, old.UID, old.GID
+		// Same image: the layer is kept, and so is what was resolved
+		// in it that the file still asks for (keepResolved).
+		cfg.LayerID, cfg.StorageDriver = old.LayerID, old.StorageDriver
+		keepResolved(cfg, old)
 		if sameConfig(old, cfg) {
 			return nil
+		}
+		// The file changed: new volumes, another user are resolved in
+		// the layer, as create does.
+		store, err := s.images(cfg.StorageDriver)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if err := s.setupRootfs(cfg, store); err != nil {
+			return err
 		}
 		return s.store.saveDefined(cfg)
 	}
