@@ -14,8 +14,18 @@ import (
 // 200 MB layer of random (incompressible) data, and the start latency an
 // image container adds over a rootfs container (median of runs `run -d`
 // each). binary is a built ctr-unit, rootfs a busybox rootfs directory,
-// dir a scratch directory; it runs inside a sysbox like the others.
-func ImageBenchmarks(binary, rootfs, dir string, runs int) error {
+// dir a scratch directory on disk (stores go there) and runDir one in
+// /run (runtime data); it runs inside a sysbox like the others.
+func ImageBenchmarks(binary, rootfs, dir, runDir string, runs int) error {
+	ctrUnit := func(state string, args ...string) *exec.Cmd {
+		return exec.Command(binary, append([]string{"--state-dir", state, "--runtime-dir", filepath.Join(runDir, filepath.Base(state))}, args...)...)
+	}
+	// removeState removes a benchmark's store. Nothing in it is mounted:
+	// the benchmark's containers are removed as it goes.
+	removeState := func(state string) error {
+		os.RemoveAll(filepath.Join(runDir, filepath.Base(state)))
+		return os.RemoveAll(state)
+	}
 	work, err := os.MkdirTemp(dir, "image-bench-")
 	if err != nil {
 		return err
@@ -45,14 +55,14 @@ func ImageBenchmarks(binary, rootfs, dir string, runs int) error {
 	var loadTimes []time.Duration
 	for i := range loads {
 		state := filepath.Join(work, fmt.Sprintf("load-%d", i))
-		c := ctrUnit(binary, state, "image", "load", "-q", "-i", archive)
+		c := ctrUnit(state, "image", "load", "-q", "-i", archive)
 		t0 := time.Now()
 		out, err := c.CombinedOutput()
 		loadTimes = append(loadTimes, time.Since(t0))
 		if err != nil {
 			return fmt.Errorf("image load: %v: %s", err, out)
 		}
-		if err := removeState(binary, state); err != nil {
+		if err := removeState(state); err != nil {
 			return err
 		}
 	}
@@ -66,23 +76,23 @@ func ImageBenchmarks(binary, rootfs, dir string, runs int) error {
 	if err := testarchive.WriteOCI(small, testarchive.Image{Name: "bb:1", Layers: []string{bb}}); err != nil {
 		return err
 	}
-	if out, err := ctrUnit(binary, state, "image", "load", "-q", "-i", small).CombinedOutput(); err != nil {
+	if out, err := ctrUnit(state, "image", "load", "-q", "-i", small).CombinedOutput(); err != nil {
 		return fmt.Errorf("image load: %v: %s", err, out)
 	}
-	defer removeState(binary, state)
+	defer removeState(state)
 	idle := []string{"sh", "-c", `trap "exit 0" TERM; sleep 100000 & wait`}
 	measure := func(kind string, args func(name string) []string) (time.Duration, error) {
 		var ts []time.Duration
 		for i := range runs {
 			name := fmt.Sprintf("bench-%s-%d", kind, i)
-			c := ctrUnit(binary, state, append([]string{"run", "-d", "--name", name}, args(name)...)...)
+			c := ctrUnit(state, append([]string{"run", "-d", "--name", name}, args(name)...)...)
 			t0 := time.Now()
 			out, err := c.CombinedOutput()
 			ts = append(ts, time.Since(t0))
 			if err != nil {
 				return 0, fmt.Errorf("run -d %s: %v: %s", name, err, out)
 			}
-			if out, err := ctrUnit(binary, state, "rm", "-f", name).CombinedOutput(); err != nil {
+			if out, err := ctrUnit(state, "rm", "-f", name).CombinedOutput(); err != nil {
 				return 0, fmt.Errorf("rm -f %s: %v: %s", name, err, out)
 			}
 		}
@@ -99,15 +109,4 @@ func ImageBenchmarks(binary, rootfs, dir string, runs int) error {
 	fmt.Printf("run -d until running: rootfs container %v, image container %v (+%v for the layer: create, mount step, unmount on rm)\n",
 		rootfsStart.Round(100*time.Microsecond), imageStart.Round(100*time.Microsecond), (imageStart - rootfsStart).Round(100*time.Microsecond))
 	return nil
-}
-
-func ctrUnit(binary, state string, args ...string) *exec.Cmd {
-	return exec.Command(binary, append([]string{"--state-dir", state, "--runtime-dir", state + "-run"}, args...)...)
-}
-
-// removeState removes a benchmark's store. Nothing in it is mounted: the
-// benchmark's containers are removed as it goes.
-func removeState(binary, state string) error {
-	os.RemoveAll(state + "-run")
-	return os.RemoveAll(state)
 }

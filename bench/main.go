@@ -25,9 +25,12 @@ import (
 var termable = []string{"sh", "-c", `trap "exit 0" TERM; sleep 100000 & wait`}
 
 type bench struct {
-	dir, binary, rootfs, runcRoot, runc string
-	layout                              string
-	runs                                int
+	// dir is on disk, where ctr-unit keeps its records by default
+	// (/var/lib), so their writes cost what they cost there; runDir is in
+	// /run, where its runtime data goes.
+	dir, runDir, binary, rootfs, runcRoot, runc string
+	layout                                      string
+	runs                                        int
 	// settle is the pause before every timed start and stop of the
 	// settled figures (see lifecycleFigures).
 	settle time.Duration
@@ -41,11 +44,16 @@ func main() {
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
 	flag.Parse()
-	if err := b.setup(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-	defer os.RemoveAll(b.dir)
+	err := b.setup()
+	defer func() {
+		os.RemoveAll(b.dir)
+		os.RemoveAll(b.runDir)
+		if r := recover(); r != nil {
+			fmt.Fprintln(os.Stderr, "bench:", r)
+			os.Exit(1)
+		}
+	}()
+	must(err)
 
 	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
 	b.lifecycleFigures(b.settle)
@@ -53,13 +61,16 @@ func main() {
 	b.pauseUnpause()
 	b.idleMemory(*idle)
 	if *images {
-		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runs))
+		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runDir, b.runs))
 	}
 }
 
 func (b *bench) setup() error {
 	var err error
-	if b.dir, err = os.MkdirTemp("", "ctr-unit-bench-"); err != nil {
+	if b.dir, err = os.MkdirTemp("/var/lib", "ctr-unit-bench-"); err != nil {
+		return err
+	}
+	if b.runDir, err = os.MkdirTemp("/run", "ctr-unit-bench-"); err != nil {
 		return err
 	}
 	b.binary = filepath.Join(b.dir, "ctr-unit")
@@ -72,23 +83,23 @@ func (b *bench) setup() error {
 	if out, err := exec.Command("hack/mkrootfs", b.rootfs).CombinedOutput(); err != nil {
 		return fmt.Errorf("rootfs: %v: %s", err, out)
 	}
-	b.runcRoot = filepath.Join(b.dir, "runc")
+	b.runcRoot = filepath.Join(b.runDir, "floor-runc")
 	b.runc, err = exec.LookPath("runc")
 	return err
 }
 
 func (b *bench) ctr(args ...string) error {
-	full := append([]string{"--state-dir", filepath.Join(b.dir, "state"), "--runtime-dir", filepath.Join(b.dir, "run")}, args...)
+	full := append([]string{"--state-dir", filepath.Join(b.dir, "state"), "--runtime-dir", filepath.Join(b.runDir, "run")}, args...)
 	if out, err := exec.Command(b.binary, full...).CombinedOutput(); err != nil {
 		return fmt.Errorf("ctr-unit %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }
 
+// must stops the bench on an error; main's deferred cleanup reports it.
 func must(err error) {
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		panic(err)
 	}
 }
 
@@ -130,7 +141,7 @@ func (b *bench) lifecycleFigures(settle time.Duration) {
 func (b *bench) floorOnce(i int, settle time.Duration) (start, stop time.Duration) {
 	id := fmt.Sprintf("floor%d-%d", i, settle.Milliseconds())
 	unit := id + ".service"
-	bundle := filepath.Join(b.dir, "floor", id)
+	bundle := filepath.Join(b.runDir, "floor", id)
 	spec := ociruntime.Spec(ociruntime.SpecConfig{
 		Rootfs: b.rootfs, Args: termable, HostNetwork: true,
 		CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",

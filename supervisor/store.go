@@ -52,13 +52,14 @@ func (s *Store) path(name string, file ...string) string {
 // Create stores a new container. The record is written into a private
 // directory which is then renamed into place: the rename is what claims
 // the name, so two concurrent creates of one name cannot both succeed and
-// a killed create leaves no half record under the name.
+// a killed create leaves no half record under the name. Sync makes it
+// durable: a caller can do that while it starts the container.
 func (s *Store) Create(cfg *Config) error {
 	tmp, err := os.MkdirTemp(s.dir, ".new-"+cfg.Name+"-")
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
-	if err := writeJSON(filepath.Join(tmp, configFile), cfg); err != nil {
+	if err := writeVolatile(filepath.Join(tmp, configFile), cfg); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
@@ -70,6 +71,25 @@ func (s *Store) Create(cfg *Config) error {
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
 	return nil
+}
+
+// Sync flushes a new container's record to disk: its config, and the
+// directory entries that make it the container's.
+func (s *Store) Sync(name string) error {
+	for _, p := range []string{s.path(name, configFile), s.path(name), s.dir} {
+		if err := fsync(p); err != nil {
+			return fmt.Errorf("save container %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func fsync(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
 }
 
 // Names lists the stored containers, sorted.
@@ -110,8 +130,22 @@ func (s *Store) State(name string) (State, error) {
 }
 
 // SaveState replaces the mutable state. Callers hold the container's lock.
+//
+// It is flushed to disk only when StoppedByUser changes: that is what
+// decides, at the next boot, whether an unless-stopped container comes
+// up, so a power cut must not undo it. The rest (start time, restart
+// count) is refreshed by the next run; a flush would cost every start and
+// stop a few milliseconds on a disk that has been idle (make bench).
 func (s *Store) SaveState(name string, st State) error {
-	if err := writeJSON(s.path(name, stateFile), st); err != nil {
+	old, err := s.State(name)
+	if err != nil {
+		return err
+	}
+	write := writeVolatile
+	if old.StoppedByUser != st.StoppedByUser {
+		write = writeJSON
+	}
+	if err := write(s.path(name, stateFile), st); err != nil {
 		return fmt.Errorf("save state of %s: %w", name, err)
 	}
 	return nil
@@ -130,9 +164,10 @@ func (s *Store) Exit(name string) (*Exit, error) {
 }
 
 // SaveExit records how a run ended. It takes no lock: it runs inside the
-// unit's stop step, which a ctr-unit stop holding the lock waits for.
+// unit's stop step, which a ctr-unit stop holding the lock waits for. It
+// is not flushed to disk (see SaveState): it is on every stop's path.
 func (s *Store) SaveExit(name string, ex Exit) error {
-	if err := writeJSON(s.path(name, exitFile), ex); err != nil {
+	if err := writeVolatile(s.path(name, exitFile), ex); err != nil {
 		return fmt.Errorf("save exit status of %s: %w", name, err)
 	}
 	return nil
@@ -220,6 +255,8 @@ func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// writeJSON replaces a record durably: a rename of a temporary file that
+// was flushed to disk first.
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -228,6 +265,30 @@ func writeJSON(path string, v any) error {
 	// The temporary file goes beside the record: renameio would otherwise
 	// probe $TMPDIR first, which costs time on every write.
 	return renameio.WriteFile(path, append(data, '\n'), 0o600, renameio.WithTempDir(filepath.Dir(path)))
+}
+
+// writeVolatile replaces a record atomically but without waiting for the
+// disk: a process killed at any moment leaves the old record or the new
+// one; a power cut may bring back the old one.
+func writeVolatile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	// CreateTemp makes it 0600, as renameio's.
+	_, err = f.Write(append(data, '\n'))
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 func readJSON(path string, v any) error {

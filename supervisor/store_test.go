@@ -81,6 +81,23 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	if ex, _ := s.Exit("db"); ex == nil || ex.ExitCode != 3 {
 		t.Errorf("Exit = %+v", ex)
 	}
+	// Replacing records, flushed or not, leaves only the records.
+	for _, stopped := range []bool{false, false, true} {
+		if err := s.SaveState("db", State{StoppedByUser: stopped}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync("db"); err != nil {
+		t.Errorf("Sync: %v", err)
+	}
+	files, _ := os.ReadDir(filepath.Join(dir, "containers", "db"))
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name())
+	}
+	if strings.Join(names, " ") != "config.json exit.json state.json" {
+		t.Errorf("record files %v: a temporary file is left", names)
+	}
 	if err := s.Remove("db"); err != nil {
 		t.Fatal(err)
 	}

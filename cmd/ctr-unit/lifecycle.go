@@ -124,16 +124,17 @@ func (a *app) runCommand() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			cfg, err := sv.Create(ctx, o)
-			if err != nil {
-				return err
-			}
 			if detach {
-				if err := sv.Start(ctx, cfg.Name, supervisor.StartOptions{}); err != nil {
+				cfg, err := sv.RunDetached(ctx, o)
+				if err != nil {
 					return err
 				}
 				fmt.Println(cfg.Name)
 				return nil
+			}
+			cfg, err := sv.Create(ctx, o)
+			if err != nil {
+				return err
 			}
 			stop := forwardSignals(func(sig syscall.Signal) {
 				_ = sv.Kill(ctx, cfg.Name, sig, false)
