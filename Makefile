@@ -50,7 +50,10 @@ demo: deps build
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
 	install -D -m 0644 packaging/ctr@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr@.service
-	install -D -m 0644 packaging/ctr-unit-restart.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-restart.service
+	# The unit names the binary where the Debian package puts it.
+	sed 's|/usr/bin/ctr-unit|$(PREFIX)/bin/ctr-unit|' packaging/ctr-unit-restart.service >ctr-unit-restart.service.tmp
+	install -D -m 0644 ctr-unit-restart.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-restart.service
+	rm -f ctr-unit-restart.service.tmp
 	install -D -m 0644 packaging/ctr-unit.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ctr-unit.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator

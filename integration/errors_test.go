@@ -46,7 +46,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{[]string{"kill", "-s", "NOPE", web}, `unknown signal "NOPE"`},
 		{[]string{"image", "lod"}, `unknown command "lod" for ctr-unit image`},
 		{[]string{"volume"}, "missing command: ctr-unit volume COMMAND"},
-		{[]string{"internal", "start-post", web}, `unknown command "start-post" for ctr-unit internal`},
+		{[]string{"internal", "no-such-step", web}, `unknown command "no-such-step" for ctr-unit internal`},
 	}
 	for _, c := range cases {
 		r := e.ctr(c.args...)

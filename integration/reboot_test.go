@@ -175,7 +175,7 @@ func testReboot(t *testing.T, layout string) {
 	// ctr-unit-restart.service: always even after a stop by the user;
 	// unless-stopped only if the user did not stop it.
 	restart := strings.Replace(mustRead(t, "../packaging/ctr-unit-restart.service"),
-		"ExecStart=ctr-unit", fmt.Sprintf("Environment=CTR_UNIT_STATE_DIR=%s\nExecStart=%s", b.state, b.bin), 1)
+		"ExecStart=/usr/bin/ctr-unit", fmt.Sprintf("Environment=CTR_UNIT_STATE_DIR=%s\nExecStart=%s", b.state, b.bin), 1)
 	b.write("etc-systemd-system/ctr-unit-restart.service", restart, 0o644)
 	b.must("systemctl", "enable", "ctr-unit-restart.service")
 	for name, policy := range map[string]string{"al": "always", "us": "unless-stopped", "uss": "unless-stopped"} {

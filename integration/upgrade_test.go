@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctr-unit/ctr-unit/units"
 )
@@ -51,5 +52,64 @@ func TestRefreshUnitsRewritesDropInsOfAnOlderVersion(t *testing.T) {
 	}
 	if out := e.must("internal", "refresh-units"); out != "" {
 		t.Errorf("a second refresh-units rewrote %q", out)
+	}
+}
+
+// A container started by a ctr-unit from before per-container runc roots
+// keeps running through an upgrade: its unit (ExecStart runc create with
+// the shared root, then the start-post step) restarts, its checks reach it
+// through runc, and its stop records the exit and leaves nothing.
+func TestContainerOfAnOlderVersionSurvivesTheUpgrade(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("legacy")
+	e.must("run", "-d", "--name", name, "--restart", "always", "--health-cmd", "true", "--health-interval", "1h",
+		"--rootfs", rootfs, "--", "sh", "-c", termable)
+	e.must("stop", name) // keeps the record and the bundle; the unit is gone
+	unit := e.inspect(name).Unit
+	self, err := filepath.Abs(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(s string) string {
+		return strings.Join([]string{self, "--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir, "internal", s, name}, " ")
+	}
+	shared := filepath.Join(e.runtimeDir, "runc")
+	bundle := filepath.Join(e.runtimeDir, "containers", name)
+	// The unit as the older ctr-unit made it.
+	out, err := exec.Command("systemd-run", "--quiet", "--unit", unit, "--slice", "system.slice",
+		"-p", "Type=forking", "-p", "NotifyAccess=all", "-p", "GuessMainPID=no", "-p", "Delegate=yes", "-p", "KillMode=mixed",
+		"-p", "UnsetEnvironment=NOTIFY_SOCKET", "-p", "Restart=always", "-p", "RestartSec=100ms",
+		"-p", "ExecStartPost="+step("start-post"), "-p", "ExecStopPost="+step("stop-post"),
+		"--", "runc", "--root", shared, "create", "--pid-file", filepath.Join(bundle, "pid"), "--bundle", bundle, name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-run of the older unit: %v: %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(shared, name, "state.json")); err != nil {
+		t.Fatalf("runc's state is not where the older ctr-unit kept it: %v", err)
+	}
+	c := e.waitStatus(name, "running", 10*time.Second)
+	if r := e.ctr("healthcheck", "run", name); r.code != 0 {
+		t.Errorf("healthcheck of the older container: %s, want healthy (exit 0)", r)
+	}
+
+	// systemd restarts it by the older unit's own steps.
+	systemctl(t, "kill", "--kill-who=main", "--signal=KILL", unit)
+	e.waitFor(unit+" to restart", 10*time.Second, func() bool {
+		c2 := e.inspect(name)
+		return c2.State.Status == "running" && c2.State.Pid != c.State.Pid
+	})
+	if got := unitProperty(t, unit, "NRestarts"); got != "1" {
+		t.Errorf("NRestarts = %s, want 1", got)
+	}
+
+	e.must("stop", name)
+	if got := e.inspect(name).State; got.Status != "exited" || got.ExitCode != 0 {
+		t.Errorf("after stop: %+v, want exited 0", got)
+	}
+	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
+		t.Errorf("runc state left after stop: %v", entries)
+	}
+	if pidAlive(c.State.Pid) {
+		t.Errorf("the first init %d is still alive", c.State.Pid)
 	}
 }

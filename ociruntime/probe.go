@@ -25,7 +25,7 @@ type ProbeResult struct {
 // nothing of a hung check lingers. pidFile is a scratch path for runc's
 // --pid-file.
 func (r *Runc) Probe(id string, args []string, timeout time.Duration, pidFile string, limit int) (ProbeResult, error) {
-	cmd := exec.Command(r.Path, append([]string{"--root", r.StateRoot(id), "exec", "--pid-file", pidFile, id}, args...)...)
+	cmd := exec.Command(r.Path, append([]string{"--root", r.rootOf(id), "exec", "--pid-file", pidFile, id}, args...)...)
 	// runc exec must not see a notification socket meant for ctr-unit.
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") {

@@ -30,6 +30,17 @@ type Runc struct {
 // StateRoot is the --root runc keeps container id's state in.
 func (r *Runc) StateRoot(id string) string { return filepath.Join(r.Root, id) }
 
+// rootOf is the --root of a container that exists: its StateRoot, or Root
+// itself for one created before ctr-unit gave each container a root of its
+// own (runc's state is then Root/ID/state.json), so that an upgrade does
+// not lose sight of the containers already running.
+func (r *Runc) rootOf(id string) string {
+	if _, err := os.Stat(filepath.Join(r.Root, id, "state.json")); err == nil {
+		return r.Root
+	}
+	return r.StateRoot(id)
+}
+
 // FindRunc locates runc: path if given, else runc in $PATH.
 func FindRunc(path, root string) (*Runc, error) {
 	if path == "" {
@@ -52,7 +63,7 @@ func (r *Runc) CreateArgv(id, bundle, pidFile string) []string {
 
 // StartArgv lets a created container's init exec the container's process.
 func (r *Runc) StartArgv(id string) []string {
-	return []string{r.Path, "--root", r.StateRoot(id), "start", id}
+	return []string{r.Path, "--root", r.rootOf(id), "start", id}
 }
 
 // Delete removes runc's state of container id, and its state root; force
@@ -83,7 +94,7 @@ func (r *Runc) Forget(id string) error {
 // Exec runs process args inside the running container id and returns its
 // exit code. stdout and stderr receive its output.
 func (r *Runc) Exec(ctx context.Context, id string, args []string, stdout, stderr *bytes.Buffer) (int, error) {
-	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.StateRoot(id), "exec", id}, args...)...)
+	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.rootOf(id), "exec", id}, args...)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	var exitErr *exec.ExitError
@@ -113,7 +124,7 @@ func (r *Runc) Kill(ctx context.Context, id string, sig syscall.Signal, all bool
 
 // run runs a runc command about container id.
 func (r *Runc) run(ctx context.Context, id string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.StateRoot(id)}, args...)...)
+	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.rootOf(id)}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }

@@ -61,6 +61,10 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 	if dest, err := os.Readlink(filepath.Join(root, "lib/systemd/system-generators/ctr-unit-generator")); err != nil || dest != "/usr/bin/ctr-unit" {
 		t.Errorf("generator link points at %q (%v), want /usr/bin/ctr-unit", dest, err)
 	}
+	// systemd's search path would find a ctr-unit in /usr/local first.
+	if unit, _ := os.ReadFile(filepath.Join(root, "lib/systemd/system/ctr-unit-restart.service")); !strings.Contains(string(unit), "ExecStart=/usr/bin/ctr-unit ") {
+		t.Errorf("ctr-unit-restart.service does not run /usr/bin/ctr-unit:\n%s", unit)
+	}
 
 	// The generator is the binary under another name: run it so, over a
 	// definition file, as systemd would at boot.

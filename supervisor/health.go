@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -508,15 +507,6 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// runStep runs one runc command of the start step with the unit's stdio:
-// the container's init inherits it from runc create, so its output goes
-// to the journal, or to the caller of an attached run.
-func runStep(argv []string) error {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	return cmd.Run()
 }
 
 func sdCollection(unit string, props []sd.Property) sd.PropertyCollection {

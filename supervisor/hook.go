@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/ociruntime"
@@ -76,9 +79,28 @@ func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, erro
 	return nil, nil
 }
 
+// StartPost is the ExecStartPost step of units made by a ctr-unit from
+// before StartStep, whose ExecStart is runc create itself: systemd still
+// runs it when it restarts such a unit after an upgrade. It names the
+// init as the main process, starts the checks, and returns runc start's
+// command line for the caller to exec.
+func (s *Supervisor) StartPost(ctx context.Context, name string) ([]string, error) {
+	runc, err := s.runc()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.nameMainProcess(name); err != nil {
+		return nil, err
+	}
+	if err := s.HealthArm(ctx, name); err != nil {
+		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
+	}
+	return runc.StartArgv(name), nil
+}
+
 // createContainer runs runc create, which leaves the container's init
 // waiting, orphaned and so a child of systemd, and names that init as
-// the unit's main process.
+// the unit's main process (nameMainProcess).
 //
 // The order matters. The main process is named before the container's
 // own process can run and exit, so systemd watches it and records its
@@ -91,6 +113,47 @@ func (s *Supervisor) createContainer(runc *ociruntime.Runc, name string) error {
 	if err := runStep(runc.CreateArgv(name, s.paths.bundle(name), s.paths.pidFile(name))); err != nil {
 		return fmt.Errorf("create container %s: %w", name, err)
 	}
+	return s.nameMainProcess(name)
+}
+
+// errStoppedWhileStarting means the unit was stopped during its start step.
+var errStoppedWhileStarting = errors.New("stopped while starting")
+
+// runStep runs one runc command of the start step with the unit's stdio:
+// the container's init inherits it from runc create, so its output goes
+// to the journal, or to the caller of an attached run. A stop of the unit
+// meanwhile signals this process only (it is the unit's control process):
+// the signal is passed on, so runc gives up at once rather than the stop
+// waiting out the stop timeout, and the step then fails.
+func runStep(argv []string) error {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var stopped os.Signal
+	for {
+		select {
+		case sig := <-sigs:
+			stopped = sig
+			_ = cmd.Process.Signal(sig)
+		case err := <-done:
+			if stopped != nil {
+				return fmt.Errorf("%w (%v)", errStoppedWhileStarting, stopped)
+			}
+			return err
+		}
+	}
+}
+
+// nameMainProcess tells systemd that the init runc create left is the
+// unit's main process.
+func (s *Supervisor) nameMainProcess(name string) error {
 	pid, _, ok := s.runningInit(name)
 	if !ok {
 		return fmt.Errorf("container %s: its init is gone", name)

@@ -41,15 +41,15 @@ type Client struct {
 // as a bus of its own. The connection lives as long as ctx: godbus closes
 // it when ctx ends.
 func Connect(ctx context.Context) (*Client, error) {
+	if os.Geteuid() != 0 {
+		// The bus would let a user connect and then refuse each call.
+		return nil, fmt.Errorf("%w: ctr-unit manages system services and must run as root", ErrNoSystemd)
+	}
 	bus, err := dialSystemBus(ctx)
 	if err != nil {
 		var perr error
 		if bus, perr = dialPrivate(ctx); perr != nil {
-			err = errors.Join(err, perr)
-			if os.Geteuid() != 0 {
-				err = fmt.Errorf("%w (ctr-unit manages system services and must run as root)", err)
-			}
-			return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
+			return nil, fmt.Errorf("%w: %w", ErrNoSystemd, errors.Join(err, perr))
 		}
 	}
 	// go-systemd asks for two connections, one for calls and one for

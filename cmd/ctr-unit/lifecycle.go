@@ -316,6 +316,21 @@ func (a *app) internalCommand() *cobra.Command {
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
+		Use:  "start-post NAME",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			argv, err := sv.StartPost(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return syscall.Exec(argv[0], argv, os.Environ())
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
 		Use:  "start NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

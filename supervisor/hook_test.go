@@ -1,0 +1,61 @@
+package supervisor
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A stop during the start step reaches the step's process only; runc,
+// its child, must hear of it at once.
+func TestRunStepPassesAStopOnToItsCommand(t *testing.T) {
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- runStep([]string{"sleep", "30"}) }()
+	// runStep catches the signal before it starts its command: once the
+	// command runs, SIGTERM cannot end this test process.
+	for !hasChild("sleep") {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("runStep did not start its command")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, errStoppedWhileStarting) {
+			t.Errorf("runStep after SIGTERM: %v, want errStoppedWhileStarting", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the command did not get the stop: still running after %v", time.Since(start))
+	}
+}
+
+func TestRunStepReturnsTheCommandsFailure(t *testing.T) {
+	if err := runStep([]string{"sh", "-c", "exit 3"}); err == nil || errors.Is(err, errStoppedWhileStarting) {
+		t.Errorf("runStep of exit 3: %v", err)
+	}
+	if err := runStep([]string{"true"}); err != nil {
+		t.Errorf("runStep of true: %v", err)
+	}
+}
+
+// hasChild reports whether this process has a child named comm.
+func hasChild(comm string) bool {
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	for _, t := range tasks {
+		data, _ := os.ReadFile(t)
+		for _, pid := range strings.Fields(string(data)) {
+			if c, _ := os.ReadFile("/proc/" + pid + "/comm"); strings.TrimSpace(string(c)) == comm {
+				return true
+			}
+		}
+	}
+	return false
+}
