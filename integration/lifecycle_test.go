@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,6 +170,31 @@ func TestWorksWithoutTheSystemBus(t *testing.T) {
 	run("stop", name)
 	if c := e.inspect(name); c.State.Status != "exited" || c.State.ExitCode != 0 {
 		t.Errorf("after stop without the bus: %+v", c.State)
+	}
+
+	// A bus daemon that takes connections and never answers.
+	sock := filepath.Join(t.TempDir(), "silent-bus")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	c := e.cmd("start", name)
+	c.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=unix:path="+sock)
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("ctr-unit start with a silent bus: %v: %s", err, out)
+	}
+	if s := e.inspect(name).State.Status; s != "running" {
+		t.Errorf("after start with a silent bus: %s, want running", s)
 	}
 }
 

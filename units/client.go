@@ -45,42 +45,70 @@ func Connect(ctx context.Context) (*Client, error) {
 		// The bus would let a user connect and then refuse each call.
 		return nil, fmt.Errorf("%w: ctr-unit manages system services and must run as root", ErrNoSystemd)
 	}
-	bus, err := dialSystemBus(ctx)
+	conn, err := connectBus(ctx)
 	if err != nil {
 		var perr error
-		if bus, perr = dialPrivate(ctx); perr != nil {
+		if conn, perr = connectPrivate(ctx); perr != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoSystemd, errors.Join(err, perr))
 		}
-	}
-	// go-systemd asks for two connections, one for calls and one for
-	// signals; one serves both, at half the cost. On the bus, go-systemd's
-	// match rule brings it the JobRemoved signals of the jobs it queues
-	// (systemd sends those to a job's client without a Subscribe); on the
-	// private socket systemd sends every signal to each peer anyway.
-	conn, err := sd.NewConnection(func() (*dbus.Conn, error) { return bus, nil })
-	if err != nil {
-		bus.Close()
-		return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}
 	return &Client{conn: conn}, nil
 }
 
-// dialSystemBus connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or
+// busConnectTimeout bounds connecting through the bus daemon, which
+// takes under a millisecond: one that does not answer must not hang every
+// command when systemd's own socket is there.
+const busConnectTimeout = 2 * time.Second
+
+// connectBus connects through the system bus ($DBUS_SYSTEM_BUS_ADDRESS or
 // its well-known socket).
-func dialSystemBus(ctx context.Context) (*dbus.Conn, error) {
-	conn, err := dbus.SystemBusPrivate(dbus.WithContext(ctx))
+func connectBus(ctx context.Context) (*sd.Conn, error) {
+	bus, err := dbus.SystemBusPrivate(dbus.WithContext(ctx))
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
-		conn.Close()
-		return nil, err
+	// Closing the connection ends a wait for the daemon's answer.
+	timer := time.AfterFunc(busConnectTimeout, func() { bus.Close() })
+	err = bus.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
+	if err == nil {
+		err = bus.Hello()
 	}
-	if err := conn.Hello(); err != nil {
-		conn.Close()
+	var conn *sd.Conn
+	if err == nil {
+		conn, err = systemdConn(bus)
+	}
+	if !timer.Stop() {
+		err = fmt.Errorf("the bus daemon did not answer within %v", busConnectTimeout)
+	}
+	if err != nil {
+		bus.Close()
 		return nil, err
 	}
 	return conn, nil
+}
+
+// connectPrivate connects over systemd's private socket.
+func connectPrivate(ctx context.Context) (*sd.Conn, error) {
+	bus, err := dialPrivate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := systemdConn(bus)
+	if err != nil {
+		bus.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// systemdConn is go-systemd's client on one connection. go-systemd asks
+// for two, one for calls and one for signals; one serves both, at half the
+// cost. On the bus, go-systemd's match rule brings it the JobRemoved
+// signals of the jobs it queues (systemd sends those to a job's client
+// without a Subscribe); on the private socket systemd sends every signal
+// to each peer anyway.
+func systemdConn(bus *dbus.Conn) (*sd.Conn, error) {
+	return sd.NewConnection(func() (*dbus.Conn, error) { return bus, nil })
 }
 
 // dialPrivate connects to systemd's private socket, which needs no bus
