@@ -55,6 +55,14 @@ func TestPauseFreezesAndUnpauseResumes(t *testing.T) {
 	if stderr := e.fails("pause", name); !strings.Contains(stderr, "already paused") {
 		t.Errorf("second pause: %q", stderr)
 	}
+	// A signal that ended it would leave systemd running the stop step in
+	// a frozen unit, where it hangs: refused, as docker does.
+	if stderr := e.fails("kill", "-s", "KILL", name); !strings.Contains(stderr, "is paused; unpause it first") {
+		t.Errorf("kill of a paused container: %q", stderr)
+	}
+	if st := e.inspect(name).State; st.Status != "paused" {
+		t.Errorf("after a refused kill: %+v, want paused", st)
+	}
 
 	e.must("unpause", name)
 	e.waitFor("the counter to move again", 5*time.Second, func() bool { return readCounter(t, c.State.Pid) > frozenAt+2 })

@@ -71,11 +71,16 @@ func checkRemove(name string, s Status, force bool) error {
 }
 
 // checkSignal decides whether a container in status s can be signalled.
+// A paused one cannot, as in docker: if the signal ended it, systemd would
+// run the unit's stop step in the frozen unit, where it would hang.
 func checkSignal(name string, s Status) error {
-	if s != StatusRunning && s != StatusPaused {
-		return fmt.Errorf("%w: %s is %s", ErrNotRunning, name, s)
+	switch s {
+	case StatusRunning:
+		return nil
+	case StatusPaused:
+		return fmt.Errorf("%w: %s is paused; unpause it first (stop and rm -f unpause it themselves)", ErrPaused, name)
 	}
-	return nil
+	return fmt.Errorf("%w: %s is %s", ErrNotRunning, name, s)
 }
 
 // checkPause and checkUnpause decide pause and unpause.

@@ -50,6 +50,12 @@ func TestStateChecks(t *testing.T) {
 	if err := checkRemove("web", StatusExited, false); err != nil {
 		t.Errorf("rm of exited: %v", err)
 	}
+	if err := checkSignal("web", StatusPaused); !errors.Is(err, ErrPaused) {
+		t.Errorf("checkSignal(paused) = %v, want ErrPaused", err)
+	}
+	if err := checkSignal("web", StatusRunning); err != nil {
+		t.Errorf("checkSignal(running) = %v", err)
+	}
 	if err := checkSignal("web", StatusExited); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("kill of exited: %v, want ErrNotRunning", err)
 	}
