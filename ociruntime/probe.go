@@ -25,7 +25,11 @@ type ProbeResult struct {
 // nothing of a hung check lingers. pidFile is a scratch path for runc's
 // --pid-file.
 func (r *Runc) Probe(id string, args []string, timeout time.Duration, pidFile string, limit int) (ProbeResult, error) {
-	cmd := exec.Command(r.Path, append([]string{"--root", r.rootOf(id), "exec", "--pid-file", pidFile, id}, args...)...)
+	root, err := r.existing(id)
+	if err != nil {
+		return ProbeResult{}, err
+	}
+	cmd := exec.Command(r.Path, append([]string{"--root", root, "exec", "--pid-file", pidFile, id}, args...)...)
 	// runc exec must not see a notification socket meant for ctr-unit.
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "NOTIFY_SOCKET=") {
@@ -46,7 +50,6 @@ func (r *Runc) Probe(id string, args []string, timeout time.Duration, pidFile st
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var res ProbeResult
-	var err error
 	select {
 	case err = <-done:
 	case <-timer.C:

@@ -1,20 +1,22 @@
 package ociruntime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 )
 
-// ErrNotFound means no runc binary could be found.
-var ErrNotFound = errors.New("OCI runtime runc not found")
+var (
+	// ErrNotFound means no runc binary could be found.
+	ErrNotFound = errors.New("OCI runtime runc not found")
+	// ErrNoContainer means runc keeps no state of the container: it was
+	// never created, or it stopped and was forgotten.
+	ErrNoContainer = errors.New("no such container in runc")
+)
 
 // Runc runs containers with one runc binary. Each container gets a state
 // root of its own, Root/ID: a container whose processes are all gone is
@@ -29,6 +31,17 @@ type Runc struct {
 
 // StateRoot is the --root runc keeps container id's state in.
 func (r *Runc) StateRoot(id string) string { return filepath.Join(r.Root, id) }
+
+// existing is the --root of container id for a command about a container
+// that must exist (Probe): asking runc about one it has no state of would
+// make runc create the state root again, left behind empty.
+func (r *Runc) existing(id string) (string, error) {
+	root := r.rootOf(id)
+	if _, err := os.Stat(filepath.Join(root, id)); err != nil {
+		return "", fmt.Errorf("%w: %s", ErrNoContainer, id)
+	}
+	return root, nil
+}
 
 // rootOf is the --root of a container that exists: its StateRoot, or Root
 // itself for one created before ctr-unit gave each container a root of its
@@ -87,37 +100,6 @@ func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
 func (r *Runc) Forget(id string) error {
 	if err := os.RemoveAll(r.StateRoot(id)); err != nil {
 		return fmt.Errorf("forget runc state of %s: %w", id, err)
-	}
-	return nil
-}
-
-// Exec runs process args inside the running container id and returns its
-// exit code. stdout and stderr receive its output.
-func (r *Runc) Exec(ctx context.Context, id string, args []string, stdout, stderr *bytes.Buffer) (int, error) {
-	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.rootOf(id), "exec", id}, args...)...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return exitErr.ExitCode(), nil
-	}
-	if err != nil {
-		return -1, fmt.Errorf("runc exec %s: %w", id, err)
-	}
-	return 0, nil
-}
-
-// Kill sends sig to container id's init, or with all to every process.
-func (r *Runc) Kill(ctx context.Context, id string, sig syscall.Signal, all bool) error {
-	args := []string{"kill"}
-	if all {
-		args = append(args, "--all")
-	}
-	if out, err := r.run(ctx, id, append(args, id, strconv.Itoa(int(sig)))...); err != nil {
-		return fmt.Errorf("runc kill %s: %w: %s", id, err, out)
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
 package ociruntime
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestEachContainerHasAStateRootOfItsOwn(t *testing.T) {
@@ -42,5 +44,17 @@ func TestForgetRemovesOneContainersStateOnly(t *testing.T) {
 	}
 	if err := r.Forget("web"); err != nil {
 		t.Errorf("forgetting a container twice: %v", err)
+	}
+}
+
+// Asking runc about a container it keeps no state of would make runc
+// create the state root again; a check refuses first.
+func TestProbeOfAForgottenContainerLeavesNoStateRoot(t *testing.T) {
+	r := &Runc{Path: "/nonexistent/runc", Root: t.TempDir()}
+	if _, err := r.Probe("gone", []string{"true"}, time.Second, filepath.Join(t.TempDir(), "pid"), 100); !errors.Is(err, ErrNoContainer) {
+		t.Errorf("Probe: %v, want ErrNoContainer", err)
+	}
+	if entries, _ := os.ReadDir(r.Root); len(entries) != 0 {
+		t.Errorf("state roots appeared: %v", entries)
 	}
 }
