@@ -235,6 +235,9 @@ func TestOnFailureRetriesExactlyNTimesThenStaysFailed(t *testing.T) {
 	if got := unitProperty(t, unit, "ActiveState"); got != "failed" {
 		t.Errorf("unit is %s, want failed", got)
 	}
+	if ps := e.must("ps", "-a", "--format", "{{.Name}} {{.RestartCount}}"); !strings.Contains(ps, name+" 2\n") {
+		t.Errorf("ps -a does not show 2 restarts: %q", ps)
+	}
 }
 
 func TestAlwaysRestartsAfterACleanExitButNotAfterStop(t *testing.T) {

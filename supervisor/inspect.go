@@ -93,6 +93,15 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The restart count is not among what the one call returns.
+	for u, st := range states {
+		if st.Loaded() {
+			if st.NRestarts, err = systemd.NRestarts(ctx, u); err != nil {
+				return nil, err
+			}
+			states[u] = st
+		}
+	}
 	var out []*Info
 	for _, cfg := range configs {
 		info, err := s.info(cfg, states[cfg.Unit])
