@@ -77,10 +77,15 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	units := t.TempDir()
+	state := filepath.Join(t.TempDir(), "state")
 	run := exec.Command(gen, units, units, units)
-	run.Env = append(os.Environ(), "CTR_UNIT_DEFINITION_DIRS="+defs)
+	run.Env = append(os.Environ(), "CTR_UNIT_DEFINITION_DIRS="+defs, "CTR_UNIT_STATE_DIR="+state, "CTR_UNIT_RUNTIME_DIR="+filepath.Join(t.TempDir(), "run"))
 	if out, err := run.CombinedOutput(); err != nil {
 		t.Fatalf("generator: %v: %s", err, out)
+	}
+	// It runs at early boot, before /var may be mounted.
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("the generator made the state directory %s (%v)", state, err)
 	}
 	dropIn, err := os.ReadFile(filepath.Join(units, "ctr@web.service.d", "50-ctr-unit.conf"))
 	if err != nil {

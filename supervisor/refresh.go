@@ -47,8 +47,8 @@ func (s *Supervisor) refreshBoot() error {
 		return nil
 	}
 	names, err := s.store.Names()
-	if err != nil {
-		return err
+	if err != nil || len(names) == 0 {
+		return err // nothing can be stale
 	}
 	var errs []error
 	for _, name := range names {

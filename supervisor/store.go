@@ -36,13 +36,12 @@ type Store struct {
 	dir string
 }
 
-// OpenStore opens (creating if needed) the records below stateDir.
+// OpenStore opens the records below stateDir. It creates nothing: the
+// directory comes with the first record, and the generator, which opens
+// the store at early boot, must not write there (/var may not even be
+// mounted yet).
 func OpenStore(stateDir string) (*Store, error) {
-	dir := filepath.Join(stateDir, "containers")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("open state directory: %w", err)
-	}
-	return &Store{dir: dir}, nil
+	return &Store{dir: filepath.Join(stateDir, "containers")}, nil
 }
 
 func (s *Store) path(name string, file ...string) string {
@@ -55,6 +54,9 @@ func (s *Store) path(name string, file ...string) string {
 // a killed create leaves no half record under the name. Sync makes it
 // durable: a caller can do that while it starts the container.
 func (s *Store) Create(cfg *Config) error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("create container %s: %w", cfg.Name, err)
+	}
 	tmp, err := os.MkdirTemp(s.dir, ".new-"+cfg.Name+"-")
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
@@ -95,6 +97,9 @@ func fsync(path string) error {
 // Names lists the stored containers, sorted.
 func (s *Store) Names() ([]string, error) {
 	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // no container made yet
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
