@@ -120,6 +120,17 @@ func (e *env) ctr(args ...string) result {
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
+// storedUnchanged runs refused, commands that must fail, and fails the
+// test if they changed what is stored (ps -a --format json).
+func (e *env) storedUnchanged(what string, refused func()) {
+	e.t.Helper()
+	before := e.must("ps", "-a", "--format", "json")
+	refused()
+	if after := e.must("ps", "-a", "--format", "json"); after != before {
+		e.t.Errorf("%s changed what is stored:\nbefore %s\nafter  %s", what, before, after)
+	}
+}
+
 // must runs ctr-unit and fails the test unless it succeeds.
 func (e *env) must(args ...string) string {
 	e.t.Helper()
