@@ -128,7 +128,7 @@ func (s *Store) Config(name string) (*Config, error) {
 // State loads the mutable state; a container never started has a zero one.
 func (s *Store) State(name string) (State, error) {
 	var st State
-	if err := readJSON(s.path(name, stateFile), &st); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := readVolatile(s.path(name, stateFile), &st); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return st, fmt.Errorf("read state of %s: %w", name, err)
 	}
 	return st, nil
@@ -159,7 +159,7 @@ func (s *Store) SaveState(name string, st State) error {
 // Exit returns how the last run ended, or nil if there is no record of it.
 func (s *Store) Exit(name string) (*Exit, error) {
 	var ex Exit
-	if err := readJSON(s.path(name, exitFile), &ex); err != nil {
+	if err := readVolatile(s.path(name, exitFile), &ex); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
@@ -296,10 +296,26 @@ func writeVolatile(path string, v any) error {
 	return err
 }
 
+// readVolatile reads a record writeVolatile wrote. After a power cut such
+// a file can be there but empty (its data never reached the disk): that
+// is as if it were missing.
+func readVolatile(path string, v any) error {
+	err := readJSON(path, v)
+	if errors.Is(err, errEmptyRecord) {
+		return fs.ErrNotExist
+	}
+	return err
+}
+
+var errEmptyRecord = errors.New("empty record")
+
 func readJSON(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("%s: %w", path, errEmptyRecord)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

@@ -98,6 +98,19 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	if strings.Join(names, " ") != "config.json exit.json state.json" {
 		t.Errorf("record files %v: a temporary file is left", names)
 	}
+	// After a power cut, a record written without a flush can be empty:
+	// as if it were not there.
+	for _, f := range []string{stateFile, exitFile} {
+		if err := os.WriteFile(filepath.Join(dir, "containers", "db", f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := s.State("db"); err != nil || st != (State{}) {
+		t.Errorf("State of an empty file = %+v, %v; want a zero state", st, err)
+	}
+	if ex, err := s.Exit("db"); ex != nil || err != nil {
+		t.Errorf("Exit of an empty file = %+v, %v; want none", ex, err)
+	}
 	if err := s.Remove("db"); err != nil {
 		t.Fatal(err)
 	}
