@@ -136,16 +136,47 @@ func TestExitCodeIsTheUnitsExitStatus(t *testing.T) {
 // A container that exits the moment it starts still has its exit status
 // recorded by systemd: its init is named the main process before it runs.
 // (A pid file read after the start would name a process already gone, and
-// fail the unit with 'protocol'.)
+// fail the unit with 'protocol'.) run -d reports it started, as podman's
+// does, even when it failed before systemd's start job was done.
 func TestContainerExitingAtOnceKeepsItsExitCode(t *testing.T) {
 	e := newEnv(t)
-	for i := range 8 {
+	if r := e.ctr("run", "--name", e.name("quick-attached"), "--rootfs", rootfs, "--", "sh", "-c", "exit 3"); r.code != 3 {
+		t.Errorf("attached run of exit 3: %s, want exit 3", r)
+	}
+	for i := range 16 {
 		name := e.name("quick" + strconv.Itoa(i))
 		code := i % 3 // 0 (success) as well as failures
 		e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "exit "+strconv.Itoa(code))
 		c := e.waitStatus(name, "exited", 10*time.Second)
 		if c.State.ExitCode != code {
 			t.Errorf("%s: inspect ExitCode = %d, want %d", name, c.State.ExitCode, code)
+		}
+	}
+}
+
+// With a runc slow to return from start, the container's process has
+// ended before systemd's start job is done, and the job fails: run -d
+// still reports the container started (it ran; its exit is recorded), as
+// podman's does. The wrapper also shows that the unit's own steps use the
+// runtime given with --runtime.
+func TestContainerEndingDuringItsStartJobStarted(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	wrapper := filepath.Join(dir, "slow-runc")
+	script := "#!/bin/sh\necho \"$*\" >>" + calls + "\nrunc \"$@\"; rc=$?\ncase \" $* \" in *\" start \"*) sleep 0.5;; esac\nexit $rc\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := e.name("endsearly")
+	e.must("--runtime", wrapper, "run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "exit 4")
+	if c := e.waitStatus(name, "exited", 10*time.Second); c.State.ExitCode != 4 {
+		t.Errorf("exit code %d, want 4", c.State.ExitCode)
+	}
+	data, _ := os.ReadFile(calls)
+	for _, verb := range []string{" create ", " start "} {
+		if !strings.Contains(string(data), verb) {
+			t.Errorf("the unit's steps did not run%sthrough --runtime: %q", verb, data)
 		}
 	}
 }

@@ -115,7 +115,7 @@ func (s *Supervisor) GenerateUnit(name, command string, fresh bool) (string, []b
 	}
 	svc := s.service(cfg)
 	if !units.IsTemplateInstance(cfg.Unit) {
-		svc.ExecStartPre = append([][]string{hookArgv(s.self, s.paths, "prepare", cfg.Name)}, svc.ExecStartPre...)
+		svc.ExecStartPre = append([][]string{s.steps.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
 	}
 	svc.Extra = append(svc.Extra, unit.NewUnitOption("Install", "WantedBy", "multi-user.target"))
 	header := []string{

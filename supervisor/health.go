@@ -107,7 +107,7 @@ func (s *Supervisor) healthSD(ctx context.Context) (healthSystemd, error) {
 }
 
 // applyHealth adjusts a container's service for its healthcheck.
-func applyHealth(svc *units.Service, cfg *Config, p Paths, self string) {
+func applyHealth(svc *units.Service, cfg *Config, st steps) {
 	h := cfg.Health
 	if h == nil {
 		return
@@ -132,7 +132,7 @@ func applyHealth(svc *units.Service, cfg *Config, p Paths, self string) {
 		// the main process and then checks until it is healthy, when it
 		// sends READY=1. It runs in the unit, so systemd takes its word.
 		svc.Type = "notify"
-		svc.ExecStart = hookArgv(self, p, "start-healthy", cfg.Name)
+		svc.ExecStart = st.argv("start-healthy", cfg.Name)
 	}
 }
 
@@ -174,7 +174,7 @@ func (s *Supervisor) healthTimer(cfg *Config) (string, []sd.Property, sd.Propert
 	if h.ReadyWhenHealthy && !h.InStartup(healthcheck.State{}) {
 		first = h.Period() // the start step has just checked
 	}
-	argv := []string{s.self, "--state-dir", s.paths.StateDir, "--runtime-dir", s.paths.RuntimeDir, "healthcheck", "run", "--scheduled", cfg.Name}
+	argv := s.steps.command("healthcheck", "run", "--scheduled", cfg.Name)
 	return healthcheck.TimerUnit(cfg.Name), h.TimerProperties(cfg.Unit, first), sdCollection(healthcheck.ServiceUnit(cfg.Name), h.ServiceProperties(argv))
 }
 

@@ -494,11 +494,11 @@ func specMounts(cfg *Config) []specs.Mount {
 // layer before runc runs; containers with a rootfs directory have none
 // (their start stays as short as it was). A definition file's unit is
 // generated before its layer exists: Image= is what tells.
-func mountRootfsStep(cfg *Config, p Paths, self string) [][]string {
+func mountRootfsStep(cfg *Config, st steps) [][]string {
 	if cfg.LayerID == "" && cfg.Image == "" {
 		return nil
 	}
-	return [][]string{hookArgv(self, p, "mount-rootfs", cfg.Name)}
+	return [][]string{st.argv("mount-rootfs", cfg.Name)}
 }
 
 // MountRootfs is an image container's ExecStartPre step: it mounts the

@@ -112,10 +112,9 @@ func (s *Supervisor) generateNew(cfg *Config, command string) (string, []byte, e
 	c := *cfg
 	c.Unit = units.TransientService(cfg.Name)
 	svc := s.service(&c)
-	create := append([]string{s.self, "--state-dir", s.paths.StateDir, "--runtime-dir", s.paths.RuntimeDir,
-		"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)
-	svc.ExecStartPre = append([][]string{create, hookArgv(s.self, s.paths, "prepare", cfg.Name)}, svc.ExecStartPre...)
-	svc.ExecStopPost = append(svc.ExecStopPost, append(hookArgv(s.self, s.paths, "remove", cfg.Name), units.UnitNameArg))
+	create := s.steps.command(append([]string{"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)...)
+	svc.ExecStartPre = append([][]string{create, s.steps.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
+	svc.ExecStopPost = append(svc.ExecStopPost, append(s.steps.argv("remove", cfg.Name), units.UnitNameArg))
 	if !cfg.NoNetworkWait {
 		svc.Wants = append(svc.Wants, networkOnline)
 		svc.After = append(svc.After, networkOnline)

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -43,30 +44,48 @@ func unitCgroup(unit string) string {
 	return units.ControlGroup(serviceSlice, unit)
 }
 
-// hookArgv is the command line of one of ctr-unit's own unit steps.
-func hookArgv(self string, p Paths, step, name string) []string {
-	return []string{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir, "internal", step, name}
+// steps is how a unit calls ctr-unit back: the binary and the global
+// flags of the supervisor that made the unit, so that the unit's steps use
+// the same records, runtime data and runc.
+type steps []string
+
+func newSteps(self string, p Paths, runc string) steps {
+	s := steps{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir}
+	if runc != "" {
+		s = append(s, "--runtime", runc)
+	}
+	return s
+}
+
+// command is a ctr-unit command line with those flags.
+func (s steps) command(args ...string) []string {
+	return append(slices.Clone([]string(s)), args...)
+}
+
+// argv is the command line of the unit step step of container name.
+func (s steps) argv(step, name string) []string {
+	return s.command("internal", step, name)
 }
 
 // buildService maps a container to the systemd service that carries it.
-func buildService(cfg *Config, p Paths, self string) units.Service {
+func buildService(cfg *Config, st steps) units.Service {
 	s := units.Service{
 		Description:  "ctr-unit container " + cfg.Name,
 		Slice:        serviceSlice,
-		ExecStartPre: mountRootfsStep(cfg, p, self),
-		ExecStart:    hookArgv(self, p, "start", cfg.Name),
+		ExecStartPre: mountRootfsStep(cfg, st),
+		ExecStart:    st.argv("start", cfg.Name),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (units.Notify).
 		UnsetEnvironment: []string{"NOTIFY_SOCKET"},
-		ExecStopPost:     [][]string{hookArgv(self, p, "stop-post", cfg.Name)},
+		ExecStopPost:     [][]string{st.argv("stop-post", cfg.Name)},
 		RestartSec:       restartDelay,
 		KillSignal:       syscall.Signal(cfg.StopSignal),
 		TimeoutStop:      cfg.StopTimeout.Duration(),
 		SyslogIdentifier: cfg.Name,
 	}
 	cfg.Restart.apply(&s)
-	applyHealth(&s, cfg, p, self)
+	applyHealth(&s, cfg, st)
 	return s
 }
 

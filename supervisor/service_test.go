@@ -15,7 +15,7 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 		Restart: RestartPolicy{Name: PolicyOnFailure, MaxRetries: 2}, StopSignal: Signal(syscall.SIGINT), StopTimeout: 7,
 	}
 	p := Paths{StateDir: "/var/lib/ctr-unit", RuntimeDir: "/run/ctr-unit"}
-	s := buildService(cfg, p, "/usr/bin/ctr-unit")
+	s := buildService(cfg, newSteps("/usr/bin/ctr-unit", p, "/opt/runc"))
 
 	// One step creates the container, names its init as the main process
 	// and starts it; another records the exit.
@@ -23,8 +23,8 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 		if len(cmds) != 1 || cmds[0][0] != "/usr/bin/ctr-unit" || !slices.Equal(cmds[0][len(cmds[0])-3:], []string{"internal", step, "web"}) {
 			t.Errorf("%s step = %v", step, cmds)
 		}
-		if !slices.Contains(cmds[0], "/var/lib/ctr-unit") || !slices.Contains(cmds[0], "/run/ctr-unit") {
-			t.Errorf("%s step does not carry the state and runtime dirs: %v", step, cmds)
+		if !slices.Contains(cmds[0], "/var/lib/ctr-unit") || !slices.Contains(cmds[0], "/run/ctr-unit") || !slices.Contains(cmds[0], "/opt/runc") {
+			t.Errorf("%s step does not carry the state and runtime dirs and the runtime: %v", step, cmds)
 		}
 	}
 	if len(s.ExecStartPre) != 0 {

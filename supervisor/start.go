@@ -2,10 +2,12 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // StartOptions modify one start.
@@ -73,10 +75,27 @@ func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOption
 	}
 	svc := s.service(cfg)
 	svc.StdioFDs = o.Stdio
+	launched := time.Now()
 	if err := s.launcherFor(cfg, unit).launch(ctx, systemd, cfg, svc); err != nil {
+		if ranAndEnded(ctx, systemd, cfg.Unit, launched, err) {
+			return nil
+		}
 		return s.startFailed(name, cfg.Unit, err)
 	}
 	return nil
+}
+
+// ranAndEnded tells a start job that failed because the container's own
+// process ended with an error before the job was done (it ran: its exit is
+// recorded, and run -d reports it started, as podman's does) from one
+// where the container never ran. Only a process named the unit's main
+// one during this start has a start time later than launched.
+func ranAndEnded(ctx context.Context, systemd Systemd, unit string, launched time.Time, err error) bool {
+	if !errors.Is(err, units.ErrJobFailed) {
+		return false
+	}
+	st, serr := systemd.Status(ctx, unit)
+	return serr == nil && st.StartedAt.After(launched)
 }
 
 // startFailed explains a start job that did not succeed.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -73,6 +74,7 @@ type Supervisor struct {
 	store   *Store
 	runcBin string
 	self    string
+	steps   steps
 	connect func(context.Context) (Systemd, error)
 	systemd Systemd
 	unitDir string
@@ -90,6 +92,7 @@ func New(o Options) (*Supervisor, error) {
 		return nil, err
 	}
 	sv := &Supervisor{paths: o.Paths, store: store, runcBin: o.Runc, self: o.Self, connect: o.Connect, unitDir: o.UnitDir, defDirs: o.DefinitionDirs}
+	sv.steps = newSteps(o.Self, o.Paths, absRuntime(o.Runc))
 	sv.storageDriver = o.StorageDriver
 	if sv.unitDir == "" {
 		sv.unitDir = DefaultUnitDir
@@ -98,6 +101,21 @@ func New(o Options) (*Supervisor, error) {
 		sv.defDirs = definition.DefaultDirs()
 	}
 	return sv, nil
+}
+
+// absRuntime is the runc a unit's steps are told to use: the user's, as an
+// absolute path, since a unit runs elsewhere ("" for runc in $PATH).
+func absRuntime(runc string) string {
+	if runc == "" {
+		return ""
+	}
+	if p, err := exec.LookPath(runc); err == nil {
+		runc = p
+	}
+	if p, err := filepath.Abs(runc); err == nil {
+		return p
+	}
+	return runc
 }
 
 func (s *Supervisor) sd(ctx context.Context) (Systemd, error) {
