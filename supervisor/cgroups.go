@@ -177,14 +177,10 @@ func (s *Supervisor) Stats(ctx context.Context, names []string) ([]Stats, error)
 // v2 systemd removes the unit's whole subtree itself; on v1 runc creates
 // the container's cgroup in hierarchies systemd does not manage (freezer,
 // cpuset), which nothing else would ever remove.
-func (s *Supervisor) removeCgroups(name string) error {
+func (s *Supervisor) removeCgroups(cfg *Config) error {
 	cg := s.cgroups()
 	if cg.Mode() == cgroupmgr.Unified {
 		return nil
-	}
-	cfg, err := s.store.Config(name)
-	if err != nil {
-		return err
 	}
 	if err := cg.Remove(containerCgroup(cfg.Unit)); err != nil {
 		return err

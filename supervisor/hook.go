@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
@@ -174,16 +175,19 @@ func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(stri
 	if err := s.store.SaveExit(name, exitFromEnv(getenv, time.Now())); err != nil {
 		errs = append(errs, err)
 	}
+	// Read once: every step below needs it. It is gone if the container
+	// was removed meanwhile (generate --new's own removal).
+	cfg, cfgErr := s.store.Config(name)
 	if runc, err := s.runc(); err != nil {
 		errs = append(errs, err)
-	} else if err := s.forgetRunc(ctx, runc, name); err != nil {
+	} else if err := s.forgetRunc(ctx, runc, name, cfg); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.releaseRootfs(name); err != nil {
-		errs = append(errs, err)
-	}
-	if err := s.removeCgroups(name); err != nil {
-		errs = append(errs, err)
+	if cfg != nil {
+		errs = append(errs, s.releaseRootfs(cfg), s.removeCgroups(cfg))
+	} else if s.cgroups().Mode() != cgroupmgr.Unified {
+		// On v1 runc's cgroups can only be found through the record.
+		errs = append(errs, cfgErr)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clean up after container %s: %w", name, err)
@@ -197,8 +201,9 @@ func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(stri
 // is not done already: systemd removes the container's cgroup with the
 // unit's, and on v1 removeCgroups does where systemd does not. Should a
 // process be left, runc delete --force kills it first.
-func (s *Supervisor) forgetRunc(ctx context.Context, runc *ociruntime.Runc, name string) error {
-	if cfg, err := s.store.Config(name); err == nil {
+// Without the record (cfg nil) the cgroup is unknown, and runc delete runs.
+func (s *Supervisor) forgetRunc(ctx context.Context, runc *ociruntime.Runc, name string, cfg *Config) error {
+	if cfg != nil {
 		if pids, err := s.cgroups().Processes(containerCgroup(cfg.Unit)); err == nil && len(pids) == 0 {
 			return runc.Forget(name)
 		}

@@ -537,10 +537,9 @@ func (s *Supervisor) MountRootfs(name string) error {
 
 // releaseRootfs unmounts an image container's layer after it stopped
 // (stop-post step). Nothing is left mounted, whoever mounted it.
-func (s *Supervisor) releaseRootfs(name string) error {
-	cfg, err := s.store.Config(name)
-	if err != nil || cfg.LayerID == "" {
-		return nil // removed meanwhile, or no layer
+func (s *Supervisor) releaseRootfs(cfg *Config) error {
+	if cfg.LayerID == "" {
+		return nil
 	}
 	store, err := s.images(cfg.StorageDriver)
 	if err != nil {
