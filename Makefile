@@ -12,8 +12,9 @@ BOX ?= ctr-unit-$(shell echo $$PPID)
 
 all: build
 
+# ctr-unit-step, the lean binary of the units' steps, goes beside it.
 build:
-	$(GO) build -o $(BIN) ./cmd/ctr-unit
+	$(GO) build -o bin/ ./cmd/ctr-unit ./cmd/ctr-unit-step
 
 # Debian packages the tests and the demo need.
 deps:
@@ -49,6 +50,7 @@ demo: deps build
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
+	install -D -m 0755 bin/ctr-unit-step $(DESTDIR)$(PREFIX)/libexec/ctr-unit/ctr-unit-step
 	install -D -m 0644 packaging/ctr@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr@.service
 	# The unit names the binary where the Debian package puts it.
 	sed 's|/usr/bin/ctr-unit|$(PREFIX)/bin/ctr-unit|' packaging/ctr-unit-restart.service >ctr-unit-restart.service.tmp

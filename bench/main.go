@@ -74,7 +74,8 @@ func (b *bench) setup() error {
 		return err
 	}
 	b.binary = filepath.Join(b.dir, "ctr-unit")
-	build := exec.Command("go", "build", "-o", b.binary, "./cmd/ctr-unit")
+	// ctr-unit-step beside it, where ctr-unit finds it.
+	build := exec.Command("go", "build", "-o", b.dir+"/", "./cmd/ctr-unit", "./cmd/ctr-unit-step")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v: %s", err, out)

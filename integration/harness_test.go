@@ -45,7 +45,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "ctr-unit")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/ctr-unit")
+	// ctr-unit-step beside it, where ctr-unit finds it.
+	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build ctr-unit: %v\n%s", err, out)

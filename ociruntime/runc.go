@@ -7,7 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -109,4 +113,25 @@ func (r *Runc) run(ctx context.Context, id string, args ...string) (string, erro
 	cmd := exec.CommandContext(ctx, r.Path, append([]string{"--root", r.rootOf(id)}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// RunningInit reads the pid runc create wrote to pidFile and says whether
+// that process is alive, with the file's time: when the init was created.
+func RunningInit(pidFile string) (pid int, created time.Time, alive bool) {
+	f, err := os.Open(pidFile)
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	defer f.Close()
+	var buf [32]byte
+	n, _ := f.Read(buf[:])
+	pid, err = strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil || pid <= 0 || unix.Kill(pid, 0) != nil {
+		return 0, time.Time{}, false
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	return pid, info.ModTime(), true
 }

@@ -45,6 +45,7 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 	}
 	for path, mode := range map[string]os.FileMode{
 		"usr/bin/ctr-unit":                            0o755,
+		"usr/libexec/ctr-unit/ctr-unit-step":          0o755,
 		"lib/systemd/system/ctr@.service":             0o644,
 		"lib/systemd/system/ctr-unit-restart.service": 0o644,
 		"usr/lib/tmpfiles.d/ctr-unit.conf":            0o644,
@@ -91,8 +92,12 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the generator wrote no drop-in for web.container: %v", err)
 	}
-	if !strings.Contains(string(dropIn), "internal start web") {
-		t.Errorf("drop-in does not start the container:\n%s", dropIn)
+	// ctr-unit finds the package's lean binary for the steps.
+	step := filepath.Join(root, "usr/libexec/ctr-unit/ctr-unit-step")
+	for _, want := range []string{"ExecStart=" + step + " ", " start web\n", "ExecStopPost=" + step + " "} {
+		if !strings.Contains(string(dropIn), want) {
+			t.Errorf("drop-in lacks %q:\n%s", want, dropIn)
+		}
 	}
 
 	// tmpfiles creates ctr-unit's directories (here below the scratch root).

@@ -172,18 +172,3 @@ func (s *Supervisor) Stats(ctx context.Context, names []string) ([]Stats, error)
 	}
 	return out, nil
 }
-
-// removeCgroups removes the cgroups runc made for a stopped container. On
-// v2 systemd removes the unit's whole subtree itself; on v1 runc creates
-// the container's cgroup in hierarchies systemd does not manage (freezer,
-// cpuset), which nothing else would ever remove.
-func (s *Supervisor) removeCgroups(cfg *Config) error {
-	cg := s.cgroups()
-	if cg.Mode() == cgroupmgr.Unified {
-		return nil
-	}
-	if err := cg.Remove(containerCgroup(cfg.Unit)); err != nil {
-		return err
-	}
-	return cg.Prune(unitCgroup(cfg.Unit))
-}

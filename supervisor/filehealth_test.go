@@ -95,7 +95,7 @@ func TestImageDefinition(t *testing.T) {
 	if cfg.Image != "app:1" || cfg.Command != nil || cfg.StopSignal != Signal(DefaultStopSignal) {
 		t.Errorf("without the store: image %q command %q signal %v", cfg.Image, cfg.Command, cfg.StopSignal)
 	}
-	svc := buildService(cfg, newSteps("/bin/ctr-unit", Paths{StateDir: "/s", RuntimeDir: "/r"}, ""))
+	svc := buildService(cfg, newSteps("/bin/ctr-unit", "", Paths{StateDir: "/s", RuntimeDir: "/r"}, ""))
 	if !slices.ContainsFunc(svc.ExecStartPre, func(c []string) bool { return slices.Contains(c, "mount-rootfs") }) {
 		t.Errorf("the unit of an image definition does not mount its layer: %q", svc.ExecStartPre)
 	}

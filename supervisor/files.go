@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/jsonfile"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -446,7 +447,7 @@ func (s *Store) saveDefined(cfg *Config) error {
 	if err := os.MkdirAll(s.path(cfg.Name), 0o700); err != nil {
 		return fmt.Errorf("record container %s: %w", cfg.Name, err)
 	}
-	if err := writeJSON(s.path(cfg.Name, configFile), cfg); err != nil {
+	if err := jsonfile.WriteDurable(s.path(cfg.Name, configFile), cfg); err != nil {
 		return fmt.Errorf("record container %s: %w", cfg.Name, err)
 	}
 	return nil

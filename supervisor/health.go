@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
+	"github.com/ctr-unit/ctr-unit/jsonfile"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -36,7 +37,7 @@ const (
 // if what a crash left of it does not parse (see SaveHealth).
 func (s *Store) Health(name string) (*healthcheck.State, error) {
 	var st healthcheck.State
-	if err := readJSON(s.path(name, healthFile), &st); err != nil {
+	if err := jsonfile.Read(s.path(name, healthFile), &st); err != nil {
 		var syntax *json.SyntaxError
 		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &syntax) {
 			return nil, nil
@@ -248,22 +249,7 @@ func (s *Supervisor) healthOnUnpause(ctx context.Context, cfg *Config) error {
 // runningInit returns the pid of the container's init and when it was
 // created, if it is alive.
 func (s *Supervisor) runningInit(name string) (int, time.Time, bool) {
-	f, err := os.Open(s.paths.pidFile(name))
-	if err != nil {
-		return 0, time.Time{}, false
-	}
-	defer f.Close()
-	var buf [32]byte
-	n, _ := f.Read(buf[:])
-	pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
-	if err != nil || pid <= 0 || unix.Kill(pid, 0) != nil {
-		return 0, time.Time{}, false
-	}
-	info, err := f.Stat()
-	if err != nil {
-		return 0, time.Time{}, false
-	}
-	return pid, info.ModTime(), true
+	return ociruntime.RunningInit(s.paths.pidFile(name))
 }
 
 // CheckOptions say who runs a check.
@@ -478,15 +464,16 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	if cfg.Health == nil {
 		return fmt.Errorf("%w: %s", ErrNoHealthcheck, name)
 	}
-	runc, err := s.runc()
+	steps, err := s.unitSteps()
 	if err != nil {
 		return err
 	}
-	if err := s.createContainer(runc, name); err != nil {
+	pid, err := steps.Create(name)
+	if err != nil {
 		return err
 	}
-	if err := runStep(runc.StartArgv(name)); err != nil {
-		return fmt.Errorf("start container %s: %w", name, err)
+	if err := steps.StartCreated(name, pid); err != nil {
+		return err
 	}
 	_ = units.Notify("STATUS="+healthcheck.Starting, notifyTimeout)
 	for {

@@ -16,7 +16,7 @@ func healthService(t *testing.T, policy string, h *healthcheck.Config) units.Ser
 		t.Fatal(err)
 	}
 	cfg := &Config{Name: "web", Unit: units.TransientService("web"), Command: []string{"true"}, Restart: p, StopSignal: Signal(syscall.SIGTERM), StopTimeout: 10, Health: h}
-	return buildService(cfg, newSteps("/usr/bin/ctr-unit", Paths{StateDir: "/var/lib/ctr-unit", RuntimeDir: "/run/ctr-unit"}, ""))
+	return buildService(cfg, newSteps("/usr/bin/ctr-unit", "", Paths{StateDir: "/var/lib/ctr-unit", RuntimeDir: "/run/ctr-unit"}, ""))
 }
 
 func check(onFailure healthcheck.Action) *healthcheck.Config {

@@ -111,10 +111,12 @@ func (s *Supervisor) generateNew(cfg *Config, command string) (string, []byte, e
 	}
 	c := *cfg
 	c.Unit = units.TransientService(cfg.Name)
-	svc := s.service(&c)
-	create := s.steps.command(append([]string{"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)...)
-	svc.ExecStartPre = append([][]string{create, s.steps.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
-	svc.ExecStopPost = append(svc.ExecStopPost, append(s.steps.argv("remove", cfg.Name), units.UnitNameArg))
+	// The other machine needs one binary, ctr-unit.
+	steps := s.steps.withoutStep()
+	svc := s.serviceWith(&c, steps)
+	create := steps.command(append([]string{"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)...)
+	svc.ExecStartPre = append([][]string{create, steps.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
+	svc.ExecStopPost = append(svc.ExecStopPost, append(steps.argv("remove", cfg.Name), units.UnitNameArg))
 	if !cfg.NoNetworkWait {
 		svc.Wants = append(svc.Wants, networkOnline)
 		svc.After = append(svc.After, networkOnline)

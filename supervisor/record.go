@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,13 +83,8 @@ type State struct {
 	BootID string `json:"BootID,omitempty"`
 }
 
-// Exit is how the container's last run ended, written by the unit's
-// stop-post step every time the container stops, whoever stopped it.
-type Exit struct {
-	ExitCode   int       `json:"ExitCode"`
-	Result     string    `json:"Result,omitempty"`
-	FinishedAt time.Time `json:"FinishedAt"`
-}
+// Exit is how the container's last run ended (see unitstep).
+type Exit = unitstep.Exit
 
 // Signal is a signal stored by name.
 type Signal syscall.Signal

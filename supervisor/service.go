@@ -1,13 +1,13 @@
 package supervisor
 
 import (
-	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // Defaults as in podman.
@@ -16,55 +16,74 @@ const (
 	DefaultStopSignal  = syscall.SIGTERM
 	// restartDelay is systemd's own default RestartSec.
 	restartDelay = 100 * time.Millisecond
-	// serviceSlice holds every container service; naming it lets the
-	// container's cgroup path be known before the unit exists.
-	serviceSlice = "system.slice"
+	serviceSlice = unitstep.Slice
 )
 
 // Paths are where ctr-unit keeps records (StateDir, persistent) and
-// runtime data (RuntimeDir, under /run, gone after a reboot).
-type Paths struct {
-	StateDir   string
-	RuntimeDir string
-}
+// runtime data (RuntimeDir, under /run, gone after a reboot), laid out as
+// unitstep.Dirs says.
+type Paths unitstep.Dirs
 
-func (p Paths) bundle(name string) string  { return filepath.Join(p.RuntimeDir, "containers", name) }
-func (p Paths) pidFile(name string) string { return filepath.Join(p.bundle(name), "pid") }
-func (p Paths) runcRoot() string           { return filepath.Join(p.RuntimeDir, "runc") }
+func (p Paths) bundle(name string) string  { return unitstep.Dirs(p).Bundle(name) }
+func (p Paths) pidFile(name string) string { return unitstep.Dirs(p).PIDFile(name) }
+func (p Paths) runcRoot() string           { return unitstep.Dirs(p).RuncRoot() }
 
-// containerCgroup is where runc puts the container: a child of the unit's
-// own cgroup, so the unit holds every container process in both cgroup
-// layouts.
-func containerCgroup(unit string) string {
-	return unitCgroup(unit) + "/ctr"
-}
+func containerCgroup(unit string) string { return unitstep.ContainerCgroup(unit) }
+func unitCgroup(unit string) string      { return unitstep.UnitCgroup(unit) }
 
-// unitCgroup is the control group systemd gives a container's unit.
-func unitCgroup(unit string) string {
-	return units.ControlGroup(serviceSlice, unit)
-}
-
-// steps is how a unit calls ctr-unit back: the binary and the global
+// steps is how a unit calls ctr-unit back: the binaries and the global
 // flags of the supervisor that made the unit, so that the unit's steps use
 // the same records, runtime data and runc.
-type steps []string
+type steps struct {
+	// ctrUnit is ctr-unit and those flags.
+	ctrUnit []string
+	// step is ctr-unit-step and the same flags, nil without it: the lean
+	// binary for the steps every start and stop runs (see unitstep).
+	step []string
+}
 
-func newSteps(self string, p Paths, runc string) steps {
-	s := steps{self, "--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir}
+func newSteps(self, step string, p Paths, runc string) steps {
+	flags := []string{"--state-dir", p.StateDir, "--runtime-dir", p.RuntimeDir}
 	if runc != "" {
-		s = append(s, "--runtime", runc)
+		flags = append(flags, "--runtime", runc)
+	}
+	s := steps{ctrUnit: append([]string{self}, flags...)}
+	if step != "" {
+		s.step = append([]string{step}, flags...)
 	}
 	return s
 }
 
+// withoutStep is s with ctr-unit doing every step: for units made to run
+// on another machine, which need one binary there.
+func (s steps) withoutStep() steps { return steps{ctrUnit: s.ctrUnit} }
+
 // command is a ctr-unit command line with those flags.
 func (s steps) command(args ...string) []string {
-	return append(slices.Clone([]string(s)), args...)
+	return append(slices.Clone(s.ctrUnit), args...)
 }
 
-// argv is the command line of the unit step step of container name.
+// argv is the command line of ctr-unit's unit step step of container name.
 func (s steps) argv(step, name string) []string {
 	return s.command("internal", step, name)
+}
+
+// start is the unit's start step. ctr-unit-step does it unless checks are
+// to be scheduled once the container runs.
+func (s steps) start(cfg *Config) []string {
+	if s.step == nil || cfg.Health != nil && cfg.Health.Scheduled() {
+		return s.argv("start", cfg.Name)
+	}
+	return append(slices.Clone(s.step), "start", cfg.Name)
+}
+
+// stopPost is the unit's stop step. ctr-unit-step does it unless there is
+// an image layer to unmount, which needs the image store.
+func (s steps) stopPost(cfg *Config) []string {
+	if s.step == nil || cfg.Image != "" || cfg.LayerID != "" {
+		return s.argv("stop-post", cfg.Name)
+	}
+	return append(slices.Clone(s.step), "stop-post", "--unit", cfg.Unit, cfg.Name)
 }
 
 // buildService maps a container to the systemd service that carries it.
@@ -73,12 +92,12 @@ func buildService(cfg *Config, st steps) units.Service {
 		Description:  "ctr-unit container " + cfg.Name,
 		Slice:        serviceSlice,
 		ExecStartPre: mountRootfsStep(cfg, st),
-		ExecStart:    st.argv("start", cfg.Name),
+		ExecStart:    st.start(cfg),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (units.Notify).
 		UnsetEnvironment: []string{"NOTIFY_SOCKET"},
-		ExecStopPost:     [][]string{st.argv("stop-post", cfg.Name)},
+		ExecStopPost:     [][]string{st.stopPost(cfg)},
 		RestartSec:       restartDelay,
 		KillSignal:       syscall.Signal(cfg.StopSignal),
 		TimeoutStop:      cfg.StopTimeout.Duration(),

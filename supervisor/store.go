@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/ctr-unit/ctr-unit/jsonfile"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +26,7 @@ var (
 const (
 	configFile = "config.json"
 	stateFile  = "state.json"
-	exitFile   = "exit.json"
+	exitFile   = unitstep.ExitFileName
 )
 
 // Store keeps container records, one directory per container below dir.
@@ -41,7 +41,7 @@ type Store struct {
 // the store at early boot, must not write there (/var may not even be
 // mounted yet).
 func OpenStore(stateDir string) (*Store, error) {
-	return &Store{dir: filepath.Join(stateDir, "containers")}, nil
+	return &Store{dir: unitstep.Dirs{StateDir: stateDir}.Records()}, nil
 }
 
 func (s *Store) path(name string, file ...string) string {
@@ -61,7 +61,7 @@ func (s *Store) Create(cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
-	if err := writeVolatile(filepath.Join(tmp, configFile), cfg); err != nil {
+	if err := jsonfile.WriteVolatile(filepath.Join(tmp, configFile), cfg); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
@@ -116,7 +116,7 @@ func (s *Store) Names() ([]string, error) {
 // Config loads a container's definition.
 func (s *Store) Config(name string) (*Config, error) {
 	var cfg Config
-	if err := readJSON(s.path(name, configFile), &cfg); err != nil {
+	if err := jsonfile.Read(s.path(name, configFile), &cfg); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
 		}
@@ -128,7 +128,7 @@ func (s *Store) Config(name string) (*Config, error) {
 // State loads the mutable state; a container never started has a zero one.
 func (s *Store) State(name string) (State, error) {
 	var st State
-	if err := readVolatile(s.path(name, stateFile), &st); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := jsonfile.ReadVolatile(s.path(name, stateFile), &st); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return st, fmt.Errorf("read state of %s: %w", name, err)
 	}
 	return st, nil
@@ -146,9 +146,9 @@ func (s *Store) SaveState(name string, st State) error {
 	if err != nil {
 		return err
 	}
-	write := writeVolatile
+	write := jsonfile.WriteVolatile
 	if old.StoppedByUser != st.StoppedByUser {
-		write = writeJSON
+		write = jsonfile.WriteDurable
 	}
 	if err := write(s.path(name, stateFile), st); err != nil {
 		return fmt.Errorf("save state of %s: %w", name, err)
@@ -158,24 +158,11 @@ func (s *Store) SaveState(name string, st State) error {
 
 // Exit returns how the last run ended, or nil if there is no record of it.
 func (s *Store) Exit(name string) (*Exit, error) {
-	var ex Exit
-	if err := readVolatile(s.path(name, exitFile), &ex); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
+	ex, err := unitstep.ReadExit(s.path(name, exitFile))
+	if err != nil {
 		return nil, fmt.Errorf("read exit status of %s: %w", name, err)
 	}
-	return &ex, nil
-}
-
-// SaveExit records how a run ended. It takes no lock: it runs inside the
-// unit's stop step, which a ctr-unit stop holding the lock waits for. It
-// is not flushed to disk (see SaveState): it is on every stop's path.
-func (s *Store) SaveExit(name string, ex Exit) error {
-	if err := writeVolatile(s.path(name, exitFile), ex); err != nil {
-		return fmt.Errorf("save exit status of %s: %w", name, err)
-	}
-	return nil
+	return ex, nil
 }
 
 // ClearExit forgets the last exit before a new start.
@@ -258,67 +245,4 @@ func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
 	}
 	return &Lock{f: f}, nil
-}
-
-// writeJSON replaces a record durably: a rename of a temporary file that
-// was flushed to disk first.
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	// The temporary file goes beside the record: renameio would otherwise
-	// probe $TMPDIR first, which costs time on every write.
-	return renameio.WriteFile(path, append(data, '\n'), 0o600, renameio.WithTempDir(filepath.Dir(path)))
-}
-
-// writeVolatile replaces a record atomically but without waiting for the
-// disk: a process killed at any moment leaves the old record or the new
-// one; a power cut may bring back the old one.
-func writeVolatile(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	// CreateTemp makes it 0600, as renameio's.
-	_, err = f.Write(append(data, '\n'))
-	err = errors.Join(err, f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-// readVolatile reads a record writeVolatile wrote. After a power cut such
-// a file can be there but empty (its data never reached the disk): that
-// is as if it were missing.
-func readVolatile(path string, v any) error {
-	err := readJSON(path, v)
-	if errors.Is(err, errEmptyRecord) {
-		return fs.ErrNotExist
-	}
-	return err
-}
-
-var errEmptyRecord = errors.New("empty record")
-
-func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if len(data) == 0 {
-		return fmt.Errorf("%s: %w", path, errEmptyRecord)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }

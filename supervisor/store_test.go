@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 func testConfig(name string) *Config {
@@ -75,7 +77,8 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	if ex, err := s.Exit("db"); ex != nil || err != nil {
 		t.Errorf("Exit before any run = %v, %v", ex, err)
 	}
-	if err := s.SaveExit("db", Exit{ExitCode: 3}); err != nil {
+	// The unit's stop step writes it where the store reads it.
+	if err := unitstep.SaveExit(unitstep.Dirs{StateDir: dir}.ExitFile("db"), Exit{ExitCode: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if ex, _ := s.Exit("db"); ex == nil || ex.ExitCode != 3 {

@@ -54,8 +54,11 @@ type Options struct {
 	Paths Paths
 	// Runc is the runc binary ("" finds it in $PATH).
 	Runc string
-	// Self is the ctr-unit binary the units call back for their stop step.
+	// Self is the ctr-unit binary the units call back for their steps.
 	Self string
+	// Step is ctr-unit-step, which does the steps of every start and stop
+	// in less time; "" if it is not installed (Self does them all).
+	Step string
 	// Connect opens the connection to systemd on first use.
 	Connect func(context.Context) (Systemd, error)
 	// UnitDir receives the drop-ins of template instances
@@ -92,7 +95,7 @@ func New(o Options) (*Supervisor, error) {
 		return nil, err
 	}
 	sv := &Supervisor{paths: o.Paths, store: store, runcBin: o.Runc, self: o.Self, connect: o.Connect, unitDir: o.UnitDir, defDirs: o.DefinitionDirs}
-	sv.steps = newSteps(o.Self, o.Paths, absRuntime(o.Runc))
+	sv.steps = newSteps(o.Self, o.Step, o.Paths, absRuntime(o.Runc))
 	sv.storageDriver = o.StorageDriver
 	if sv.unitDir == "" {
 		sv.unitDir = DefaultUnitDir

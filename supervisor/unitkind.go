@@ -68,7 +68,12 @@ func (s *Supervisor) launcherFor(cfg *Config, unit units.Status) launcher {
 // (buildService) plus what depends on other containers and on the unit's
 // kind.
 func (s *Supervisor) service(cfg *Config) units.Service {
-	svc := buildService(cfg, s.steps)
+	return s.serviceWith(cfg, s.steps)
+}
+
+// serviceWith is service with the given steps.
+func (s *Supervisor) serviceWith(cfg *Config, st steps) units.Service {
+	svc := buildService(cfg, st)
 	for _, dep := range cfg.Requires {
 		u := s.unitOf(dep)
 		svc.Requires = append(svc.Requires, u)
@@ -79,7 +84,7 @@ func (s *Supervisor) service(cfg *Config) units.Service {
 		// systemd may start the unit without ctr-unit (systemctl start,
 		// at boot), and after a reboot /run is empty: the unit writes
 		// the bundle from the record itself.
-		svc.ExecStartPre = append([][]string{s.steps.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
+		svc.ExecStartPre = append([][]string{st.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
 		if !cfg.NoNetworkWait {
 			// Only units that can start at boot wait for the network; a
 			// transient one starts when the system is up anyway.

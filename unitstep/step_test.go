@@ -1,4 +1,4 @@
-package supervisor
+package unitstep
 
 import (
 	"errors"
@@ -12,15 +12,15 @@ import (
 
 // A stop during the start step reaches the step's process only; runc,
 // its child, must hear of it at once.
-func TestRunStepPassesAStopOnToItsCommand(t *testing.T) {
+func TestRunPassesAStopOnToItsCommand(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- runStep([]string{"sleep", "30"}) }()
-	// runStep catches the signal before it starts its command: once the
+	go func() { done <- Run([]string{"sleep", "30"}) }()
+	// Run catches the signal before it starts its command: once the
 	// command runs, SIGTERM cannot end this test process.
 	for !hasChild("sleep") {
 		if time.Since(start) > 5*time.Second {
-			t.Fatal("runStep did not start its command")
+			t.Fatal("Run did not start its command")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -29,20 +29,20 @@ func TestRunStepPassesAStopOnToItsCommand(t *testing.T) {
 	}
 	select {
 	case err := <-done:
-		if !errors.Is(err, errStoppedWhileStarting) {
-			t.Errorf("runStep after SIGTERM: %v, want errStoppedWhileStarting", err)
+		if !errors.Is(err, ErrStoppedWhileStarting) {
+			t.Errorf("Run after SIGTERM: %v, want ErrStoppedWhileStarting", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the command did not get the stop: still running after %v", time.Since(start))
 	}
 }
 
-func TestRunStepReturnsTheCommandsFailure(t *testing.T) {
-	if err := runStep([]string{"sh", "-c", "exit 3"}); err == nil || errors.Is(err, errStoppedWhileStarting) {
-		t.Errorf("runStep of exit 3: %v", err)
+func TestRunReturnsTheCommandsFailure(t *testing.T) {
+	if err := Run([]string{"sh", "-c", "exit 3"}); err == nil || errors.Is(err, ErrStoppedWhileStarting) {
+		t.Errorf("Run of exit 3: %v", err)
 	}
-	if err := runStep([]string{"true"}); err != nil {
-		t.Errorf("runStep of true: %v", err)
+	if err := Run([]string{"true"}); err != nil {
+		t.Errorf("Run of true: %v", err)
 	}
 }
 

@@ -1,0 +1,170 @@
+package unitstep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// Steps run the unit steps of containers kept in Dirs, with Runc.
+type Steps struct {
+	Dirs Dirs
+	Runc *ociruntime.Runc
+}
+
+// notifyTimeout bounds the wait for systemd to take the main pid.
+const notifyTimeout = 10 * time.Second
+
+// ErrStoppedWhileStarting means the unit was stopped during its start step.
+var ErrStoppedWhileStarting = errors.New("stopped while starting")
+
+// Start is the unit's ExecStart (Type=forking): it creates the container
+// and names the container's init as the unit's main process (Create). It
+// returns the command that lets the init run, runc start, for the caller
+// to exec: one process less for systemd to wait for.
+//
+// One step rather than systemd running runc create and then an
+// ExecStartPost: each process systemd spawns costs an exec and a move into
+// the unit's cgroup, which may wait out an RCU grace period (make bench).
+func (s Steps) Start(name string) ([]string, error) {
+	if _, err := s.Create(name); err != nil {
+		return nil, err
+	}
+	return s.Runc.StartArgv(name), nil
+}
+
+// StartCreated lets the init of created container name, process pid, run
+// the container's process, and returns once it has.
+func (s Steps) StartCreated(name string, pid int) error {
+	if err := Run(s.Runc.StartArgv(name)); err != nil {
+		return fmt.Errorf("start container %s: %w", name, err)
+	}
+	return nil
+}
+
+// Create runs runc create, which leaves the container's init waiting,
+// orphaned and so a child of systemd, names that init as the unit's main
+// process (NameMainProcess), and returns its pid.
+//
+// The order matters. The main process is named before the container's
+// own process can run and exit, so systemd watches it and records its
+// exit status even when it exits at once. And it is named as systemd's
+// child: a main process systemd does not consider its child ("alien")
+// gets the stop signal and then, without any wait, SIGKILL. A pid file
+// would not do: systemd reads it again once the start is done, and a
+// container that has exited by then fails the unit with 'protocol'.
+func (s Steps) Create(name string) (int, error) {
+	if err := Run(s.Runc.CreateArgv(name, s.Dirs.Bundle(name), s.Dirs.PIDFile(name))); err != nil {
+		return 0, fmt.Errorf("create container %s: %w", name, err)
+	}
+	return s.NameMainProcess(name)
+}
+
+// NameMainProcess tells systemd that the init runc create left is the
+// unit's main process, and returns its pid.
+func (s Steps) NameMainProcess(name string) (int, error) {
+	pid, _, ok := ociruntime.RunningInit(s.Dirs.PIDFile(name))
+	if !ok {
+		return 0, fmt.Errorf("container %s: its init is gone", name)
+	}
+	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
+		return 0, fmt.Errorf("container %s: %w", name, err)
+	}
+	return pid, nil
+}
+
+// Run runs one runc command of the start step with the unit's stdio: the
+// container's init inherits it from runc create, so its output goes to
+// the journal, or to the caller of an attached run. A stop of the unit
+// meanwhile signals this process only (it is the unit's control process):
+// the signal is passed on, so runc gives up at once rather than the stop
+// waiting out the stop timeout, and the step then fails.
+func Run(argv []string) error {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var stopped os.Signal
+	for {
+		select {
+		case sig := <-sigs:
+			stopped = sig
+			_ = cmd.Process.Signal(sig)
+		case err := <-done:
+			if stopped != nil {
+				return fmt.Errorf("%w (%v)", ErrStoppedWhileStarting, stopped)
+			}
+			return err
+		}
+	}
+}
+
+// StopPost is the unit's ExecStopPost step, run by systemd every time the
+// container stops, however it stopped. It records the exit and removes
+// runc's state, so the next start (by the user or by systemd's Restart=)
+// finds a clean slate. It takes no lock: a ctr-unit stop holding the lock
+// is waiting for exactly this step to finish.
+//
+// unit is the container's unit, which says where its cgroups are; ""
+// when that is not known (its record is gone): runc delete then finds
+// them, except on v1, where runc's cgroups outside systemd's hierarchy
+// are left.
+func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(string) string) error {
+	var errs []error
+	if err := SaveExit(s.Dirs.ExitFile(name), ExitFromEnv(getenv, time.Now())); err != nil {
+		errs = append(errs, fmt.Errorf("save exit status: %w", err))
+	}
+	cgroups := cgroupmgr.New(cgroupmgr.Detect())
+	errs = append(errs, s.forgetRunc(ctx, cgroups, name, unit))
+	if cgroups.Mode() != cgroupmgr.Unified {
+		errs = append(errs, removeV1Cgroups(cgroups, unit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("clean up after container %s: %w", name, err)
+	}
+	return nil
+}
+
+// forgetRunc drops runc's state of a container that stopped. Its
+// processes are normally all gone (the init died, and its pid namespace
+// with it), and then removing the state is all runc delete would do that
+// is not done already: systemd removes the container's cgroup with the
+// unit's, and on v1 removeV1Cgroups does where systemd does not. Should a
+// process be left, runc delete --force kills it first.
+func (s Steps) forgetRunc(ctx context.Context, cgroups *cgroupmgr.Manager, name, unit string) error {
+	if unit != "" {
+		if pids, err := cgroups.Processes(ContainerCgroup(unit)); err == nil && len(pids) == 0 {
+			return s.Runc.Forget(name)
+		}
+	}
+	return s.Runc.Delete(ctx, name, true)
+}
+
+// removeV1Cgroups removes the cgroups runc made for a stopped container
+// on v1. On v2 systemd removes the unit's whole subtree itself; on v1 runc
+// creates the container's cgroup in hierarchies systemd does not manage
+// (freezer, cpuset), which nothing else would ever remove.
+func removeV1Cgroups(cgroups *cgroupmgr.Manager, unit string) error {
+	if unit == "" {
+		return errors.New("on cgroup v1, runc's cgroups can only be found through the container's record, which is gone")
+	}
+	if err := cgroups.Remove(ContainerCgroup(unit)); err != nil {
+		return err
+	}
+	return cgroups.Prune(UnitCgroup(unit))
+}
