@@ -159,12 +159,29 @@ func TestContainerExitingAtOnceKeepsItsExitCode(t *testing.T) {
 // still reports the container started (it ran; its exit is recorded), as
 // podman's does. The wrapper also shows that the unit's own steps use the
 // runtime given with --runtime.
+//
+// The start step lets the init run without runc when it finds runc's
+// exec.fifo (ociruntime.StartCreated); the wrapper hides that pipe after
+// create, so the step falls back to runc start, which the wrapper makes
+// slow. That fallback is what runs with a runc that keeps its state
+// elsewhere.
 func TestContainerEndingDuringItsStartJobStarted(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
 	calls := filepath.Join(dir, "calls")
 	wrapper := filepath.Join(dir, "slow-runc")
-	script := "#!/bin/sh\necho \"$*\" >>" + calls + "\nrunc \"$@\"; rc=$?\ncase \" $* \" in *\" start \"*) sleep 0.5;; esac\nexit $rc\n"
+	script := `#!/bin/sh
+echo "$*" >>` + calls + `
+root=$2; for id; do :; done
+fifo=$root/$id/exec.fifo
+case " $* " in *" start "*) mv "$fifo.hidden" "$fifo";; esac
+runc "$@"; rc=$?
+case " $* " in
+*" create "*) mv "$fifo" "$fifo.hidden";;
+*" start "*) sleep 0.5;;
+esac
+exit $rc
+`
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,21 @@ const notifyTimeout = 10 * time.Second
 // ErrStoppedWhileStarting means the unit was stopped during its start step.
 var ErrStoppedWhileStarting = errors.New("stopped while starting")
 
-// Start is the unit's ExecStart (Type=forking): it creates the container
-// and names the container's init as the unit's main process (Create). It
-// returns the command that lets the init run, runc start, for the caller
-// to exec: one process less for systemd to wait for.
+// Start is the unit's ExecStart (Type=forking): it creates the container,
+// names the container's init as the unit's main process (Create), and lets
+// the init run the container's process (StartCreated). Where ctr-unit
+// cannot do that last part itself, it returns runc start's command line
+// for the caller to exec; else nil.
 //
 // One step rather than systemd running runc create and then an
 // ExecStartPost: each process systemd spawns costs an exec and a move into
 // the unit's cgroup, which may wait out an RCU grace period (make bench).
 func (s Steps) Start(name string) ([]string, error) {
-	if _, err := s.Create(name); err != nil {
+	pid, err := s.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if done, err := s.Runc.StartCreated(name, pid); done || err != nil {
 		return nil, err
 	}
 	return s.Runc.StartArgv(name), nil
@@ -45,6 +50,9 @@ func (s Steps) Start(name string) ([]string, error) {
 // StartCreated lets the init of created container name, process pid, run
 // the container's process, and returns once it has.
 func (s Steps) StartCreated(name string, pid int) error {
+	if done, err := s.Runc.StartCreated(name, pid); done || err != nil {
+		return err
+	}
 	if err := Run(s.Runc.StartArgv(name)); err != nil {
 		return fmt.Errorf("start container %s: %w", name, err)
 	}
@@ -74,7 +82,7 @@ func (s Steps) Create(name string) (int, error) {
 func (s Steps) NameMainProcess(name string) (int, error) {
 	pid, _, ok := ociruntime.RunningInit(s.Dirs.PIDFile(name))
 	if !ok {
-		return 0, fmt.Errorf("container %s: its init is gone", name)
+		return 0, fmt.Errorf("container %s: %w", name, ociruntime.ErrInitGone)
 	}
 	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
 		return 0, fmt.Errorf("container %s: %w", name, err)

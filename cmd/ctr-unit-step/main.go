@@ -60,7 +60,7 @@ func run(args []string) error {
 			return errors.New("usage: start NAME")
 		}
 		argv, err := steps.Start(args[0])
-		if err != nil {
+		if err != nil || argv == nil {
 			return err
 		}
 		return syscall.Exec(argv[0], argv, os.Environ())
