@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // A container whose init exits 0 on SIGTERM, with a child of its own.
@@ -195,6 +197,28 @@ exit $rc
 		if !strings.Contains(string(data), verb) {
 			t.Errorf("the unit's steps did not run%sthrough --runtime: %q", verb, data)
 		}
+	}
+}
+
+// run -d does not ask systemd about a container it has just created; a
+// failed unit of that name that lingers (left by an earlier container
+// whose removal was cut short) still does not stand in its way.
+func TestRunDetachedOverAFailedUnitOfItsName(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("lingering")
+	unit := units.TransientService(name)
+	if out, err := exec.Command("systemd-run", "--quiet", "--unit", unit, "false").CombinedOutput(); err != nil {
+		t.Fatalf("systemd-run: %v: %s", err, out)
+	}
+	e.waitFor(unit+" failed", 10*time.Second, func() bool {
+		return unitProperty(t, unit, "ActiveState") == "failed"
+	})
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	if c := e.inspect(name); c.State.Status != "running" || c.Unit != unit {
+		t.Errorf("status %s in unit %s, want running in %s", c.State.Status, c.Unit, unit)
+	}
+	if got := unitProperty(t, unit, "ExecMainPID"); got == "0" || !strings.Contains(unitProperty(t, unit, "ExecStart"), "start "+name) {
+		t.Errorf("%s is not the container's unit: main pid %s, ExecStart %s", unit, got, unitProperty(t, unit, "ExecStart"))
 	}
 }
 

@@ -298,7 +298,7 @@ func (s *Supervisor) RunDetached(ctx context.Context, o CreateOptions) (*Config,
 	}
 	synced := make(chan error, 1)
 	go func() { synced <- s.store.Sync(cfg.Name) }()
-	err = s.Start(ctx, cfg.Name, StartOptions{})
+	err = s.startNew(ctx, cfg)
 	return cfg, errors.Join(err, <-synced)
 }
 

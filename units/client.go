@@ -23,6 +23,8 @@ var (
 	ErrNoSystemd = errors.New("cannot reach systemd")
 	// ErrNoSuchUnit means systemd has no unit of that name loaded.
 	ErrNoSuchUnit = errors.New("no such unit")
+	// ErrUnitExists means a transient unit of that name is loaded already.
+	ErrUnitExists = errors.New("unit exists")
 	// ErrJobFailed means a start or stop job did not end in "done".
 	ErrJobFailed = errors.New("systemd job failed")
 	// errJobCanceled means another job replaced ours before it ran.
@@ -341,6 +343,8 @@ func mapError(err error) error {
 		switch derr.Name {
 		case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed":
 			return fmt.Errorf("%w: %s", ErrNoSuchUnit, errorText(derr))
+		case "org.freedesktop.systemd1.UnitExists":
+			return fmt.Errorf("%w: %s", ErrUnitExists, errorText(derr))
 		}
 		return fmt.Errorf("%s", errorText(derr))
 	}

@@ -2,11 +2,9 @@ package units
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
-	"github.com/godbus/dbus/v5"
 )
 
 // AttachProcesses moves pids into unit's control group, below subcgroup
@@ -32,9 +30,6 @@ func (c *Client) StopNoWait(ctx context.Context, unit string) error {
 	return nil
 }
 
-// ErrUnitExists means a transient unit of that name is loaded already.
-var ErrUnitExists = errors.New("unit exists")
-
 // StartTransientNoWait creates unit (and aux units, created but not
 // started) and queues its start without waiting for it: for a caller the
 // start job is ordered after.
@@ -43,10 +38,6 @@ func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []
 	defer cancel()
 	_, err := c.conn.StartTransientUnitAux(ctx, unit, "replace", props, aux, nil)
 	if err != nil {
-		var derr dbus.Error
-		if errors.As(err, &derr) && derr.Name == "org.freedesktop.systemd1.UnitExists" {
-			return fmt.Errorf("start %s: %w: %s", unit, ErrUnitExists, errorText(derr))
-		}
 		return fmt.Errorf("start %s: %w", unit, mapError(err))
 	}
 	return nil
