@@ -57,7 +57,7 @@ func (s *Supervisor) startNew(ctx context.Context, cfg *Config) error {
 }
 
 // startFrom starts the container info describes, as systemd has it now.
-func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info, o StartOptions) error {
+func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info, o StartOptions) (err error) {
 	cfg, unit, st := info.Config, info.Unit, info.State
 	name := cfg.Name
 	// runc is looked for before anything changes: a missing runc is a
@@ -78,7 +78,6 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 		// Whether the unit has a file of its own decides how it starts,
 		// and only the full read says; a new container's unit is not
 		// loaded, so its start does not pay for it.
-		var err error
 		if unit, err = systemd.Status(ctx, cfg.Unit); err != nil {
 			return err
 		}
@@ -95,9 +94,14 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	}
 	st.StartedAt, st.StoppedByUser, st.RestartCount = time.Now(), false, 0
 	st.BootID, _ = currentBootID()
-	if err := s.store.SaveState(name, st); err != nil {
+	flush, err := s.store.WriteState(name, st)
+	if err != nil {
 		return err
 	}
+	// The state reaches the disk while systemd starts the unit.
+	flushed := make(chan error, 1)
+	go func() { flushed <- flush() }()
+	defer func() { err = errors.Join(err, <-flushed) }()
 	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string, timeout *time.Durati
 	return s.stopLocked(ctx, name, timeout, true)
 }
 
-func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.Duration, byUser bool) error {
+func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.Duration, byUser bool) (err error) {
 	info, systemd, err := s.current(ctx, name)
 	if err != nil {
 		return err
@@ -39,9 +39,14 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 			return err
 		}
 	}
-	if err := s.store.SaveState(name, st); err != nil {
+	flush, err := s.store.WriteState(name, st)
+	if err != nil {
 		return err
 	}
+	// The state reaches the disk while systemd stops the unit.
+	flushed := make(chan error, 1)
+	go func() { flushed <- flush() }()
+	defer func() { err = errors.Join(err, <-flushed) }()
 	if unit.Loaded() {
 		// Frozen processes cannot act on the stop signal: the stop
 		// would wait out the whole stop timeout.

@@ -134,26 +134,45 @@ func (s *Store) State(name string) (State, error) {
 	return st, nil
 }
 
-// SaveState replaces the mutable state. Callers hold the container's lock.
-//
-// It is flushed to disk only when StoppedByUser changes: that is what
-// decides, at the next boot, whether an unless-stopped container comes
-// up, so a power cut must not undo it. The rest (start time, restart
-// count) is refreshed by the next run; a flush would cost every start and
-// stop a few milliseconds on a disk that has been idle (make bench).
+// SaveState replaces the mutable state (WriteState) and makes it durable.
+// Callers hold the container's lock.
 func (s *Store) SaveState(name string, st State) error {
-	old, err := s.State(name)
+	flush, err := s.WriteState(name, st)
 	if err != nil {
 		return err
 	}
-	write := jsonfile.WriteVolatile
-	if old.StoppedByUser != st.StoppedByUser {
-		write = jsonfile.WriteDurable
+	return flush()
+}
+
+// WriteState replaces the mutable state atomically, without waiting for
+// the disk, and returns flush, which makes it durable when that matters:
+// when StoppedByUser changes, since that decides at the next boot whether
+// an unless-stopped container comes up, and a power cut must not undo it.
+// The rest (start time, restart count) is refreshed by the next run; a
+// flush would cost every start and stop a few milliseconds on a disk that
+// has been idle (make bench). The caller runs flush before it reports
+// success, and may do so while it waits for systemd. Callers hold the
+// container's lock.
+func (s *Store) WriteState(name string, st State) (flush func() error, err error) {
+	old, err := s.State(name)
+	if err != nil {
+		return nil, err
 	}
-	if err := write(s.path(name, stateFile), st); err != nil {
-		return fmt.Errorf("save state of %s: %w", name, err)
+	path := s.path(name, stateFile)
+	if err := jsonfile.WriteVolatile(path, st); err != nil {
+		return nil, fmt.Errorf("save state of %s: %w", name, err)
 	}
-	return nil
+	if old.StoppedByUser == st.StoppedByUser {
+		return func() error { return nil }, nil
+	}
+	return func() error {
+		for _, p := range []string{path, s.path(name)} {
+			if err := fsync(p); err != nil {
+				return fmt.Errorf("save state of %s: %w", name, err)
+			}
+		}
+		return nil
+	}, nil
 }
 
 // Exit returns how the last run ended, or nil if there is no record of it.

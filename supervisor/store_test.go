@@ -130,6 +130,33 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	}
 }
 
+// WriteState's record is in place before its flush runs: a command
+// killed while it waits for systemd (and the flush) leaves it written.
+func TestWriteStateIsInPlaceBeforeTheFlush(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(testConfig("web")); err != nil {
+		t.Fatal(err)
+	}
+	for _, stopped := range []bool{true, true, false} {
+		flush, err := s.WriteState("web", State{StoppedByUser: stopped, RestartCount: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := s.State("web"); err != nil || st.StoppedByUser != stopped || st.RestartCount != 2 {
+			t.Errorf("before the flush: %+v, %v", st, err)
+		}
+		if err := flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+	}
+	if _, err := s.WriteState("gone", State{StoppedByUser: true}); err == nil {
+		t.Error("WriteState of a container without a record succeeded")
+	}
+}
+
 func TestStoreLockSerialisesOneContainerOnly(t *testing.T) {
 	s, _ := OpenStore(t.TempDir())
 	s.Create(testConfig("a"))
