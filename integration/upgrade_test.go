@@ -82,7 +82,8 @@ func TestContainerOfAnOlderVersionSurvivesTheUpgrade(t *testing.T) {
 		"-p", "ExecStartPost="+step("start-post"), "-p", "ExecStopPost="+step("stop-post"),
 		"--", "runc", "--root", shared, "create", "--pid-file", filepath.Join(bundle, "pid"), "--bundle", bundle, name).CombinedOutput()
 	if err != nil {
-		t.Fatalf("systemd-run of the older unit: %v: %s", err, out)
+		journal, _ := exec.Command("journalctl", "-u", unit, "-o", "cat", "--no-pager").CombinedOutput()
+		t.Fatalf("systemd-run of the older unit: %v: %s\njournal of %s:\n%s", err, out, unit, journal)
 	}
 	if _, err := os.Stat(filepath.Join(shared, name, "state.json")); err != nil {
 		t.Fatalf("runc's state is not where the older ctr-unit kept it: %v", err)
