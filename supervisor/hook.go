@@ -15,12 +15,10 @@ const notifyTimeout = 10 * time.Second
 
 // unitSteps runs the steps of this supervisor's containers' units (see
 // package unitstep, and cmd/ctr-unit-step, which runs the plain ones).
+// Without runc, Runc is nil and the error says why.
 func (s *Supervisor) unitSteps() (unitstep.Steps, error) {
 	runc, err := s.runc()
-	if err != nil {
-		return unitstep.Steps{}, err
-	}
-	return unitstep.Steps{Dirs: unitstep.Dirs(s.paths), Runc: runc}, nil
+	return unitstep.Steps{Dirs: unitstep.Dirs(s.paths), Runc: runc}, err
 }
 
 // StartStep is the unit's ExecStart when ctr-unit-step cannot do it: for
@@ -77,10 +75,8 @@ func (s *Supervisor) StartPost(ctx context.Context, name string) ([]string, erro
 // it: an image container's also unmounts its layer, which needs the image
 // store. See unitstep.Steps.StopPost.
 func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(string) string) error {
-	steps, err := s.unitSteps()
-	if err != nil {
-		return fmt.Errorf("clean up after container %s: %w", name, err)
-	}
+	// Without runc the exit is still recorded (see unitstep).
+	steps, _ := s.unitSteps()
 	// The record is gone if the container was removed meanwhile
 	// (generate --new's own removal): its unit is then unknown.
 	cfg, _ := s.store.Config(name)
@@ -88,7 +84,7 @@ func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(stri
 	if cfg != nil {
 		unit = cfg.Unit
 	}
-	err = steps.StopPost(ctx, name, unit, getenv)
+	err := steps.StopPost(ctx, name, unit, getenv)
 	if cfg != nil {
 		if rerr := s.releaseRootfs(cfg); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up after container %s: %w", name, rerr))

@@ -128,6 +128,8 @@ func Run(argv []string) error {
 // finds a clean slate. It takes no lock: a ctr-unit stop holding the lock
 // is waiting for exactly this step to finish.
 //
+// Runc may be nil (runc is gone): the exit is still recorded.
+//
 // unit is the container's unit, which says where its cgroups are; ""
 // when that is not known (its record is gone): runc delete then finds
 // them, except on v1, where runc's cgroups outside systemd's hierarchy
@@ -138,7 +140,11 @@ func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(stri
 		errs = append(errs, fmt.Errorf("save exit status: %w", err))
 	}
 	cgroups := cgroupmgr.New(cgroupmgr.Detect())
-	errs = append(errs, s.forgetRunc(ctx, cgroups, name, unit))
+	if s.Runc != nil {
+		errs = append(errs, s.forgetRunc(ctx, cgroups, name, unit))
+	} else {
+		errs = append(errs, fmt.Errorf("runc's state is left: %w", ociruntime.ErrNotFound))
+	}
 	if cgroups.Mode() != cgroupmgr.Unified {
 		errs = append(errs, removeV1Cgroups(cgroups, unit))
 	}

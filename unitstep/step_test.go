@@ -1,13 +1,17 @@
 package unitstep
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 )
 
 // A stop during the start step reaches the step's process only; runc,
@@ -58,4 +62,23 @@ func hasChild(comm string) bool {
 		}
 	}
 	return false
+}
+
+// A stop step that cannot find runc still records the exit, and says what
+// it left.
+func TestStopPostWithoutRuncRecordsTheExit(t *testing.T) {
+	dirs := Dirs{StateDir: t.TempDir(), RuntimeDir: t.TempDir()}
+	if err := os.MkdirAll(dirs.Record("web"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"EXIT_CODE": "exited", "EXIT_STATUS": "3", "SERVICE_RESULT": "exit-code"}
+	// A unit name no host has: the cgroups looked for do not exist.
+	unit := fmt.Sprintf("ctr-unitstep-test-%d.service", os.Getpid())
+	err := Steps{Dirs: dirs}.StopPost(context.Background(), "web", unit, func(k string) string { return env[k] })
+	if !errors.Is(err, ociruntime.ErrNotFound) {
+		t.Errorf("StopPost without runc: %v, want ErrNotFound", err)
+	}
+	if ex, rerr := ReadExit(dirs.ExitFile("web")); rerr != nil || ex == nil || ex.ExitCode != 3 {
+		t.Errorf("exit record %+v, %v; want exit code 3", ex, rerr)
+	}
 }

@@ -49,15 +49,15 @@ func run(args []string) error {
 	if len(args) == 0 {
 		return errors.New("missing step: start or stop-post")
 	}
-	runc, err := ociruntime.FindRunc(runcPath, dirs.RuncRoot())
-	if err != nil {
-		return err
-	}
+	runc, runcErr := ociruntime.FindRunc(runcPath, dirs.RuncRoot())
 	steps := unitstep.Steps{Dirs: dirs, Runc: runc}
 	switch step, args := args[0], args[1:]; step {
 	case "start":
 		if len(args) != 1 {
 			return errors.New("usage: start NAME")
+		}
+		if runcErr != nil {
+			return runcErr
 		}
 		argv, err := steps.Start(args[0])
 		if err != nil || argv == nil {
