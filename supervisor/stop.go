@@ -47,6 +47,11 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 	flushed := make(chan error, 1)
 	go func() { flushed <- flush() }()
 	defer func() { err = errors.Join(err, <-flushed) }()
+	// Checks stop first: a check's runc exec racing the stop step would
+	// make runc create the container's state root again, left empty.
+	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {
+		return err
+	}
 	if unit.Loaded() {
 		// Frozen processes cannot act on the stop signal: the stop
 		// would wait out the whole stop timeout.
@@ -63,7 +68,7 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 			return err
 		}
 	}
-	return s.healthCleanup(ctx, systemd, cfg)
+	return nil
 }
 
 func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *Config, timeout *time.Duration) error {
