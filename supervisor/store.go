@@ -134,8 +134,8 @@ func (s *Store) State(name string) (State, error) {
 	return st, nil
 }
 
-// SaveState replaces the mutable state (WriteState) and makes it durable.
-// Callers hold the container's lock.
+// SaveState is WriteState followed by its flush. Callers hold the
+// container's lock.
 func (s *Store) SaveState(name string, st State) error {
 	flush, err := s.WriteState(name, st)
 	if err != nil {
