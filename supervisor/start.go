@@ -94,14 +94,12 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	}
 	st.StartedAt, st.StoppedByUser, st.RestartCount = time.Now(), false, 0
 	st.BootID, _ = currentBootID()
-	flush, err := s.store.WriteState(name, st)
+	flushed, err := s.store.WriteState(name, st)
 	if err != nil {
 		return err
 	}
 	// The state reaches the disk while systemd starts the unit.
-	flushed := make(chan error, 1)
-	go func() { flushed <- flush() }()
-	defer func() { err = errors.Join(err, <-flushed) }()
+	defer func() { err = errors.Join(err, flushed()) }()
 	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {
 		return err
 	}

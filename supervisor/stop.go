@@ -39,14 +39,12 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 			return err
 		}
 	}
-	flush, err := s.store.WriteState(name, st)
+	flushed, err := s.store.WriteState(name, st)
 	if err != nil {
 		return err
 	}
 	// The state reaches the disk while systemd stops the unit.
-	flushed := make(chan error, 1)
-	go func() { flushed <- flush() }()
-	defer func() { err = errors.Join(err, <-flushed) }()
+	defer func() { err = errors.Join(err, flushed()) }()
 	// Checks stop first: a check's runc exec racing the stop step would
 	// make runc create the container's state root again, left empty.
 	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {

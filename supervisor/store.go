@@ -134,26 +134,26 @@ func (s *Store) State(name string) (State, error) {
 	return st, nil
 }
 
-// SaveState is WriteState followed by its flush. Callers hold the
+// SaveState is WriteState, waiting for its flush. Callers hold the
 // container's lock.
 func (s *Store) SaveState(name string, st State) error {
-	flush, err := s.WriteState(name, st)
+	flushed, err := s.WriteState(name, st)
 	if err != nil {
 		return err
 	}
-	return flush()
+	return flushed()
 }
 
-// WriteState replaces the mutable state atomically, without waiting for
-// the disk, and returns flush, which makes it durable when that matters:
-// when StoppedByUser changes, since that decides at the next boot whether
-// an unless-stopped container comes up, and a power cut must not undo it.
-// The rest (start time, restart count) is refreshed by the next run; a
-// flush would cost every start and stop a few milliseconds on a disk that
-// has been idle (make bench). The caller runs flush before it reports
-// success, and may do so while it waits for systemd. Callers hold the
-// container's lock.
-func (s *Store) WriteState(name string, st State) (flush func() error, err error) {
+// WriteState replaces the mutable state atomically and flushes it to disk
+// in the background when that matters: when StoppedByUser changes, since
+// that decides at the next boot whether an unless-stopped container comes
+// up, and a power cut must not undo it. The rest (start time, restart
+// count) is refreshed by the next run; a flush would cost every start and
+// stop a few milliseconds on a disk that has been idle (make bench).
+// flushed waits for the flush: a caller calls it before it reports
+// success, and meanwhile talks to systemd. Callers hold the container's
+// lock.
+func (s *Store) WriteState(name string, st State) (flushed func() error, err error) {
 	old, err := s.State(name)
 	if err != nil {
 		return nil, err
@@ -165,14 +165,17 @@ func (s *Store) WriteState(name string, st State) (flush func() error, err error
 	if old.StoppedByUser == st.StoppedByUser {
 		return func() error { return nil }, nil
 	}
-	return func() error {
+	done := make(chan error, 1)
+	go func() {
 		for _, p := range []string{path, s.path(name)} {
 			if err := fsync(p); err != nil {
-				return fmt.Errorf("save state of %s: %w", name, err)
+				done <- fmt.Errorf("save state of %s: %w", name, err)
+				return
 			}
 		}
-		return nil
-	}, nil
+		done <- nil
+	}()
+	return func() error { return <-done }, nil
 }
 
 // Exit returns how the last run ended, or nil if there is no record of it.

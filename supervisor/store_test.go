@@ -130,8 +130,9 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	}
 }
 
-// WriteState's record is in place before its flush runs: a command
-// killed while it waits for systemd (and the flush) leaves it written.
+// WriteState's record is in place before its flush is waited for: a
+// command killed while it waits for systemd (and the flush) leaves it
+// written.
 func TestWriteStateIsInPlaceBeforeTheFlush(t *testing.T) {
 	s, err := OpenStore(t.TempDir())
 	if err != nil {
@@ -141,15 +142,15 @@ func TestWriteStateIsInPlaceBeforeTheFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stopped := range []bool{true, true, false} {
-		flush, err := s.WriteState("web", State{StoppedByUser: stopped, RestartCount: 2})
+		flushed, err := s.WriteState("web", State{StoppedByUser: stopped, RestartCount: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st, err := s.State("web"); err != nil || st.StoppedByUser != stopped || st.RestartCount != 2 {
 			t.Errorf("before the flush: %+v, %v", st, err)
 		}
-		if err := flush(); err != nil {
-			t.Errorf("flush: %v", err)
+		if err := flushed(); err != nil {
+			t.Errorf("flushed: %v", err)
 		}
 	}
 	if _, err := s.WriteState("gone", State{StoppedByUser: true}); err == nil {
