@@ -147,3 +147,16 @@ func (m *Manager) Available(controller string) bool {
 		return false
 	}
 }
+
+// SystemdRoots are the hierarchies in which systemd tracks units, where a
+// process must be moved to count as a unit's: the cgroup2 mount on v2; the
+// name=systemd hierarchy on v1, and on hybrid the unified mount as well.
+func (m *Manager) SystemdRoots() []string {
+	switch m.mode {
+	case Hybrid:
+		return []string{filepath.Join(m.root, "systemd"), filepath.Join(m.root, "unified")}
+	case Legacy:
+		return []string{filepath.Join(m.root, "systemd")}
+	}
+	return []string{m.root}
+}
