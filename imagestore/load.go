@@ -14,6 +14,7 @@ import (
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	storage "go.podman.io/storage"
 	"go.podman.io/storage/pkg/stringid"
@@ -403,7 +404,9 @@ func (s *Store) store(tx *txn, a *archive, img pending, p *progress) (Loaded, er
 		if err := diffIDs[i].Validate(); err != nil {
 			return Loaded{}, fmt.Errorf("%w: diff ID %d: %w", ErrBadArchive, i, err)
 		}
-		chain = chainID(chain, diffIDs[i])
+		// The OCI chain ID names the layer, so images sharing base layers
+		// share them in the store.
+		chain = identity.ChainID(diffIDs[:i+1])
 		if err := s.putLayer(tx, a, l, chain.Encoded(), parent, diffIDs[i], p); err != nil {
 			return Loaded{}, err
 		}
@@ -432,15 +435,6 @@ func (s *Store) store(tx *txn, a *archive, img pending, p *progress) (Loaded, er
 		}
 	}
 	return Loaded{ID: id, Names: names}, nil
-}
-
-// chainID is the OCI layer chain ID, used as the layer's ID so that images
-// sharing base layers share them in the store.
-func chainID(parent, diffID digest.Digest) digest.Digest {
-	if parent == "" {
-		return diffID
-	}
-	return digest.FromString(parent.String() + " " + diffID.String())
 }
 
 // putLayer stores one layer blob (tar, gzip or zstd) unless a layer with
