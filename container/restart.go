@@ -1,4 +1,4 @@
-package supervisor
+package container
 
 import (
 	"errors"
@@ -87,11 +87,11 @@ func (p RestartPolicy) apply(s *units.Service) {
 	}
 }
 
-// performed turns systemd's NRestarts into the restarts that happened.
+// Performed turns systemd's NRestarts into the restarts that happened.
 // systemd counts a restart when it schedules it, before the start limit
 // refuses it, so with on-failure:N a container that used up its retries
 // shows N+1.
-func (p RestartPolicy) performed(nRestarts uint32) uint32 {
+func (p RestartPolicy) Performed(nRestarts uint32) uint32 {
 	if p.Name == PolicyOnFailure && p.MaxRetries > 0 {
 		return min(nRestarts, uint32(p.MaxRetries))
 	}

@@ -1,88 +1,20 @@
 package healthcheck
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
-func TestParseCommandForms(t *testing.T) {
-	cases := map[string][]string{
-		"curl -f http://x/":       {"CMD-SHELL", "curl -f http://x/"},
-		`["/bin/check", "-q"]`:    {"CMD", "/bin/check", "-q"},
-		`["CMD", "true"]`:         {"CMD", "true"},
-		`["CMD-SHELL", "exit 0"]`: {"CMD-SHELL", "exit 0"},
-		"":                        nil,
-		"none":                    nil,
-		`["NONE"]`:                nil,
-	}
-	for in, want := range cases {
-		got, err := ParseCommand(in)
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("ParseCommand(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{`[1, 2]`, `["CMD"]`, `[]`, `["CMD-SHELL"]`, `[""]`, `["a"`} {
-		if _, err := ParseCommand(bad); err == nil {
-			t.Errorf("ParseCommand(%q) succeeded, want an error", bad)
-		}
-	}
+func TestProbeArgv(t *testing.T) {
 	if got := (Probe{Test: []string{"CMD-SHELL", "exit 1"}}).Argv(); !reflect.DeepEqual(got, []string{"/bin/sh", "-c", "exit 1"}) {
 		t.Errorf("shell form argv = %q", got)
 	}
 	if got := (Probe{Test: []string{"CMD", "/x", "y"}}).Argv(); !reflect.DeepEqual(got, []string{"/x", "y"}) {
 		t.Errorf("exec form argv = %q", got)
-	}
-}
-
-func TestParseDefaultsAndDurations(t *testing.T) {
-	c, err := Parse(Options{Cmd: "true"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Interval != 30*time.Second || c.Timeout != 30*time.Second || c.Retries != 3 || c.StartPeriod != 0 || c.OnFailure != ActionNone || c.Startup != nil {
-		t.Errorf("defaults: %+v", c)
-	}
-	c, err = Parse(Options{Cmd: "true", Interval: "1m30s", Timeout: "500ms", Retries: 5, StartPeriod: "2s", OnFailure: "restart", SdNotify: "healthy"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Interval != 90*time.Second || c.Timeout != 500*time.Millisecond || c.Retries != 5 || c.StartPeriod != 2*time.Second || c.OnFailure != ActionRestart || !c.ReadyWhenHealthy {
-		t.Errorf("parsed: %+v", c)
-	}
-	if c, _ := Parse(Options{Cmd: "true", Interval: "disable"}); c.Scheduled() {
-		t.Error("--health-interval disable still schedules checks")
-	}
-	if c, _ := Parse(Options{}); c != nil {
-		t.Errorf("no options gave a healthcheck: %+v", c)
-	}
-	if c, _ := Parse(Options{Cmd: "true", NoHealthcheck: false}); c == nil {
-		t.Error("no healthcheck from --health-cmd")
-	}
-}
-
-func TestParseRejectsBadInput(t *testing.T) {
-	for name, o := range map[string]Options{
-		"interval unit":          {Cmd: "true", Interval: "10"},
-		"negative interval":      {Cmd: "true", Interval: "-1s"},
-		"zero timeout":           {Cmd: "true", Timeout: "0s"},
-		"nanosecond timeout":     {Cmd: "true", Timeout: "10ns"},
-		"negative retries":       {Cmd: "true", Retries: -1},
-		"bad action":             {Cmd: "true", OnFailure: "explode"},
-		"no cmd":                 {Interval: "1s"},
-		"retries without cmd":    {Retries: 2},
-		"conflict":               {Cmd: "true", NoHealthcheck: true},
-		"sdnotify value":         {Cmd: "true", SdNotify: "container"},
-		"sdnotify without cmd":   {SdNotify: "healthy"},
-		"startup opts no cmd":    {Cmd: "true", StartupInterval: "1s"},
-		"startup bad interval":   {Cmd: "true", StartupCmd: "true", StartupInterval: "x"},
-		"healthy, not scheduled": {Cmd: "true", Interval: "disable", SdNotify: "healthy"},
-	} {
-		if _, err := Parse(o); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: Parse(%+v) = %v, want ErrInvalid", name, o, err)
-		}
 	}
 }
 
@@ -212,9 +144,9 @@ func TestUnitNamesAndTimer(t *testing.T) {
 	c := &Config{Probe: Probe{Interval: time.Second, Timeout: 2 * time.Second}}
 	m := map[string]any{}
 	for _, p := range c.TimerProperties("ctr-x.service", 0) {
-		m[p.Name] = p.Value.Value()
+		m[p.Name] = p.Value
 	}
-	if got := m["TimersMonotonic"].([]monotonic); !reflect.DeepEqual(got, []monotonic{{"OnActiveSec", 0}, {"OnUnitInactiveSec", 1_000_000}}) {
+	if got := m["TimersMonotonic"].([]units.Monotonic); !reflect.DeepEqual(got, []units.Monotonic{{Base: "OnActiveSec", USec: 0}, {Base: "OnUnitInactiveSec", USec: 1_000_000}}) {
 		t.Errorf("TimersMonotonic = %v", got)
 	}
 	if m["AccuracyUSec"] != uint64(50_000) || m["DefaultDependencies"] != false {

@@ -3,9 +3,9 @@ package healthcheck
 import (
 	"time"
 
-	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/coreos/go-systemd/v22/unit"
-	"github.com/godbus/dbus/v5"
+
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // TimerUnit and ServiceUnit name the units that check container name:
@@ -17,26 +17,6 @@ func ServiceUnit(name string) string { return "ctr-" + unit.UnitNameEscape(name)
 // serviceGrace is how much longer than the check's own timeout systemd
 // lets a check unit run before killing it.
 const serviceGrace = 30 * time.Second
-
-type monotonic struct {
-	Base string
-	USec uint64
-}
-
-type execCommand struct {
-	Path          string
-	Argv          []string
-	IgnoreFailure bool
-}
-
-type exitStatusSet struct {
-	Codes   []int32
-	Signals []int32
-}
-
-func prop(name string, value any) sd.Property {
-	return sd.Property{Name: name, Value: dbus.MakeVariant(value)}
-}
 
 // Accuracy is the timer's AccuracySec: a twentieth of the period, between
 // 1 ms and 1 s (systemd's default of a minute would swallow short
@@ -52,12 +32,13 @@ func Accuracy(period time.Duration) time.Duration {
 // it: it starts once the container is up, stops whenever the unit stops
 // for good, and is restarted with it when systemd restarts the unit. It
 // has no other dependencies, so it never holds up a shutdown.
-func (c *Config) TimerProperties(containerUnit string, first time.Duration) []sd.Property {
-	return []sd.Property{
+func (c *Config) TimerProperties(containerUnit string, first time.Duration) []units.Prop {
+	prop := units.P
+	return []units.Prop{
 		prop("Description", "ctr-unit healthcheck timer of "+containerUnit),
-		prop("TimersMonotonic", []monotonic{
-			{"OnActiveSec", uint64(first / time.Microsecond)},
-			{"OnUnitInactiveSec", uint64(c.Period() / time.Microsecond)},
+		prop("TimersMonotonic", []units.Monotonic{
+			{Base: "OnActiveSec", USec: uint64(first / time.Microsecond)},
+			{Base: "OnUnitInactiveSec", USec: uint64(c.Period() / time.Microsecond)},
 		}),
 		prop("AccuracyUSec", uint64(Accuracy(c.Period())/time.Microsecond)),
 		prop("DefaultDependencies", false),
@@ -71,18 +52,19 @@ func (c *Config) TimerProperties(containerUnit string, first time.Duration) []sd
 // is collected even if it fails; exit status 1 (unhealthy) is a success
 // for systemd, so no failed unit is left behind. Only warnings reach the
 // journal: a start and a stop message per check would flood it.
-func (c *Config) ServiceProperties(argv []string) []sd.Property {
+func (c *Config) ServiceProperties(argv []string) []units.Prop {
+	prop := units.P
 	timeout := c.Timeout
 	if c.Startup != nil {
 		timeout = max(timeout, c.Startup.Timeout)
 	}
-	return []sd.Property{
+	return []units.Prop{
 		prop("Description", "ctr-unit healthcheck"),
 		prop("Type", "oneshot"),
-		prop("ExecStart", []execCommand{{Path: argv[0], Argv: argv}}),
+		units.Exec("ExecStart", argv),
 		prop("DefaultDependencies", false),
 		prop("CollectMode", "inactive-or-failed"),
-		prop("SuccessExitStatus", exitStatusSet{Codes: []int32{1}, Signals: []int32{}}),
+		prop("SuccessExitStatus", units.ExitStatusSet{Codes: []int32{1}, Signals: []int32{}}),
 		prop("TimeoutStartUSec", uint64((timeout+serviceGrace)/time.Microsecond)),
 		// A status change is sent from inside the container's unit, but
 		// systemd also hands it to the unit whose main process sent it.

@@ -1,7 +1,13 @@
-package supervisor
+// Package recordstore keeps container records in files, one directory per
+// container below the state directory: the implementation of
+// container.Store. Every write is an atomic rename, so a CLI killed at any
+// moment leaves each record either as it was or as it was meant to
+// become.
+package recordstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,37 +17,46 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/jsonfile"
 	"github.com/ctr-unit/ctr-unit/unitstep"
-	"golang.org/x/sys/unix"
-)
-
-var (
-	// ErrNoSuchContainer is returned for a name no container has.
-	ErrNoSuchContainer = errors.New("no such container")
-	// ErrNameInUse is returned when creating a container whose name is taken.
-	ErrNameInUse = errors.New("name already in use")
 )
 
 const (
-	configFile = "config.json"
-	stateFile  = "state.json"
-	exitFile   = unitstep.ExitFileName
+	configFile     = "config.json"
+	stateFile      = "state.json"
+	exitFile       = unitstep.ExitFileName
+	healthFile     = "health.json"
+	healthLockFile = "health.lock"
 )
 
-// Store keeps container records, one directory per container below dir.
-// Every write is an atomic rename, so a CLI killed at any moment leaves
-// each record either as it was or as it was meant to become.
+// Aliases of the container package's, which its callers check.
+var (
+	errNoSuchContainer = container.ErrNoSuchContainer
+	errNameInUse       = container.ErrNameInUse
+)
+
+type (
+	Config = container.Config
+	State  = container.State
+	Exit   = container.Exit
+)
+
+// Store keeps container records below dir.
 type Store struct {
 	dir string
 }
 
-// OpenStore opens the records below stateDir. It creates nothing: the
-// directory comes with the first record, and the generator, which opens
-// the store at early boot, must not write there (/var may not even be
-// mounted yet).
-func OpenStore(stateDir string) (*Store, error) {
-	return &Store{dir: unitstep.Dirs{StateDir: stateDir}.Records()}, nil
+var _ container.Store = (*Store)(nil)
+
+// Open opens the records of dirs. It creates nothing: the directory comes
+// with the first record, and the generator, which opens the store at
+// early boot, must not write there (/var may not even be mounted yet).
+func Open(dirs unitstep.Dirs) *Store {
+	return &Store{dir: dirs.Records()}
 }
 
 func (s *Store) path(name string, file ...string) string {
@@ -68,7 +83,7 @@ func (s *Store) Create(cfg *Config) error {
 	if err := os.Rename(tmp, s.path(cfg.Name)); err != nil {
 		os.RemoveAll(tmp)
 		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.ENOTEMPTY) {
-			return fmt.Errorf("%w: a container named %q exists; remove it (ctr-unit rm %s) or choose another name", ErrNameInUse, cfg.Name, cfg.Name)
+			return fmt.Errorf("%w: a container named %q exists; remove it (ctr-unit rm %s) or choose another name", errNameInUse, cfg.Name, cfg.Name)
 		}
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
@@ -118,7 +133,7 @@ func (s *Store) Config(name string) (*Config, error) {
 	var cfg Config
 	if err := jsonfile.Read(s.path(name, configFile), &cfg); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+			return nil, fmt.Errorf("%w: %s", errNoSuchContainer, name)
 		}
 		return nil, fmt.Errorf("read container %s: %w", name, err)
 	}
@@ -202,16 +217,16 @@ func (s *Store) Remove(name string) error {
 	gone := filepath.Join(s.dir, fmt.Sprintf(".rm-%s-%d", name, time.Now().UnixNano()))
 	if err := os.Rename(s.path(name), gone); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+			return fmt.Errorf("%w: %s", errNoSuchContainer, name)
 		}
 		return fmt.Errorf("remove container %s: %w", name, err)
 	}
-	s.sweep()
+	s.Sweep()
 	return nil
 }
 
-// sweep removes directories that killed creates and removals left.
-func (s *Store) sweep() {
+// Sweep removes directories that killed creates and removals left.
+func (s *Store) Sweep() {
 	entries, _ := os.ReadDir(s.dir)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".rm-") {
@@ -225,22 +240,16 @@ func (s *Store) sweep() {
 	}
 }
 
-// Lock is an exclusive lock on one container.
-type Lock struct{ f *os.File }
-
-// Unlock releases the lock.
-func (l *Lock) Unlock() { l.f.Close() }
-
 // Lock serialises commands on one container (commands on other containers
 // do not wait). It waits until the lock is free or ctx ends. The lock is a
 // flock on the container's directory, so it dies with the process holding
 // it, and a removal renames the directory away: a waiter then finds the
 // container gone.
-func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
+func (s *Store) Lock(ctx context.Context, name string) (unlock func(), err error) {
 	f, err := os.Open(s.path(name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+			return nil, fmt.Errorf("%w: %s", errNoSuchContainer, name)
 		}
 		return nil, fmt.Errorf("lock container %s: %w", name, err)
 	}
@@ -264,7 +273,59 @@ func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
 	var held, current unix.Stat_t
 	if unix.Fstat(int(f.Fd()), &held) != nil || unix.Stat(s.path(name), &current) != nil || held.Ino != current.Ino {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, name)
+		return nil, fmt.Errorf("%w: %s", errNoSuchContainer, name)
 	}
-	return &Lock{f: f}, nil
+	return func() { f.Close() }, nil
+}
+
+// SaveDefined writes the record of a container defined in a file, making
+// its directory if needed: its name is the file's, nothing to claim.
+func (s *Store) SaveDefined(cfg *Config) error {
+	if err := os.MkdirAll(s.path(cfg.Name), 0o700); err != nil {
+		return fmt.Errorf("record container %s: %w", cfg.Name, err)
+	}
+	if err := jsonfile.WriteDurable(s.path(cfg.Name, configFile), cfg); err != nil {
+		return fmt.Errorf("record container %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// Health loads a container's health state; nil if it never had one, or
+// if what a crash left of it does not parse (see SaveHealth).
+func (s *Store) Health(name string) (*healthcheck.State, error) {
+	var st healthcheck.State
+	if err := jsonfile.ReadVolatile(s.path(name, healthFile), &st); err != nil {
+		var syntax *json.SyntaxError
+		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &syntax) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read health of %s: %w", name, err)
+	}
+	return &st, nil
+}
+
+// SaveHealth replaces the health state atomically but, unlike the other
+// records, without a flush: every check rewrites it, each second per
+// container on a disk, and a state a crash lost or tore is merely started
+// afresh by the next check.
+func (s *Store) SaveHealth(name string, st healthcheck.State) error {
+	if err := jsonfile.WriteVolatile(s.path(name, healthFile), st); err != nil {
+		return fmt.Errorf("save health of %s: %w", name, err)
+	}
+	return nil
+}
+
+// LockHealth serialises updates of the health state. It is not the
+// container's lock: a stop holding that waits for the unit, and the unit
+// may be waiting for a check.
+func (s *Store) LockHealth(name string) (func(), error) {
+	f, err := os.OpenFile(s.path(name, healthLockFile), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock health of %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock health of %s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
 }

@@ -1,4 +1,4 @@
-package supervisor
+package recordstore
 
 import (
 	"context"
@@ -10,18 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 func testConfig(name string) *Config {
-	return &Config{Name: name, Unit: "ctr-" + name + ".service", Rootfs: "/r", Command: []string{"true"}, Restart: RestartPolicy{Name: PolicyNo}}
+	return &Config{Name: name, Unit: "ctr-" + name + ".service", Rootfs: "/r", Command: []string{"true"}, Restart: container.RestartPolicy{Name: container.PolicyNo}}
 }
 
 func TestStoreCreateIsExclusive(t *testing.T) {
-	s, err := OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := Open(unitstep.Dirs{StateDir: t.TempDir()})
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -35,7 +33,7 @@ func TestStoreCreateIsExclusive(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case errors.Is(err, ErrNameInUse):
+		case errors.Is(err, container.ErrNameInUse):
 			inUse++
 		default:
 			t.Errorf("unexpected error: %v", err)
@@ -52,10 +50,10 @@ func TestStoreCreateIsExclusive(t *testing.T) {
 
 func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := OpenStore(dir)
+	s := Open(unitstep.Dirs{StateDir: dir})
 	cfg := testConfig("db")
-	cfg.StopSignal = Signal(2)
-	cfg.Restart = RestartPolicy{Name: PolicyOnFailure, MaxRetries: 2}
+	cfg.StopSignal = container.Signal(2)
+	cfg.Restart = container.RestartPolicy{Name: container.PolicyOnFailure, MaxRetries: 2}
 	if err := s.Create(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +115,7 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 	if err := s.Remove("db"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Config("db"); !errors.Is(err, ErrNoSuchContainer) {
+	if _, err := s.Config("db"); !errors.Is(err, container.ErrNoSuchContainer) {
 		t.Errorf("Config after Remove: %v", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "containers"))
@@ -134,10 +132,7 @@ func TestStoreRecordRoundTripAndRemove(t *testing.T) {
 // command killed while it waits for systemd (and the flush) leaves it
 // written.
 func TestWriteStateIsInPlaceBeforeTheFlush(t *testing.T) {
-	s, err := OpenStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := Open(unitstep.Dirs{StateDir: t.TempDir()})
 	if err := s.Create(testConfig("web")); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +154,7 @@ func TestWriteStateIsInPlaceBeforeTheFlush(t *testing.T) {
 }
 
 func TestStoreLockSerialisesOneContainerOnly(t *testing.T) {
-	s, _ := OpenStore(t.TempDir())
+	s := Open(unitstep.Dirs{StateDir: t.TempDir()})
 	s.Create(testConfig("a"))
 	s.Create(testConfig("b"))
 	ctx := context.Background()
@@ -172,7 +167,7 @@ func TestStoreLockSerialisesOneContainerOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lock b while a is held: %v", err)
 	}
-	lb.Unlock()
+	lb()
 	// The same container is.
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
@@ -183,18 +178,18 @@ func TestStoreLockSerialisesOneContainerOnly(t *testing.T) {
 	go func() {
 		l, err := s.Lock(ctx, "a")
 		if err == nil {
-			l.Unlock()
+			l()
 		}
 		got <- err
 	}()
-	la.Unlock()
+	la()
 	if err := <-got; err != nil {
 		t.Fatalf("lock after release: %v", err)
 	}
 }
 
 func TestStoreLockWaiterSeesRemoval(t *testing.T) {
-	s, _ := OpenStore(t.TempDir())
+	s := Open(unitstep.Dirs{StateDir: t.TempDir()})
 	s.Create(testConfig("a"))
 	ctx := context.Background()
 	l, _ := s.Lock(ctx, "a")
@@ -207,33 +202,8 @@ func TestStoreLockWaiterSeesRemoval(t *testing.T) {
 	if err := s.Remove("a"); err != nil {
 		t.Fatal(err)
 	}
-	l.Unlock()
-	if err := <-got; !errors.Is(err, ErrNoSuchContainer) {
-		t.Fatalf("waiter after removal: %v, want ErrNoSuchContainer", err)
-	}
-}
-
-func TestNewConfigRejectsBadInput(t *testing.T) {
-	base := CreateOptions{Name: "web", Rootfs: "/r", Command: []string{"sh"}}
-	bad := map[string]func(*CreateOptions){
-		"bad name":    func(o *CreateOptions) { o.Name = "-x" },
-		"no command":  func(o *CreateOptions) { o.Command = nil },
-		"no rootfs":   func(o *CreateOptions) { o.Rootfs = "" },
-		"bad policy":  func(o *CreateOptions) { o.Restart = "sometimes" },
-		"bad signal":  func(o *CreateOptions) { o.StopSignal = "SIGNOPE" },
-		"bad env":     func(o *CreateOptions) { o.Env = []string{"=x"} },
-		"relative wd": func(o *CreateOptions) { o.WorkDir = "tmp" },
-		"bad network": func(o *CreateOptions) { o.Network = "bridge" },
-	}
-	for what, mutate := range bad {
-		o := base
-		mutate(&o)
-		if _, err := newConfig(o, time.Now()); err == nil {
-			t.Errorf("%s: accepted", what)
-		}
-	}
-	cfg, err := newConfig(base, time.Now())
-	if err != nil || cfg.Unit != "ctr-web.service" || cfg.StopTimeout != 10 || cfg.StopSignal != Signal(DefaultStopSignal) || cfg.Network != NetworkHost {
-		t.Errorf("defaults: %+v, %v", cfg, err)
+	l()
+	if err := <-got; !errors.Is(err, container.ErrNoSuchContainer) {
+		t.Fatalf("waiter after removal: %v, want container.ErrNoSuchContainer", err)
 	}
 }

@@ -1,4 +1,7 @@
-package units
+// Package sdbus is ctr-unit's client of systemd's manager over D-Bus: jobs
+// that start, stop and kill units, their state, unit files and reloads. It
+// sends the properties package units describes.
+package sdbus
 
 import (
 	"context"
@@ -12,7 +15,8 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
-	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // CallTimeout bounds every D-Bus call that has no deadline of its own.
@@ -163,9 +167,9 @@ func waitJob(ctx context.Context, what string, start func(chan<- string) (int, e
 
 // StartTransient creates unit with the given properties, plus auxiliary
 // units started with it, and waits until its start job is done.
-func (c *Client) StartTransient(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
+func (c *Client) StartTransient(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error {
 	return waitJob(ctx, "start "+unit, func(ch chan<- string) (int, error) {
-		return c.conn.StartTransientUnitAux(ctx, unit, "fail", props, aux, ch)
+		return c.conn.StartTransientUnitAux(ctx, unit, "fail", properties(props), collections(aux), ch)
 	})
 }
 
@@ -251,33 +255,12 @@ func (c *Client) Thaw(ctx context.Context, unit string) error {
 	return nil
 }
 
-// Status is what ctr-unit reads back from a container's service.
-type Status struct {
-	Unit         string
-	LoadState    string // "loaded", "not-found", ...
-	ActiveState  string // "active", "inactive", "failed", "activating", "deactivating"
-	SubState     string // "running", "auto-restart", "dead", ...
-	Result       string // "success", "exit-code", "signal", "start-limit-hit", ...
-	FreezerState string
-	MainPID      uint32
-	NRestarts    uint32
-	ControlGroup string
-	StatusText   string
-	// FragmentPath is the unit's file; empty for a transient unit.
-	FragmentPath string
-	// ExecMainStartTimestamp and ExecMainExitTimestamp.
-	StartedAt, ExitedAt time.Time
-}
-
-// Loaded reports whether systemd knows the unit at all.
-func (s Status) Loaded() bool { return s.LoadState == "loaded" }
-
 // Status reads a unit's state. A unit systemd does not know yields a
 // Status with LoadState "not-found" and no error.
-func (c *Client) Status(ctx context.Context, unit string) (Status, error) {
+func (c *Client) Status(ctx context.Context, unit string) (units.Status, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	st := Status{Unit: unit}
+	st := units.Status{Unit: unit}
 	props, err := c.conn.GetAllPropertiesContext(ctx, unit)
 	if err != nil {
 		return st, fmt.Errorf("read state of %s: %w", unit, mapError(err))
@@ -311,19 +294,19 @@ func (c *Client) NRestarts(ctx context.Context, unit string) (uint32, error) {
 
 // ActiveStates returns ActiveState and SubState for many units in one call;
 // units systemd does not know are missing from the map.
-func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[string]Status, error) {
+func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[string]units.Status, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	list, err := c.conn.ListUnitsByNamesContext(ctx, unitNames)
 	if err != nil {
 		return nil, fmt.Errorf("list units: %w", mapError(err))
 	}
-	out := make(map[string]Status, len(list))
+	out := make(map[string]units.Status, len(list))
 	for _, u := range list {
 		if u.LoadState == "not-found" {
 			continue
 		}
-		out[u.Name] = Status{Unit: u.Name, LoadState: u.LoadState, ActiveState: u.ActiveState, SubState: u.SubState}
+		out[u.Name] = units.Status{Unit: u.Name, LoadState: u.LoadState, ActiveState: u.ActiveState, SubState: u.SubState}
 	}
 	return out, nil
 }
@@ -362,17 +345,68 @@ func errorText(e dbus.Error) string {
 	return strings.Join(parts, ": ")
 }
 
-// SignalNumber parses a signal given as a number, "TERM" or "SIGTERM".
-func SignalNumber(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
+// properties turns the model's properties into go-systemd's.
+func properties(props []units.Prop) []sd.Property {
+	out := make([]sd.Property, len(props))
+	for i, p := range props {
+		v := p.Value
+		if fd, ok := v.(units.FD); ok {
+			v = dbus.UnixFD(fd)
+		}
+		out[i] = sd.Property{Name: p.Name, Value: dbus.MakeVariant(v)}
 	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
+	return out
+}
+
+func collections(aux []units.Aux) []sd.PropertyCollection {
+	out := make([]sd.PropertyCollection, len(aux))
+	for i, a := range aux {
+		out[i] = sd.PropertyCollection{Name: a.Name, Properties: properties(a.Props)}
 	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
+	return out
+}
+
+// Reload makes systemd re-read unit files and drop-ins (daemon-reload),
+// and rerun the generators.
+func (c *Client) Reload(ctx context.Context) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := c.conn.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("daemon-reload: %w", mapError(err))
 	}
-	return 0, fmt.Errorf("unknown signal %q", s)
+	return nil
+}
+
+// TemplateInstalled reports whether systemd finds units.Template on disk.
+func (c *Client) TemplateInstalled(ctx context.Context) (bool, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	files, err := c.conn.ListUnitFilesByPatternsContext(ctx, nil, []string{units.Template})
+	if err != nil {
+		return false, fmt.Errorf("look for %s: %w", units.Template, mapError(err))
+	}
+	return len(files) > 0, nil
+}
+
+// Disable removes the enablement symlinks of unitNames, if any.
+func (c *Client) Disable(ctx context.Context, unitNames ...string) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err := c.conn.DisableUnitFilesContext(ctx, unitNames, false); err != nil {
+		return fmt.Errorf("disable %s: %w", strings.Join(unitNames, " "), mapError(err))
+	}
+	return nil
+}
+
+// DropInPaths lists the drop-ins systemd applied to unitName when it
+// loaded it.
+func (c *Client) DropInPaths(ctx context.Context, unitName string) ([]string, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	p, err := c.conn.GetUnitPropertyContext(ctx, unitName, "DropInPaths")
+	if err != nil {
+		return nil, fmt.Errorf("read drop-ins of %s: %w", unitName, mapError(err))
+	}
+	paths, _ := p.Value.Value().([]string)
+	return paths, nil
 }

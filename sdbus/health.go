@@ -1,10 +1,10 @@
-package units
+package sdbus
 
 import (
 	"context"
 	"fmt"
 
-	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // AttachProcesses moves pids into unit's control group, below subcgroup
@@ -33,10 +33,10 @@ func (c *Client) StopNoWait(ctx context.Context, unit string) error {
 // StartTransientNoWait creates unit (and aux units, created but not
 // started) and queues its start without waiting for it: for a caller the
 // start job is ordered after.
-func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error {
+func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	_, err := c.conn.StartTransientUnitAux(ctx, unit, "replace", props, aux, nil)
+	_, err := c.conn.StartTransientUnitAux(ctx, unit, "replace", properties(props), collections(aux), nil)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", unit, mapError(err))
 	}

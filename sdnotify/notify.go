@@ -1,4 +1,6 @@
-package units
+// Package sdnotify sends sd_notify messages to the system manager and waits
+// until it has taken them.
+package sdnotify
 
 import (
 	"errors"
@@ -12,6 +14,9 @@ import (
 
 // SystemNotifySocket is the system manager's notification socket.
 const SystemNotifySocket = "/run/systemd/notify"
+
+// Timeout is how long ctr-unit waits for systemd to take a notification.
+const Timeout = 10 * time.Second
 
 // Notify sends state to systemd (sd_notify) and waits until systemd has
 // processed it (BARRIER=1). Waiting matters: systemd attributes a message

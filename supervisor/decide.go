@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/units"
 )
+
+// Every decision about whether a transition may happen, and how, is a
+// pure function here; the commands carry them out.
 
 // Status is a container's state as podman and docker name it.
 type Status string
@@ -26,13 +31,16 @@ var (
 	ErrRunning    = errors.New("container is running")
 	ErrPaused     = errors.New("container is paused")
 	ErrNotPaused  = errors.New("container is not paused")
+	// ErrCannotPause means the host's cgroup layout gives no way to
+	// freeze.
+	ErrCannotPause = errors.New("cannot pause")
 )
 
 // DeriveStatus tells a container's status from what systemd says of its
 // unit (zero Status if the unit is not loaded), its stored state, whether
 // an exit was recorded, and whether its cgroup is frozen. systemd and the
 // cgroup are the truth: a stored state never overrides them.
-func DeriveStatus(unit units.Status, st State, exited, frozen bool) Status {
+func DeriveStatus(unit units.Status, st container.State, exited, frozen bool) Status {
 	switch unit.ActiveState {
 	case "active", "reloading":
 		if frozen {
@@ -99,4 +107,87 @@ func checkUnpause(name string, s Status) error {
 		return fmt.Errorf("%w: %s is %s", ErrNotPaused, name, s)
 	}
 	return nil
+}
+
+// startAction is what a start of a container in some status does.
+type startAction int
+
+const (
+	startUnit    startAction = iota // start the unit
+	startNothing                    // it runs already: nothing to do
+)
+
+// decideStart decides a start: a running container is left as it is
+// (as in podman), unless the caller attaches to it, which needs a start;
+// one that is live otherwise, or about to be restarted by systemd, is
+// refused.
+func decideStart(name string, s Status, attach bool) (startAction, error) {
+	switch {
+	case s == StatusRunning && !attach:
+		return startNothing, nil
+	case s.Live() || s == StatusRestarting:
+		return startUnit, fmt.Errorf("%w: %s is %s", ErrRunning, name, s)
+	}
+	return startUnit, nil
+}
+
+// stopPlan is how a stop is carried out.
+type stopPlan struct {
+	// thawFirst: a paused container is thawed before the stop, or its
+	// frozen processes could not act on the stop signal and the stop
+	// would wait out the whole stop timeout.
+	thawFirst bool
+	// stopUnit: the unit is loaded and must be stopped (a stop of a
+	// stopped container succeeds with nothing to do).
+	stopUnit bool
+}
+
+// decideStop plans the stop of a container in status s whose unit is or
+// is not loaded.
+func decideStop(s Status, loaded bool) stopPlan {
+	return stopPlan{thawFirst: loaded && s == StatusPaused, stopUnit: loaded}
+}
+
+// freezeMethod is how the host's layout freezes a container.
+type freezeMethod int
+
+const (
+	freezeBySystemd freezeMethod = iota // systemd's FreezeUnit (v2)
+	freezeByV1                          // the v1 freezer on runc's cgroup
+)
+
+// decideFreeze says how this layout freezes a container, or why it
+// cannot. On unified v2 systemd freezes the unit itself, so systemd's
+// FreezerState stays true; on v1 systemd cannot freeze, and the freezer
+// controller on runc's cgroup for the container does it.
+func decideFreeze(mode cgroupmgr.Mode, freezerAvailable, root bool) (freezeMethod, error) {
+	switch {
+	case mode == cgroupmgr.Unified:
+		return freezeBySystemd, nil
+	case mode != cgroupmgr.Hybrid && mode != cgroupmgr.Legacy:
+		return 0, fmt.Errorf("%w: no cgroup filesystem found", ErrCannotPause)
+	case !root:
+		return 0, fmt.Errorf("%w: the v1 freezer needs root", ErrCannotPause)
+	case !freezerAvailable:
+		return 0, fmt.Errorf("%w: the v1 freezer controller is not mounted", ErrCannotPause)
+	}
+	return freezeByV1, nil
+}
+
+// startsAtBoot decides whether a container comes up at boot by its
+// restart policy, as podman's podman-restart.service and docker's daemon
+// do: always does; unless-stopped does unless the user stopped it. An
+// instance of ctr@.service is left to systemd: `systemctl enable` is how
+// it comes up at boot.
+func startsAtBoot(cfg *container.Config, st container.State) bool {
+	if units.IsTemplateInstance(cfg.Unit) {
+		return false
+	}
+	switch cfg.Restart.Name {
+	case container.PolicyAlways:
+		return true
+	case container.PolicyUnlessStopped:
+		return !st.StoppedByUser
+	}
+	return false
 }

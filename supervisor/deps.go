@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ctr-unit/ctr-unit/container"
 	"slices"
 	"strings"
 
@@ -79,13 +80,13 @@ func (s *Supervisor) dependencyGraph() (map[string][]string, error) {
 
 // checkNewName refuses a new container whose name a definition file holds,
 // whose dependencies do not exist, or that would close a cycle.
-func (s *Supervisor) checkNewName(cfg *Config) error {
+func (s *Supervisor) checkNewName(cfg *container.Config) error {
 	defs, err := definition.Find(s.defDirs)
 	if err != nil {
 		return err
 	}
 	if path, ok := defs[cfg.Name]; ok {
-		return fmt.Errorf("%w: container %s is defined in %s; edit that file or choose another name", ErrNameInUse, cfg.Name, path)
+		return fmt.Errorf("%w: container %s is defined in %s; edit that file or choose another name", container.ErrNameInUse, cfg.Name, path)
 	}
 	if len(cfg.Requires) == 0 {
 		return nil
@@ -96,7 +97,7 @@ func (s *Supervisor) checkNewName(cfg *Config) error {
 	}
 	for _, dep := range cfg.Requires {
 		if _, ok := graph[dep]; !ok {
-			return fmt.Errorf("%w: container %s requires %s, which does not exist; create it first", ErrNoSuchContainer, cfg.Name, dep)
+			return fmt.Errorf("%w: container %s requires %s, which does not exist; create it first", container.ErrNoSuchContainer, cfg.Name, dep)
 		}
 	}
 	graph[cfg.Name] = cfg.Requires
@@ -108,7 +109,7 @@ func (s *Supervisor) checkNewName(cfg *Config) error {
 
 // installUnit writes the drop-in of a new template instance and has
 // systemd load it, so systemctl start works at once.
-func (s *Supervisor) installUnit(ctx context.Context, cfg *Config) error {
+func (s *Supervisor) installUnit(ctx context.Context, cfg *container.Config) error {
 	systemd, err := s.sd(ctx)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func (s *Supervisor) installUnit(ctx context.Context, cfg *Config) error {
 
 // startDependencies starts, first, each container cfg requires that is
 // not running, and says which one failed.
-func (s *Supervisor) startDependencies(ctx context.Context, cfg *Config) error {
+func (s *Supervisor) startDependencies(ctx context.Context, cfg *container.Config) error {
 	if len(cfg.Requires) == 0 {
 		return nil
 	}

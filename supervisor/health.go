@@ -2,150 +2,39 @@ package supervisor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	sd "github.com/coreos/go-systemd/v22/dbus"
-	"golang.org/x/sys/unix"
-
-	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
-	"github.com/ctr-unit/ctr-unit/jsonfile"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/sdbus"
+	"github.com/ctr-unit/ctr-unit/sdnotify"
 	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // ErrNoHealthcheck is returned for checks of a container that has none.
 var ErrNoHealthcheck = errors.New("container has no healthcheck")
 
-const (
-	healthFile     = "health.json"
-	healthLockFile = "health.lock"
-	// healthCgroup is the child of the container's unit cgroup that a
-	// check process joins to speak for the unit (see tellSystemd).
-	healthCgroup = "/health"
-)
-
-// Health loads a container's health state; nil if it never had one, or
-// if what a crash left of it does not parse (see SaveHealth).
-func (s *Store) Health(name string) (*healthcheck.State, error) {
-	var st healthcheck.State
-	if err := jsonfile.Read(s.path(name, healthFile), &st); err != nil {
-		var syntax *json.SyntaxError
-		if errors.Is(err, fs.ErrNotExist) || errors.As(err, &syntax) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("read health of %s: %w", name, err)
-	}
-	return &st, nil
-}
-
-// SaveHealth replaces the health state atomically (a new file renamed
-// over the old) but, unlike the other records, without fsync: every check
-// rewrites it, each second per container on a disk, and a state a crash
-// lost or tore is merely started afresh by the next check.
-func (s *Store) SaveHealth(name string, st healthcheck.State) error {
-	data, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("save health of %s: %w", name, err)
-	}
-	f, err := os.CreateTemp(s.path(name), "."+healthFile+"-*")
-	if err != nil {
-		return fmt.Errorf("save health of %s: %w", name, err)
-	}
-	_, err = f.Write(data)
-	if err = errors.Join(err, f.Close()); err == nil {
-		err = os.Rename(f.Name(), s.path(name, healthFile))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("save health of %s: %w", name, err)
-	}
-	return nil
-}
-
-// lockHealth serialises updates of the health state. It is not the
-// container's lock: a stop holding that waits for the unit, and the unit
-// may be waiting for a check.
-func (s *Store) lockHealth(name string) (func(), error) {
-	f, err := os.OpenFile(s.path(name, healthLockFile), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock health of %s: %w", name, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock health of %s: %w", name, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-// healthSystemd is what checks need of systemd beyond Systemd.
-type healthSystemd interface {
-	Systemd
-	AttachProcesses(ctx context.Context, unit, subcgroup string, pids ...uint32) error
-	StopNoWait(ctx context.Context, unit string) error
-	StartNoWait(ctx context.Context, unit string) error
-	StartTransientNoWait(ctx context.Context, unit string, props []sd.Property, aux ...sd.PropertyCollection) error
-}
-
-func (s *Supervisor) healthSD(ctx context.Context) (healthSystemd, error) {
-	systemd, err := s.sd(ctx)
-	if err != nil {
-		return nil, err
-	}
-	hs, ok := systemd.(healthSystemd)
-	if !ok {
-		return nil, errors.New("the systemd client cannot run healthchecks")
-	}
-	return hs, nil
-}
-
-// applyHealth adjusts a container's service for its healthcheck.
-func applyHealth(svc *units.Service, cfg *Config, st steps) {
-	h := cfg.Health
-	if h == nil {
-		return
-	}
-	if h.OnFailure == healthcheck.ActionRestart || (h.Startup != nil && h.Startup.Retries > 0) {
-		// The restart action sends WATCHDOG=trigger: systemd kills the
-		// main process with SIGKILL and, the unit's result being
-		// "watchdog", restarts it, counted in NRestarts. Only this has
-		// that result, so a user's kill (SIGKILL included) still leaves
-		// the decision to the policy: with "no", Restart=on-watchdog
-		// restarts after nothing else. on-failure and always restart
-		// after a watchdog failure anyway.
-		svc.WatchdogSignal = syscall.SIGKILL
-		if svc.Restart == units.RestartNo {
-			svc.Restart = units.RestartOnWatchdog
-			// As for always: a check may restart it often.
-			svc.NoStartLimit = true
-		}
-	}
-	if h.ReadyWhenHealthy {
-		// One step creates and starts the container, names its init as
-		// the main process and then checks until it is healthy, when it
-		// sends READY=1. It runs in the unit, so systemd takes its word.
-		svc.Type = "notify"
-		svc.ExecStart = st.argv("start-healthy", cfg.Name)
-	}
-}
+// healthCgroup is the child of the container's unit cgroup that a check
+// process joins to speak for the unit (see tellSystemd).
+const healthCgroup = "/health"
 
 // healthUnits lists the timer and service that check cfg's container.
-func healthUnits(cfg *Config) []string {
+func healthUnits(cfg *container.Config) []string {
 	return []string{healthcheck.TimerUnit(cfg.Name), healthcheck.ServiceUnit(cfg.Name)}
 }
 
 // healthCleanup stops and forgets what is left of a container's check
 // units (a check still running, a unit that failed): their names must be
 // free before the next start.
-func (s *Supervisor) healthCleanup(ctx context.Context, systemd Systemd, cfg *Config) error {
+func (s *Supervisor) healthCleanup(ctx context.Context, systemd Systemd, cfg *container.Config) error {
 	if cfg.Health == nil || !cfg.Health.Scheduled() {
 		return nil
 	}
@@ -169,14 +58,14 @@ func (s *Supervisor) healthCleanup(ctx context.Context, systemd Systemd, cfg *Co
 }
 
 // healthTimer returns the names and properties of the check units.
-func (s *Supervisor) healthTimer(cfg *Config) (string, []sd.Property, sd.PropertyCollection) {
+func (s *Supervisor) healthTimer(cfg *container.Config) (string, []units.Prop, units.Aux) {
 	h := cfg.Health
 	first := time.Duration(0)
 	if h.ReadyWhenHealthy && !h.InStartup(healthcheck.State{}) {
 		first = h.Period() // the start step has just checked
 	}
-	argv := s.steps.command("healthcheck", "run", "--scheduled", cfg.Name)
-	return healthcheck.TimerUnit(cfg.Name), h.TimerProperties(cfg.Unit, first), sdCollection(healthcheck.ServiceUnit(cfg.Name), h.ServiceProperties(argv))
+	argv := s.steps.Argv(unitstep.HealthCheck, false, cfg.Name)
+	return healthcheck.TimerUnit(cfg.Name), h.TimerProperties(cfg.Unit, first), units.Aux{Name: healthcheck.ServiceUnit(cfg.Name), Props: h.ServiceProperties(argv)}
 }
 
 // HealthArm creates the check timer of a container whose unit is
@@ -191,13 +80,13 @@ func (s *Supervisor) HealthArm(ctx context.Context, name string) error {
 	if err != nil || cfg.Health == nil || !cfg.Health.Scheduled() {
 		return err
 	}
-	hs, err := s.healthSD(ctx)
+	hs, err := s.sd(ctx)
 	if err != nil {
 		return err
 	}
 	timer, props, service := s.healthTimer(cfg)
 	err = hs.StartTransientNoWait(ctx, timer, props, service)
-	if errors.Is(err, units.ErrUnitExists) {
+	if errors.Is(err, sdbus.ErrUnitExists) {
 		// What the last run left is still loaded: a check still running
 		// or a timer not yet collected.
 		states, serr := hs.ActiveStates(ctx, []string{timer})
@@ -217,7 +106,7 @@ func (s *Supervisor) HealthArm(ctx context.Context, name string) error {
 }
 
 // healthStart starts the checks of a running container (after unpause).
-func (s *Supervisor) healthStart(ctx context.Context, systemd Systemd, cfg *Config) error {
+func (s *Supervisor) healthStart(ctx context.Context, systemd Systemd, cfg *container.Config) error {
 	if cfg.Health == nil || !cfg.Health.Scheduled() {
 		return nil
 	}
@@ -228,28 +117,10 @@ func (s *Supervisor) healthStart(ctx context.Context, systemd Systemd, cfg *Conf
 	return nil
 }
 
-// healthOnPause stops a container's checks: none runs while it is paused.
-func (s *Supervisor) healthOnPause(ctx context.Context, cfg *Config) error {
-	systemd, err := s.sd(ctx)
-	if err != nil {
-		return err
-	}
-	return s.healthCleanup(ctx, systemd, cfg)
-}
-
-// healthOnUnpause resumes them, beginning with a check.
-func (s *Supervisor) healthOnUnpause(ctx context.Context, cfg *Config) error {
-	systemd, err := s.sd(ctx)
-	if err != nil {
-		return err
-	}
-	return s.healthStart(ctx, systemd, cfg)
-}
-
 // runningInit returns the pid of the container's init and when it was
 // created, if it is alive.
 func (s *Supervisor) runningInit(name string) (int, time.Time, bool) {
-	return ociruntime.RunningInit(s.paths.pidFile(name))
+	return ociruntime.RunningInit(s.dirs.PIDFile(name))
 }
 
 // CheckOptions say who runs a check.
@@ -287,7 +158,7 @@ func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOption
 	}
 	// The state is read once, under the lock held through the check:
 	// checks of one container (the timer's, a manual one) take turns.
-	unlock, err := s.store.lockHealth(name)
+	unlock, err := s.store.LockHealth(name)
 	if err != nil {
 		return "", err
 	}
@@ -341,12 +212,12 @@ func deref(st *healthcheck.State) healthcheck.State {
 }
 
 // probe runs one check command in the container.
-func (s *Supervisor) probe(cfg *Config, p healthcheck.Probe) (healthcheck.Result, error) {
+func (s *Supervisor) probe(cfg *container.Config, p healthcheck.Probe) (healthcheck.Result, error) {
 	runc, err := s.runc()
 	if err != nil {
 		return healthcheck.Result{}, err
 	}
-	pidFile := filepath.Join(s.paths.bundle(cfg.Name), fmt.Sprintf("health-%d.pid", os.Getpid()))
+	pidFile := filepath.Join(s.dirs.Bundle(cfg.Name), fmt.Sprintf("health-%d.pid", os.Getpid()))
 	start := time.Now()
 	r, err := runc.Probe(cfg.Name, p.Argv(), p.Timeout, pidFile, healthcheck.MaxOutputLen)
 	end := time.Now()
@@ -367,18 +238,18 @@ func (s *Supervisor) probe(cfg *Config, p healthcheck.Probe) (healthcheck.Result
 // process first moves itself into the container's unit (a child cgroup
 // of it, as the unit is delegated). Only status changes and actions pay
 // for this.
-func (s *Supervisor) tellSystemd(ctx context.Context, cfg *Config, status string, out healthcheck.Outcome, inUnit bool) error {
-	hs, err := s.healthSD(ctx)
+func (s *Supervisor) tellSystemd(ctx context.Context, cfg *container.Config, status string, out healthcheck.Outcome, inUnit bool) error {
+	hs, err := s.sd(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	if msg := healthNotification(cfg.Health, status, out); msg != "" {
+	if msg := cfg.Health.Notification(status, out); msg != "" {
 		if !inUnit {
-			err = joinUnit(ctx, hs, cfg.Unit)
+			err = s.joinUnit(ctx, hs, cfg.Unit)
 		}
 		if err == nil {
-			err = units.Notify(msg, notifyTimeout)
+			err = sdnotify.Notify(msg, sdnotify.Timeout)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tell systemd the health of %s (%s): %w", cfg.Name, cfg.Unit, err))
@@ -387,7 +258,7 @@ func (s *Supervisor) tellSystemd(ctx context.Context, cfg *Config, status string
 	switch out.Act {
 	case healthcheck.ActionKill:
 		// As ctr-unit kill: the unit's Restart= decides what follows.
-		errs = append(errs, hs.Kill(ctx, cfg.Unit, units.Whom("main"), syscall.SIGKILL))
+		errs = append(errs, hs.Kill(ctx, cfg.Unit, mainProcess, syscall.SIGKILL))
 	case healthcheck.ActionStop:
 		// As ctr-unit stop, recorded first: an unless-stopped container
 		// stays down at boot, and the restart count outlives the unit.
@@ -396,26 +267,9 @@ func (s *Supervisor) tellSystemd(ctx context.Context, cfg *Config, status string
 	return errors.Join(errs...)
 }
 
-// healthNotification is what a check tells the container's unit: its new
-// status, READY=1 when that makes a ready-when-healthy container ready,
-// and WATCHDOG=trigger for a restart (see applyHealth). "" if nothing.
-func healthNotification(h *healthcheck.Config, status string, out healthcheck.Outcome) string {
-	var lines []string
-	if out.Changed {
-		if status == healthcheck.Healthy && h.ReadyWhenHealthy {
-			lines = append(lines, "READY=1")
-		}
-		lines = append(lines, "STATUS="+status)
-	}
-	if out.Act == healthcheck.ActionRestart {
-		lines = append(lines, "WATCHDOG=trigger")
-	}
-	return strings.Join(lines, "\n")
-}
-
 // markStoppedByUser records a stop the container's healthcheck asked for
 // as ctr-unit stop records the user's.
-func (s *Supervisor) markStoppedByUser(ctx context.Context, systemd Systemd, cfg *Config) error {
+func (s *Supervisor) markStoppedByUser(ctx context.Context, systemd Systemd, cfg *container.Config) error {
 	st, err := s.store.State(cfg.Name)
 	if err != nil {
 		return err
@@ -428,26 +282,14 @@ func (s *Supervisor) markStoppedByUser(ctx context.Context, systemd Systemd, cfg
 }
 
 // joinUnit moves this process into the container's unit.
-func joinUnit(ctx context.Context, hs healthSystemd, unit string) error {
-	for _, root := range cgroupRoots() {
-		dir := filepath.Join(root, unitCgroup(unit), healthCgroup)
+func (s *Supervisor) joinUnit(ctx context.Context, systemd Systemd, unit string) error {
+	for _, root := range s.cgroups.SystemdRoots() {
+		dir := filepath.Join(root, unitstep.UnitCgroup(unit), healthCgroup)
 		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("make cgroup %s: %w", dir, err)
 		}
 	}
-	return hs.AttachProcesses(ctx, unit, healthCgroup, uint32(os.Getpid()))
-}
-
-// cgroupRoots are the hierarchies where systemd tracks units: the one
-// cgroup2 mount, or in hybrid both name=systemd and the unified one.
-func cgroupRoots() []string {
-	switch cgroupmgr.Detect() {
-	case cgroupmgr.Hybrid:
-		return []string{"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"}
-	case cgroupmgr.Legacy:
-		return []string{"/sys/fs/cgroup/systemd"}
-	}
-	return []string{"/sys/fs/cgroup"}
+	return systemd.AttachProcesses(ctx, unit, healthCgroup, uint32(os.Getpid()))
 }
 
 // StartHealthy is the ExecStart of a container that is ready only once
@@ -475,7 +317,7 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	if err := steps.StartCreated(name, pid); err != nil {
 		return err
 	}
-	_ = units.Notify("STATUS="+healthcheck.Starting, notifyTimeout)
+	_ = sdnotify.Notify("STATUS="+healthcheck.Starting, sdnotify.Timeout)
 	for {
 		status, err := s.Healthcheck(ctx, name, CheckOptions{inUnit: true})
 		if err != nil && errors.Is(err, ErrNotRunning) {
@@ -496,13 +338,9 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	}
 }
 
-func sdCollection(unit string, props []sd.Property) sd.PropertyCollection {
-	return sd.PropertyCollection{Name: unit, Properties: props}
-}
-
 // health is the container's health as inspect shows it: a run that has
 // not been checked yet is starting, whatever the last run ended with.
-func (s *Supervisor) health(cfg *Config) (*healthcheck.State, error) {
+func (s *Supervisor) health(cfg *container.Config) (*healthcheck.State, error) {
 	if cfg.Health == nil {
 		return nil, nil
 	}

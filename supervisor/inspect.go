@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // Info is everything known of a container at one moment.
 type Info struct {
-	Config *Config
-	State  State
-	Exit   *Exit
+	Config *container.Config
+	State  container.State
+	Exit   *container.Exit
 	Unit   units.Status
 	Status Status
 	// Health is the healthcheck state (nil without a healthcheck).
@@ -26,7 +27,7 @@ func (i *Info) RestartCount() uint32 {
 	if i.Unit.Loaded() {
 		n = i.Unit.NRestarts
 	}
-	return i.Config.Restart.performed(n)
+	return i.Config.Restart.Performed(n)
 }
 
 // Inspect reads a container's record and its unit's state.
@@ -46,7 +47,7 @@ func (s *Supervisor) Inspect(ctx context.Context, name string) (*Info, error) {
 	return s.info(cfg, unit)
 }
 
-func (s *Supervisor) info(cfg *Config, unit units.Status) (*Info, error) {
+func (s *Supervisor) info(cfg *container.Config, unit units.Status) (*Info, error) {
 	st, err := s.store.State(cfg.Name)
 	if err != nil {
 		return nil, err
@@ -69,11 +70,11 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	configs := make([]*Config, 0, len(names))
+	configs := make([]*container.Config, 0, len(names))
 	unitNames := make([]string, 0, len(names))
 	for _, n := range names {
 		cfg, err := s.store.Config(n)
-		if errors.Is(err, ErrNoSuchContainer) {
+		if errors.Is(err, container.ErrNoSuchContainer) {
 			continue // removed meanwhile
 		}
 		if err != nil {

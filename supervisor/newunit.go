@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ctr-unit/ctr-unit/container"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // A unit made with generate systemd --new needs no record: as podman's
@@ -20,27 +21,15 @@ import (
 // container's unit is the unit file's own name, whatever it is installed
 // as.
 
-// checkUnitName refuses a unit name create --unit cannot use.
-func checkUnitName(name string) error {
-	base, ok := strings.CutSuffix(name, ".service")
-	switch {
-	case !ok || base == "" || strings.ContainsAny(name, "/ \t\n") || len(name) > 255:
-		return fmt.Errorf("%w: unit %q: want a service unit name such as web.service", ErrInvalid, name)
-	case strings.HasSuffix(base, "@") || units.IsTemplateInstance(name):
-		return fmt.Errorf("%w: unit %q: a template or an instance of %s cannot be a container's own unit", ErrInvalid, name, units.Template)
-	}
-	return nil
-}
-
 // replaceExisting removes the container cfg's name holds, as rm -f does,
 // for create --replace. The one case rm -f cannot handle is the unit that
 // is starting now, in its create step: a --new unit whose earlier run left
 // its container behind (a power cut skipped the stop steps). systemd
 // starts only an inactive unit, so nothing of that container runs; it is
 // removed without stopping the unit, which would stop this very start.
-func (s *Supervisor) replaceExisting(ctx context.Context, cfg *Config) error {
+func (s *Supervisor) replaceExisting(ctx context.Context, cfg *container.Config) error {
 	old, err := s.store.Config(cfg.Name)
-	if errors.Is(err, ErrNoSuchContainer) {
+	if errors.Is(err, container.ErrNoSuchContainer) {
 		return nil
 	}
 	if err != nil {
@@ -68,7 +57,7 @@ func (s *Supervisor) replaceExisting(ctx context.Context, cfg *Config) error {
 // takes no lock: a ctr-unit stop holding the lock is waiting for this step.
 func (s *Supervisor) Discard(ctx context.Context, name, unitName string) error {
 	cfg, err := s.store.Config(name)
-	if errors.Is(err, ErrNoSuchContainer) {
+	if errors.Is(err, container.ErrNoSuchContainer) {
 		return nil
 	}
 	if err != nil {
@@ -84,17 +73,17 @@ func (s *Supervisor) Discard(ctx context.Context, name, unitName string) error {
 // discard deletes what a container that does not run has on disk. It
 // touches no unit: it is for containers whose unit is not ctr-unit's to
 // manage.
-func (s *Supervisor) discard(ctx context.Context, cfg *Config) error {
+func (s *Supervisor) discard(ctx context.Context, cfg *container.Config) error {
 	if runc, err := s.runc(); err == nil {
 		_ = runc.Delete(ctx, cfg.Name, true) // left by a run that stopped uncleanly
 	}
-	if err := os.RemoveAll(s.paths.bundle(cfg.Name)); err != nil {
+	if err := os.RemoveAll(s.dirs.Bundle(cfg.Name)); err != nil {
 		return fmt.Errorf("remove runtime files of %s: %w", cfg.Name, err)
 	}
-	if err := s.deleteRootfs(cfg); err != nil {
+	if err := s.fs.Delete(cfg); err != nil {
 		return err
 	}
-	if err := s.store.Remove(cfg.Name); err != nil && !errors.Is(err, ErrNoSuchContainer) {
+	if err := s.store.Remove(cfg.Name); err != nil && !errors.Is(err, container.ErrNoSuchContainer) {
 		return err
 	}
 	return nil
@@ -102,24 +91,28 @@ func (s *Supervisor) discard(ctx context.Context, cfg *Config) error {
 
 // generateNew renders the --new unit of cfg's container (see above),
 // named as a transient container's unit.
-func (s *Supervisor) generateNew(cfg *Config, command string) (string, []byte, error) {
+func (s *Supervisor) generateNew(cfg *container.Config, command string) (string, []byte, error) {
 	if cfg.Source != "" {
-		return "", nil, fmt.Errorf("%w: container %s is defined in %s: copy that file and ctr@.service to the other machine instead", ErrInvalid, cfg.Name, cfg.Source)
+		return "", nil, fmt.Errorf("%w: container %s is defined in %s: copy that file and ctr@.service to the other machine instead", container.ErrInvalid, cfg.Name, cfg.Source)
 	}
 	if len(cfg.CreateCommand) == 0 {
-		return "", nil, fmt.Errorf("%w: container %s has no record of the command that created it (an older ctr-unit made it): create it again, then generate --new", ErrInvalid, cfg.Name)
+		return "", nil, fmt.Errorf("%w: container %s has no record of the command that created it (an older ctr-unit made it): create it again, then generate --new", container.ErrInvalid, cfg.Name)
 	}
 	c := *cfg
 	c.Unit = units.TransientService(cfg.Name)
 	// The other machine needs one binary, ctr-unit.
-	steps := s.steps.withoutStep()
+	steps := s.steps.WithoutLean()
 	svc := s.serviceWith(&c, steps)
-	create := steps.command(append([]string{"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)...)
-	svc.ExecStartPre = append([][]string{create, steps.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
-	svc.ExecStopPost = append(svc.ExecStopPost, append(steps.argv("remove", cfg.Name), units.UnitNameArg))
+	create := steps.Command(append([]string{"create", "--replace", "--unit", units.UnitNameArg}, cfg.CreateCommand...)...)
+	svc.ExecStartPre = append([][]string{create, steps.Argv(unitstep.Prepare, false, cfg.Name)}, svc.ExecStartPre...)
+	// The unit is what the file is installed as: %n.
+	svc.ExecStopPost = [][]string{
+		steps.Argv(unitstep.StopPost, false, cfg.Name, units.UnitNameArg),
+		steps.Argv(unitstep.Remove, false, cfg.Name, units.UnitNameArg),
+	}
 	if !cfg.NoNetworkWait {
-		svc.Wants = append(svc.Wants, networkOnline)
-		svc.After = append(svc.After, networkOnline)
+		svc.Wants = append(svc.Wants, container.NetworkOnline)
+		svc.After = append(svc.After, container.NetworkOnline)
 	}
 	svc.Extra = append(svc.Extra, unit.NewUnitOption("Install", "WantedBy", "multi-user.target"))
 	needs := "the rootfs directory " + cfg.Rootfs
@@ -133,7 +126,7 @@ func (s *Supervisor) generateNew(cfg *Config, command string) (string, []byte, e
 		"A standalone unit, as podman's --new ones: it creates container " + cfg.Name + " as it starts",
 		"(ExecStartPre: create --replace, with the options it was created with) and",
 		"removes it when it stops (the last ExecStopPost step); no record needs to exist.",
-		"The machine needs ctr-unit at " + s.self + " and " + needs + ".",
+		"The machine needs ctr-unit at " + s.steps.Full + " and " + needs + ".",
 		"Install it in /etc/systemd/system (under any name), systemctl daemon-reload, then",
 		"systemctl start or enable it. ctr-unit ps, inspect, logs and stop work on the",
 		"container while it runs.",

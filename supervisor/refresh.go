@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/ctr-unit/ctr-unit/container"
 )
 
 // bootIDPath changes at every boot (and per sysbox boot).
@@ -42,7 +44,7 @@ func (s *Supervisor) refreshBoot() error {
 	if err != nil {
 		return nil // no boot ID to compare with: nothing can be stale
 	}
-	marker := filepath.Join(s.paths.StateDir, lastBootFile)
+	marker := filepath.Join(s.dirs.StateDir, lastBootFile)
 	if last, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(last)) == cur {
 		return nil
 	}
@@ -56,7 +58,7 @@ func (s *Supervisor) refreshBoot() error {
 			errs = append(errs, err)
 		}
 	}
-	s.store.sweep()
+	s.store.Sweep()
 	if err := errors.Join(errs...); err != nil {
 		return err // try again next time
 	}
@@ -74,10 +76,44 @@ func (s *Supervisor) refreshContainer(name, bootID string) error {
 	if err != nil || st.BootID == bootID {
 		return err
 	}
-	for _, dir := range []string{s.paths.bundle(name), filepath.Join(s.paths.runcRoot(), name)} {
+	for _, dir := range []string{s.dirs.Bundle(name), filepath.Join(s.dirs.RuncRoot(), name)} {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("remove stale runtime files of %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// StartAtBoot starts every container whose restart policy asks to be
+// running after a reboot (ctr-unit-restart.service runs it at boot). It
+// starts all it can and reports, by name, those that failed.
+func (s *Supervisor) StartAtBoot(ctx context.Context) (started []string, err error) {
+	if err := s.refreshBoot(); err != nil {
+		return nil, err
+	}
+	names, err := s.store.Names()
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, name := range names {
+		cfg, err := s.store.Config(name)
+		if errors.Is(err, container.ErrNoSuchContainer) {
+			continue
+		}
+		st, serr := s.store.State(name)
+		if err = errors.Join(err, serr); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !startsAtBoot(cfg, st) {
+			continue
+		}
+		if err := s.Start(ctx, name, StartOptions{}); err != nil {
+			errs = append(errs, fmt.Errorf("start %s at boot: %w", name, err))
+			continue
+		}
+		started = append(started, name)
+	}
+	return started, errors.Join(errs...)
 }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
-	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/sdbus"
 )
 
 // StartOptions modify one start.
@@ -19,11 +20,11 @@ type StartOptions struct {
 // Start starts a container's unit and returns once the container runs.
 // Starting a running container does nothing, as in podman.
 func (s *Supervisor) Start(ctx context.Context, name string, o StartOptions) error {
-	lock, err := s.store.Lock(ctx, name)
+	unlock, err := s.store.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	return s.startLocked(ctx, name, o)
 }
 
@@ -39,18 +40,18 @@ func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOption
 // has no unit of it loaded, so the query Start begins with is skipped
 // (about 0.7 ms); should systemd have one after all, left by an earlier
 // container of that name, the start is done as Start does it.
-func (s *Supervisor) startNew(ctx context.Context, cfg *Config) error {
-	lock, err := s.store.Lock(ctx, cfg.Name)
+func (s *Supervisor) startNew(ctx context.Context, cfg *container.Config) error {
+	unlock, err := s.store.Lock(ctx, cfg.Name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	systemd, err := s.sd(ctx)
 	if err != nil {
 		return err
 	}
 	err = s.startFrom(ctx, systemd, &Info{Config: cfg, Status: StatusCreated}, StartOptions{})
-	if errors.Is(err, units.ErrUnitExists) {
+	if errors.Is(err, sdbus.ErrUnitExists) {
 		return s.startLocked(ctx, cfg.Name, StartOptions{})
 	}
 	return err
@@ -65,11 +66,8 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	if _, err := s.runc(); err != nil {
 		return err
 	}
-	switch status := info.Status; {
-	case status == StatusRunning && o.Stdio == nil:
-		return nil
-	case status.Live() || status == StatusRestarting:
-		return fmt.Errorf("%w: %s is %s", ErrRunning, name, status)
+	if action, err := decideStart(name, info.Status, o.Stdio != nil); err != nil || action == startNothing {
+		return err
 	}
 	if err := s.startDependencies(ctx, cfg); err != nil {
 		return err
@@ -86,7 +84,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
-	if err := ociruntime.WriteBundle(s.paths.bundle(name), ociruntime.Spec(buildSpec(cfg))); err != nil {
+	if err := ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg))); err != nil {
 		return err
 	}
 	if err := s.store.ClearExit(name); err != nil {
@@ -106,7 +104,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	svc := s.service(cfg)
 	svc.StdioFDs = o.Stdio
 	launched := time.Now()
-	if err := s.launcherFor(cfg, unit).launch(ctx, systemd, cfg, svc); err != nil {
+	if err := s.launch(ctx, systemd, cfg, unit, svc); err != nil {
 		if ranAndEnded(ctx, systemd, cfg.Unit, launched, err) {
 			return nil
 		}
@@ -121,7 +119,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 // where the container never ran. Only a process named the unit's main
 // one during this start has a start time later than launched.
 func ranAndEnded(ctx context.Context, systemd Systemd, unit string, launched time.Time, err error) bool {
-	if !errors.Is(err, units.ErrJobFailed) {
+	if !errors.Is(err, sdbus.ErrJobFailed) {
 		return false
 	}
 	st, serr := systemd.Status(ctx, unit)

@@ -7,18 +7,19 @@ import (
 	"os"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
-// notifyTimeout bounds a wait for systemd to take a notification.
-const notifyTimeout = 10 * time.Second
+// The unit steps ctr-unit itself runs (unitstep.Table): ctr-unit-step
+// runs the plain start and stop of every other container.
 
-// unitSteps runs the steps of this supervisor's containers' units (see
-// package unitstep, and cmd/ctr-unit-step, which runs the plain ones).
-// Without runc, Runc is nil and the error says why.
+// unitSteps runs the lean steps of this supervisor's containers (see
+// package unitstep). Without runc, Runc is nil and the error says why.
 func (s *Supervisor) unitSteps() (unitstep.Steps, error) {
 	runc, err := s.runc()
-	return unitstep.Steps{Dirs: unitstep.Dirs(s.paths), Runc: runc}, err
+	return unitstep.Steps{Dirs: s.dirs, Runc: runc}, err
 }
 
 // StartStep is the unit's ExecStart when ctr-unit-step cannot do it: for
@@ -73,22 +74,65 @@ func (s *Supervisor) StartPost(ctx context.Context, name string) ([]string, erro
 
 // StopPost is the unit's ExecStopPost step when ctr-unit-step cannot do
 // it: an image container's also unmounts its layer, which needs the image
-// store. See unitstep.Steps.StopPost.
-func (s *Supervisor) StopPost(ctx context.Context, name string, getenv func(string) string) error {
+// store. unit is its unit, "" where the unit's command line does not say
+// (units of older versions). See unitstep.Steps.StopPost.
+func (s *Supervisor) StopPost(ctx context.Context, name, unit string, getenv func(string) string) error {
 	// Without runc the exit is still recorded (see unitstep).
 	steps, _ := s.unitSteps()
 	// The record is gone if the container was removed meanwhile
-	// (generate --new's own removal): its unit is then unknown.
+	// (generate --new's own removal): its unit is then what the command
+	// line says.
 	cfg, _ := s.store.Config(name)
-	unit := ""
 	if cfg != nil {
 		unit = cfg.Unit
 	}
 	err := steps.StopPost(ctx, name, unit, getenv)
 	if cfg != nil {
-		if rerr := s.releaseRootfs(cfg); rerr != nil {
+		if rerr := s.fs.Release(cfg); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up after container %s: %w", name, rerr))
 		}
 	}
 	return err
+}
+
+// MountRootfs is an image container's ExecStartPre step: it mounts the
+// container's layer and points the bundle's root at it.
+func (s *Supervisor) MountRootfs(name string) error {
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return err
+	}
+	return s.fs.MountRoot(cfg, s.dirs.Bundle(name))
+}
+
+// Prepare is the ExecStartPre step of a template instance: it writes the
+// bundle from the record (after a reboot /run is empty, and systemctl
+// start does not go through ctr-unit) and records the start. It takes no
+// lock: a ctr-unit start holding the lock waits for this step.
+func (s *Supervisor) Prepare(ctx context.Context, name string) error {
+	if err := s.syncDefinition(name, true); err != nil {
+		return err
+	}
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
+	}
+	st, err := s.store.State(name)
+	if err != nil {
+		return err
+	}
+	// The boot ID first: from here on the refresh leaves this
+	// container's runtime files alone.
+	st.BootID, _ = currentBootID()
+	st.StartedAt = time.Now()
+	if err := s.store.SaveState(name, st); err != nil {
+		return err
+	}
+	if err := s.store.ClearExit(name); err != nil {
+		return err
+	}
+	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
+		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
+	}
+	return ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg)))
 }

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/container"
 )
 
 // Stop stops a container: its stop signal, then after its stop timeout
@@ -16,11 +16,11 @@ import (
 // timeout, if set and shorter than the container's own, cuts the wait
 // short by killing the whole unit. Stopping a stopped container succeeds.
 func (s *Supervisor) Stop(ctx context.Context, name string, timeout *time.Duration) error {
-	lock, err := s.store.Lock(ctx, name)
+	unlock, err := s.store.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	return s.stopLocked(ctx, name, timeout, true)
 }
 
@@ -29,17 +29,23 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 	if err != nil {
 		return err
 	}
-	cfg, unit, st := info.Config, info.Unit, info.State
+	return s.stopFrom(ctx, systemd, info, timeout, byUser)
+}
+
+// stopFrom stops the container info describes, as systemd has it now.
+func (s *Supervisor) stopFrom(ctx context.Context, systemd Systemd, info *Info, timeout *time.Duration, byUser bool) (err error) {
+	cfg, st := info.Config, info.State
+	plan := decideStop(info.Status, info.Unit.Loaded())
 	// Recorded before stopping: unless-stopped must stay down even if
 	// this command is killed halfway, and systemd forgets NRestarts once
 	// the unit is gone.
 	st.StoppedByUser = byUser
-	if unit.Loaded() {
+	if plan.stopUnit {
 		if st.RestartCount, err = systemd.NRestarts(ctx, cfg.Unit); err != nil {
 			return err
 		}
 	}
-	flushed, err := s.store.WriteState(name, st)
+	flushed, err := s.store.WriteState(cfg.Name, st)
 	if err != nil {
 		return err
 	}
@@ -50,26 +56,22 @@ func (s *Supervisor) stopLocked(ctx context.Context, name string, timeout *time.
 	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {
 		return err
 	}
-	if unit.Loaded() {
-		// Frozen processes cannot act on the stop signal: the stop
-		// would wait out the whole stop timeout.
-		if info.Status == StatusPaused {
-			if err := s.freeze(ctx, systemd, cfg, false); err != nil {
-				return fmt.Errorf("stop container %s: %w", name, err)
-			}
-		}
-		if err := s.stopUnit(ctx, systemd, cfg, timeout); err != nil {
-			return fmt.Errorf("stop container %s: %w", name, err)
-		}
-		// Nothing of a stopped container should linger in systemd.
-		if err := systemd.ResetFailed(ctx, cfg.Unit); err != nil {
-			return err
+	if !plan.stopUnit {
+		return nil
+	}
+	if plan.thawFirst {
+		if err := s.freeze(ctx, systemd, cfg, false); err != nil {
+			return fmt.Errorf("stop container %s: %w", cfg.Name, err)
 		}
 	}
-	return nil
+	if err := s.stopUnit(ctx, systemd, cfg, timeout); err != nil {
+		return fmt.Errorf("stop container %s: %w", cfg.Name, err)
+	}
+	// Nothing of a stopped container should linger in systemd.
+	return systemd.ResetFailed(ctx, cfg.Unit)
 }
 
-func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *Config, timeout *time.Duration) error {
+func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *container.Config, timeout *time.Duration) error {
 	if timeout != nil && *timeout < cfg.StopTimeout.Duration() {
 		// systemd's own timeout is the container's; a shorter one asked
 		// for this stop ends the wait by killing the container.
@@ -77,7 +79,7 @@ func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *Config,
 		// with it, and killing the whole unit would also kill the stop
 		// step that removes runc's state.
 		timer := time.AfterFunc(*timeout, func() {
-			_ = systemd.Kill(ctx, cfg.Unit, units.Whom("main"), syscall.SIGKILL)
+			_ = systemd.Kill(ctx, cfg.Unit, mainProcess, syscall.SIGKILL)
 		})
 		defer timer.Stop()
 	}
@@ -87,11 +89,11 @@ func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *Config,
 // Restart stops and starts a container; its policy state is as after a
 // start.
 func (s *Supervisor) Restart(ctx context.Context, name string, timeout *time.Duration) error {
-	lock, err := s.store.Lock(ctx, name)
+	unlock, err := s.store.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer unlock()
 	if err := s.stopLocked(ctx, name, timeout, false); err != nil {
 		return err
 	}
@@ -108,9 +110,9 @@ func (s *Supervisor) Kill(ctx context.Context, name string, sig syscall.Signal, 
 	if err := checkSignal(name, info.Status); err != nil {
 		return err
 	}
-	whom := units.Whom("main")
+	whom := mainProcess
 	if all {
-		whom = units.Whom("all")
+		whom = allProcesses
 	}
 	return systemd.Kill(ctx, info.Config.Unit, whom, sig)
 }
@@ -118,12 +120,12 @@ func (s *Supervisor) Kill(ctx context.Context, name string, sig syscall.Signal, 
 // Remove deletes a container. A live one is refused unless force, which
 // kills it first.
 func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error {
-	lock, err := s.store.Lock(ctx, name)
+	unlock, err := s.store.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
-	info, err := s.Inspect(ctx, name)
+	defer unlock()
+	info, systemd, err := s.current(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -132,20 +134,20 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 	}
 	if info.Unit.Loaded() {
 		zero := time.Duration(0)
-		if err := s.stopLocked(ctx, name, &zero, true); err != nil {
+		if err := s.stopFrom(ctx, systemd, info, &zero, true); err != nil {
 			return err
 		}
-		if _, err := s.store.Config(name); errors.Is(err, ErrNoSuchContainer) {
+		if _, err := s.store.Config(name); errors.Is(err, container.ErrNoSuchContainer) {
 			return nil // removed by its unit's own stop step (generate --new)
 		}
 	}
-	if err := os.RemoveAll(s.paths.bundle(name)); err != nil {
+	if err := os.RemoveAll(s.dirs.Bundle(name)); err != nil {
 		return fmt.Errorf("remove runtime files of %s: %w", name, err)
 	}
-	if err := s.removeUnitFiles(ctx, s.systemd, info.Config); err != nil { // connected by Inspect
+	if err := s.removeUnitFiles(ctx, systemd, info.Config); err != nil {
 		return err
 	}
-	if err := s.deleteRootfs(info.Config); err != nil {
+	if err := s.fs.Delete(info.Config); err != nil {
 		return err
 	}
 	return s.store.Remove(name)

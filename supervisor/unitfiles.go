@@ -9,13 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
-	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/google/renameio/v2"
 
-	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // DefaultUnitDir is where ctr-unit create writes the drop-ins of template
@@ -23,79 +22,38 @@ import (
 // where systemctl enable puts its symlinks too.
 const DefaultUnitDir = "/etc/systemd/system"
 
-// networkOnline is what a container's unit waits for at boot, unless its
-// container opts out.
-const networkOnline = "network-online.target"
-
-// launcher is how a container's service reaches systemd. A transient
-// container's unit exists only as properties handed over at start; a unit
-// with a file (an instance of ctr@.service, with ctr-unit's drop-in, or a
-// unit file a user installed) is configured on disk and merely started.
-type launcher interface {
-	launch(ctx context.Context, systemd Systemd, cfg *Config, svc units.Service) error
-}
-
-type transientLauncher struct{}
-
-func (transientLauncher) launch(ctx context.Context, systemd Systemd, cfg *Config, svc units.Service) error {
-	return systemd.StartTransient(ctx, cfg.Unit, svc.Properties())
-}
-
-// fileLauncher starts a unit systemd loads from files. Drop-ins that are
-// missing or out of date (ctr-unit upgraded, a definition file edited, no
-// daemon-reload since) are rewritten and reloaded first.
-type fileLauncher struct{ s *Supervisor }
-
-func (l fileLauncher) launch(ctx context.Context, systemd Systemd, cfg *Config, svc units.Service) error {
-	if err := l.s.ensureDropIn(ctx, systemd, cfg, svc); err != nil {
+// launch starts cfg's unit as what systemd knows of it (unit) says:
+// unit needs FragmentPath (Client.Status) whenever systemd has the unit
+// loaded, since only the file tells a unit file from a transient unit
+// that has not been collected yet. A transient container's unit exists
+// only as properties handed over at start; a unit with a file (an
+// instance of ctr@.service with ctr-unit's drop-in, or a unit file a user
+// installed) is configured on disk and merely started, its drop-in
+// rewritten and reloaded first where it is missing or out of date
+// (ctr-unit upgraded, a definition file edited, no daemon-reload since).
+func (s *Supervisor) launch(ctx context.Context, systemd Systemd, cfg *container.Config, unit units.Status, svc units.Service) error {
+	if !unit.HasUnitFile() && !units.IsTemplateInstance(cfg.Unit) {
+		return systemd.StartTransient(ctx, cfg.Unit, svc.Properties())
+	}
+	if err := s.ensureDropIn(ctx, systemd, cfg, svc); err != nil {
 		return err
 	}
 	return systemd.Start(ctx, cfg.Unit)
 }
 
-// launcherFor picks how to start cfg's unit from what systemd knows of it:
-// unit needs FragmentPath (units.Client.Status) whenever systemd has the
-// unit loaded, since only the file tells a unit file from a transient unit
-// that has not been collected yet.
-func (s *Supervisor) launcherFor(cfg *Config, unit units.Status) launcher {
-	if unit.HasUnitFile() || units.IsTemplateInstance(cfg.Unit) {
-		return fileLauncher{s}
-	}
-	return transientLauncher{}
-}
-
-// service is the complete service of a container: its core settings
-// (buildService) plus what depends on other containers and on the unit's
-// kind.
-func (s *Supervisor) service(cfg *Config) units.Service {
+// service is the service of a container, with the units of the
+// containers it requires.
+func (s *Supervisor) service(cfg *container.Config) units.Service {
 	return s.serviceWith(cfg, s.steps)
 }
 
 // serviceWith is service with the given steps.
-func (s *Supervisor) serviceWith(cfg *Config, st steps) units.Service {
-	svc := buildService(cfg, st)
-	for _, dep := range cfg.Requires {
-		u := s.unitOf(dep)
-		svc.Requires = append(svc.Requires, u)
-		svc.After = append(svc.After, u)
+func (s *Supervisor) serviceWith(cfg *container.Config, steps unitstep.Runner) units.Service {
+	requires := make([]string, len(cfg.Requires))
+	for i, dep := range cfg.Requires {
+		requires[i] = s.unitOf(dep)
 	}
-	svc.MemoryMax, svc.CPUQuotaUSec, svc.TasksMax = cfg.MemoryMax, cfg.CPUQuotaUSec, cfg.PidsLimit
-	if units.IsTemplateInstance(cfg.Unit) {
-		// systemd may start the unit without ctr-unit (systemctl start,
-		// at boot), and after a reboot /run is empty: the unit writes
-		// the bundle from the record itself.
-		svc.ExecStartPre = append([][]string{st.argv("prepare", cfg.Name)}, svc.ExecStartPre...)
-		if !cfg.NoNetworkWait {
-			// Only units that can start at boot wait for the network; a
-			// transient one starts when the system is up anyway.
-			svc.Wants = append(svc.Wants, networkOnline)
-			svc.After = append(svc.After, networkOnline)
-		}
-	}
-	for _, e := range cfg.Extra {
-		svc.Extra = append(svc.Extra, unit.NewUnitOption(e.Section, e.Name, e.Value))
-	}
-	return svc
+	return container.BuildService(cfg, steps, requires)
 }
 
 // unitOf is the unit of container name, as far as it can be known; a
@@ -108,7 +66,7 @@ func (s *Supervisor) unitOf(name string) string {
 }
 
 // dropInHeader says where a drop-in came from.
-func dropInHeader(cfg *Config) []string {
+func dropInHeader(cfg *container.Config) []string {
 	h := []string{"Written by ctr-unit for container " + cfg.Name + "; do not edit."}
 	if cfg.Source != "" {
 		return append(h, "Generated from "+cfg.Source+" (edit that file, then systemctl daemon-reload).")
@@ -117,13 +75,13 @@ func dropInHeader(cfg *Config) []string {
 }
 
 // dropInPath is where ctr-unit create puts the drop-in of cfg's instance.
-func (s *Supervisor) dropInPath(cfg *Config) string {
+func (s *Supervisor) dropInPath(cfg *container.Config) string {
 	return filepath.Join(s.unitDir, units.DropInDir(cfg.Unit), units.DropInFile)
 }
 
 // writeDropIn writes the instance's drop-in; it reports whether the file
 // changed (and systemd must reload).
-func (s *Supervisor) writeDropIn(cfg *Config, svc units.Service) (bool, error) {
+func (s *Supervisor) writeDropIn(cfg *container.Config, svc units.Service) (bool, error) {
 	path := s.dropInPath(cfg)
 	text := svc.DropIn(dropInHeader(cfg)...)
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, text) {
@@ -141,7 +99,7 @@ func (s *Supervisor) writeDropIn(cfg *Config, svc units.Service) (bool, error) {
 // ensureDropIn makes sure systemd runs cfg's unit with its current
 // settings. Containers defined in files get theirs from the generator; the
 // others from the drop-in ctr-unit writes.
-func (s *Supervisor) ensureDropIn(ctx context.Context, systemd Systemd, cfg *Config, svc units.Service) error {
+func (s *Supervisor) ensureDropIn(ctx context.Context, systemd Systemd, cfg *container.Config, svc units.Service) error {
 	if !units.IsTemplateInstance(cfg.Unit) {
 		return nil // a unit file of the user's own
 	}
@@ -208,7 +166,7 @@ func (s *Supervisor) RefreshDropIns(ctx context.Context) ([]string, error) {
 
 // removeUnitFiles undoes what create set up for a template instance: the
 // enablement symlinks and the drop-in.
-func (s *Supervisor) removeUnitFiles(ctx context.Context, systemd Systemd, cfg *Config) error {
+func (s *Supervisor) removeUnitFiles(ctx context.Context, systemd Systemd, cfg *container.Config) error {
 	if !units.IsTemplateInstance(cfg.Unit) || cfg.Source != "" {
 		return nil
 	}
@@ -221,46 +179,4 @@ func (s *Supervisor) removeUnitFiles(ctx context.Context, systemd Systemd, cfg *
 	}
 	_ = os.Remove(dir) // only if empty: an admin's own drop-ins stay
 	return systemd.Reload(ctx)
-}
-
-// useTemplate decides whether a new container gets a template instance:
-// when ctr@.service is installed, so that systemctl and boot can manage it.
-func (s *Supervisor) useTemplate(ctx context.Context) (bool, error) {
-	systemd, err := s.sd(ctx)
-	if err != nil {
-		return false, err
-	}
-	return systemd.TemplateInstalled(ctx)
-}
-
-// Prepare is the ExecStartPre step of a template instance: it writes the
-// bundle from the record (after a reboot /run is empty, and systemctl
-// start does not go through ctr-unit) and records the start. It takes no
-// lock: a ctr-unit start holding the lock waits for this step.
-func (s *Supervisor) Prepare(ctx context.Context, name string) error {
-	if err := s.syncDefinition(name, true); err != nil {
-		return err
-	}
-	cfg, err := s.store.Config(name)
-	if err != nil {
-		return fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
-	}
-	st, err := s.store.State(name)
-	if err != nil {
-		return err
-	}
-	// The boot ID first: from here on the refresh leaves this
-	// container's runtime files alone.
-	st.BootID, _ = currentBootID()
-	st.StartedAt = time.Now()
-	if err := s.store.SaveState(name, st); err != nil {
-		return err
-	}
-	if err := s.store.ClearExit(name); err != nil {
-		return err
-	}
-	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
-		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", ErrInvalid, cfg.Rootfs, name)
-	}
-	return ociruntime.WriteBundle(s.paths.bundle(name), ociruntime.Spec(buildSpec(cfg)))
 }

@@ -1,25 +1,11 @@
 package units
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/coreos/go-systemd/v22/unit"
 )
-
-func TestValidateName(t *testing.T) {
-	for _, ok := range []string{"web", "a", "Web-1.prod_2", "0x", strings.Repeat("a", MaxNameLen)} {
-		if err := ValidateName(ok); err != nil {
-			t.Errorf("ValidateName(%q) = %v, want nil", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "-web", ".web", "_web", "we b", "we/b", "wé", "a\\b", strings.Repeat("a", MaxNameLen+1)} {
-		if err := ValidateName(bad); !errors.Is(err, ErrInvalidName) {
-			t.Errorf("ValidateName(%q) = %v, want ErrInvalidName", bad, err)
-		}
-	}
-}
 
 func TestUnitNamesEscapeAndRoundTrip(t *testing.T) {
 	cases := map[string]string{
@@ -55,20 +41,6 @@ func TestControlGroup(t *testing.T) {
 	for _, c := range cases {
 		if got := ControlGroup(c.slice, c.unit); got != c.want {
 			t.Errorf("ControlGroup(%q, %q) = %q, want %q", c.slice, c.unit, got, c.want)
-		}
-	}
-}
-
-func TestSignalNumber(t *testing.T) {
-	for in, want := range map[string]int{"TERM": 15, "SIGTERM": 15, "sigkill": 9, "9": 9, "HUP": 1, "USR1": 10} {
-		got, err := SignalNumber(in)
-		if err != nil || int(got) != want {
-			t.Errorf("SignalNumber(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "NOPE", "0", "99", "-1"} {
-		if _, err := SignalNumber(bad); err == nil {
-			t.Errorf("SignalNumber(%q) succeeded, want an error", bad)
 		}
 	}
 }

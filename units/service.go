@@ -4,9 +4,7 @@ import (
 	"syscall"
 	"time"
 
-	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/coreos/go-systemd/v22/unit"
-	"github.com/godbus/dbus/v5"
 )
 
 // Restart values of a service's Restart= setting that ctr-unit uses.
@@ -83,32 +81,11 @@ type Service struct {
 	StdioFDs *[3]int
 }
 
-type execCommand struct {
-	Path          string
-	Argv          []string
-	IgnoreFailure bool
-}
-
-func execProperty(name string, cmds ...[]string) sd.Property {
-	v := make([]execCommand, 0, len(cmds))
-	for _, c := range cmds {
-		// The bool is systemd's "-" prefix: never set it, or a failing
-		// container would count as a success and Restart=on-failure
-		// would never fire.
-		v = append(v, execCommand{Path: c[0], Argv: c})
-	}
-	return sd.Property{Name: name, Value: dbus.MakeVariant(v)}
-}
-
 func (s Service) serviceType() string {
 	if s.Type == "" {
 		return "forking"
 	}
 	return s.Type
-}
-
-func prop(name string, value any) sd.Property {
-	return sd.Property{Name: name, Value: dbus.MakeVariant(value)}
 }
 
 func usec(d time.Duration) uint64 {
@@ -119,15 +96,16 @@ func usec(d time.Duration) uint64 {
 }
 
 // Properties returns the transient-unit properties for s.
-func (s Service) Properties() []sd.Property {
-	p := []sd.Property{
+func (s Service) Properties() []Prop {
+	prop := P
+	p := []Prop{
 		prop("Description", s.Description),
 		prop("Type", s.serviceType()),
 		prop("NotifyAccess", "all"),
 		// The container's init is in a child cgroup, where guessing never
 		// finds it; the start step names it.
 		prop("GuessMainPID", false),
-		execProperty("ExecStart", s.ExecStart),
+		Exec("ExecStart", s.ExecStart),
 		// The container gets the whole subtree: runc creates its cgroup
 		// below the unit's own, so every container process stays in the
 		// unit and systemd's stop and kill reach all of them.
@@ -142,10 +120,10 @@ func (s Service) Properties() []sd.Property {
 		prop("SyslogIdentifier", s.SyslogIdentifier),
 	}
 	if len(s.ExecStartPre) > 0 {
-		p = append(p, execProperty("ExecStartPre", s.ExecStartPre...))
+		p = append(p, Exec("ExecStartPre", s.ExecStartPre...))
 	}
 	if len(s.ExecStopPost) > 0 {
-		p = append(p, execProperty("ExecStopPost", s.ExecStopPost...))
+		p = append(p, Exec("ExecStopPost", s.ExecStopPost...))
 	}
 	if s.Slice != "" {
 		p = append(p, prop("Slice", s.Slice))
@@ -189,9 +167,9 @@ func (s Service) Properties() []sd.Property {
 	}
 	if s.StdioFDs != nil {
 		p = append(p,
-			prop("StandardInputFileDescriptor", dbus.UnixFD(s.StdioFDs[0])),
-			prop("StandardOutputFileDescriptor", dbus.UnixFD(s.StdioFDs[1])),
-			prop("StandardErrorFileDescriptor", dbus.UnixFD(s.StdioFDs[2])),
+			prop("StandardInputFileDescriptor", FD(s.StdioFDs[0])),
+			prop("StandardOutputFileDescriptor", FD(s.StdioFDs[1])),
+			prop("StandardErrorFileDescriptor", FD(s.StdioFDs[2])),
 		)
 	}
 	return p

@@ -4,8 +4,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/godbus/dbus/v5"
 )
 
 func props(t *testing.T, s Service) map[string]any {
@@ -15,7 +13,7 @@ func props(t *testing.T, s Service) map[string]any {
 		if _, dup := m[p.Name]; dup {
 			t.Fatalf("property %s set twice", p.Name)
 		}
-		m[p.Name] = p.Value.Value()
+		m[p.Name] = p.Value
 	}
 	return m
 }
@@ -40,7 +38,7 @@ func TestServicePropertiesCoreSettings(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", k, m[k], v)
 		}
 	}
-	start := m["ExecStart"].([]execCommand)
+	start := m["ExecStart"].([]ExecCommand)
 	if len(start) != 1 || start[0].Path != "/usr/sbin/runc" || start[0].IgnoreFailure {
 		t.Errorf("ExecStart = %#v: want runc, failures not ignored", start)
 	}
@@ -65,7 +63,7 @@ func TestServicePropertiesLifetimeStartLimit(t *testing.T) {
 
 func TestServicePropertiesStdioAndLimits(t *testing.T) {
 	m := props(t, Service{ExecStart: []string{"/x"}, StdioFDs: &[3]int{0, 1, 2}, MemoryMax: 1 << 20, TasksMax: 10, CPUQuotaUSec: 500_000})
-	if m["StandardOutputFileDescriptor"] != dbus.UnixFD(1) {
+	if m["StandardOutputFileDescriptor"] != FD(1) {
 		t.Errorf("stdout fd = %#v", m["StandardOutputFileDescriptor"])
 	}
 	if m["MemoryMax"] != uint64(1<<20) || m["TasksMax"] != uint64(10) || m["CPUQuotaPerSecUSec"] != uint64(500_000) {

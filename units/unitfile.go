@@ -2,8 +2,6 @@ package units
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -199,56 +197,4 @@ func quoteWord(w string) string {
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
 	return `"` + r.Replace(w) + `"`
-}
-
-// Reload makes systemd re-read unit files and drop-ins (daemon-reload),
-// and rerun the generators.
-func (c *Client) Reload(ctx context.Context) error {
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	if err := c.conn.ReloadContext(ctx); err != nil {
-		return fmt.Errorf("daemon-reload: %w", mapError(err))
-	}
-	return nil
-}
-
-// TemplateInstalled reports whether systemd finds Template on disk.
-func (c *Client) TemplateInstalled(ctx context.Context) (bool, error) {
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	files, err := c.conn.ListUnitFilesByPatternsContext(ctx, nil, []string{Template})
-	if err != nil {
-		return false, fmt.Errorf("look for %s: %w", Template, mapError(err))
-	}
-	return len(files) > 0, nil
-}
-
-// Disable removes the enablement symlinks of unitNames, if any.
-func (c *Client) Disable(ctx context.Context, unitNames ...string) error {
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	if _, err := c.conn.DisableUnitFilesContext(ctx, unitNames, false); err != nil {
-		return fmt.Errorf("disable %s: %w", strings.Join(unitNames, " "), mapError(err))
-	}
-	return nil
-}
-
-// DropInPaths lists the drop-ins systemd applied to unitName when it
-// loaded it.
-func (c *Client) DropInPaths(ctx context.Context, unitName string) ([]string, error) {
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	p, err := c.conn.GetUnitPropertyContext(ctx, unitName, "DropInPaths")
-	if err != nil {
-		return nil, fmt.Errorf("read drop-ins of %s: %w", unitName, mapError(err))
-	}
-	paths, _ := p.Value.Value().([]string)
-	return paths, nil
-}
-
-// HasUnitFile reports whether systemd loaded the unit from a unit file
-// (a template instance, or a file a user installed) rather than from
-// transient properties, which live in /run/systemd/transient.
-func (s Status) HasUnitFile() bool {
-	return s.FragmentPath != "" && !strings.HasPrefix(s.FragmentPath, "/run/systemd/transient/")
 }

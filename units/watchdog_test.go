@@ -12,7 +12,7 @@ func TestWatchdogSignalInPropertiesAndDropIn(t *testing.T) {
 	s := Service{ExecStart: []string{"/bin/true"}, Restart: RestartOnWatchdog, WatchdogSignal: syscall.SIGKILL, NoStartLimit: true}
 	got := map[string]any{}
 	for _, p := range s.Properties() {
-		got[p.Name] = p.Value.Value()
+		got[p.Name] = p.Value
 	}
 	if got["WatchdogSignal"] != int32(9) || got["Restart"] != "on-watchdog" {
 		t.Errorf("properties WatchdogSignal=%v Restart=%v; want 9, on-watchdog", got["WatchdogSignal"], got["Restart"])

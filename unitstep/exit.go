@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctr-unit/ctr-unit/jsonfile"
-	"github.com/ctr-unit/ctr-unit/units"
 )
 
 // ExitRuntimeError is the exit code podman and docker give a container
@@ -32,7 +33,8 @@ func ExitFromEnv(getenv func(string) string, now time.Time) Exit {
 	case "exited":
 		ex.ExitCode, _ = strconv.Atoi(status)
 	case "killed", "dumped":
-		if sig, err := units.SignalNumber(status); err == nil {
+		// systemd names the signal without its SIG prefix.
+		if sig := unix.SignalNum("SIG" + status); sig != 0 {
 			ex.ExitCode = 128 + int(sig)
 		} else {
 			ex.ExitCode = ExitRuntimeError

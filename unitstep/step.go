@@ -12,7 +12,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
-	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/sdnotify"
 )
 
 // Steps run the unit steps of containers kept in Dirs, with Runc.
@@ -20,9 +20,6 @@ type Steps struct {
 	Dirs Dirs
 	Runc *ociruntime.Runc
 }
-
-// notifyTimeout bounds the wait for systemd to take the main pid.
-const notifyTimeout = 10 * time.Second
 
 // ErrStoppedWhileStarting means the unit was stopped during its start step.
 var ErrStoppedWhileStarting = errors.New("stopped while starting")
@@ -84,7 +81,7 @@ func (s Steps) NameMainProcess(name string) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("container %s: %w", name, ociruntime.ErrInitGone)
 	}
-	if err := units.Notify(units.MainPID(pid), notifyTimeout); err != nil {
+	if err := sdnotify.Notify(sdnotify.MainPID(pid), sdnotify.Timeout); err != nil {
 		return 0, fmt.Errorf("container %s: %w", name, err)
 	}
 	return pid, nil

@@ -1,22 +1,14 @@
-// Command ctr-unit-step runs the steps of a container's unit; ctr-unit
-// writes its command lines into the units it makes:
-//
-//	ctr-unit-step GLOBAL-FLAGS start NAME
-//	ctr-unit-step GLOBAL-FLAGS stop-post --unit UNIT NAME
-//
-// GLOBAL-FLAGS are ctr-unit's --state-dir, --runtime-dir and --runtime,
-// as given to the ctr-unit that made the unit. It is a binary of its own
-// because every start and stop of a container execs it: ctr-unit, with
-// image storage and its CLI linked in, takes 1.5 ms longer to start.
-// ctr-unit's own "internal" steps do the rest (images, healthchecks).
+// Command ctr-unit-step runs the steps of a container's unit that every
+// start and stop of a plain container takes (unitstep.Table's lean ones);
+// ctr-unit writes its command lines into the units it makes. It is a
+// binary of its own because systemd execs it at every start and stop:
+// ctr-unit, with image storage and its CLI linked in, takes longer to
+// start, and links what this one must not (see main_test.go).
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"syscall"
 
@@ -35,47 +27,24 @@ func main() {
 }
 
 func run(args []string) error {
-	var dirs unitstep.Dirs
-	var runcPath string
-	global := flag.NewFlagSet("ctr-unit-step", flag.ContinueOnError)
-	global.SetOutput(io.Discard)
-	global.StringVar(&dirs.StateDir, "state-dir", "/var/lib/ctr-unit", "where container records are kept")
-	global.StringVar(&dirs.RuntimeDir, "runtime-dir", "/run/ctr-unit", "where runtime data is kept")
-	global.StringVar(&runcPath, "runtime", "", "path of runc")
-	if err := global.Parse(args); err != nil {
+	call, err := unitstep.Parse(args, unitstep.DefaultGlobals())
+	if err != nil {
 		return err
 	}
-	args = global.Args()
-	if len(args) == 0 {
-		return errors.New("missing step: start or stop-post")
-	}
-	runc, runcErr := ociruntime.FindRunc(runcPath, dirs.RuncRoot())
-	steps := unitstep.Steps{Dirs: dirs, Runc: runc}
-	switch step, args := args[0], args[1:]; step {
-	case "start":
-		if len(args) != 1 {
-			return errors.New("usage: start NAME")
-		}
+	runc, runcErr := ociruntime.FindRunc(call.Runtime, call.RuncRoot())
+	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc}
+	switch call.Step {
+	case unitstep.Start:
 		if runcErr != nil {
 			return runcErr
 		}
-		argv, err := steps.Start(args[0])
+		argv, err := steps.Start(call.Container)
 		if err != nil || argv == nil {
 			return err
 		}
 		return syscall.Exec(argv[0], argv, os.Environ())
-	case "stop-post":
-		fs := flag.NewFlagSet("stop-post", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		unit := fs.String("unit", "", "the container's unit")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 || *unit == "" {
-			return errors.New("usage: stop-post --unit UNIT NAME")
-		}
-		return steps.StopPost(context.Background(), fs.Arg(0), *unit, os.Getenv)
-	default:
-		return fmt.Errorf("unknown step %q", step)
+	case unitstep.StopPost:
+		return steps.StopPost(context.Background(), call.Container, call.Unit, os.Getenv)
 	}
+	return fmt.Errorf("step %s is ctr-unit's to run, not ctr-unit-step's", call.Step)
 }

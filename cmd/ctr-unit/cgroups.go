@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -15,42 +13,6 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/supervisor"
 )
-
-// bindLimitFlags binds --memory, --cpus and --pids-limit, which become
-// the unit's MemoryMax=, CPUQuota= and TasksMax=. Values are checked as
-// the flags are parsed.
-func bindLimitFlags(cmd *cobra.Command, o *supervisor.CreateOptions) {
-	cmd.Flags().VarP((*memoryFlag)(&o.MemoryMax), "memory", "m", "memory limit (e.g. 512m, 1g)")
-	cmd.Flags().Var((*cpusFlag)(&o.CPUQuotaUSec), "cpus", "CPU limit in CPUs (e.g. 1.5)")
-	cmd.Flags().Uint64Var(&o.PidsLimit, "pids-limit", 0, "limit on the number of processes")
-}
-
-type memoryFlag uint64
-
-func (m *memoryFlag) String() string { return strconv.FormatUint(uint64(*m), 10) }
-func (m *memoryFlag) Type() string   { return "bytes" }
-func (m *memoryFlag) Set(v string) error {
-	n, err := units.RAMInBytes(v)
-	if err != nil || n <= 0 {
-		return fmt.Errorf("give a size such as 512m or 1g")
-	}
-	*m = memoryFlag(n)
-	return nil
-}
-
-// cpusFlag holds CPUs as µs of CPU time per second of wall time.
-type cpusFlag uint64
-
-func (c *cpusFlag) String() string { return strconv.FormatFloat(float64(*c)/1e6, 'f', -1, 64) }
-func (c *cpusFlag) Type() string   { return "cpus" }
-func (c *cpusFlag) Set(v string) error {
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 || math.IsInf(f, 0) {
-		return fmt.Errorf("give a positive number of CPUs such as 0.5 or 2")
-	}
-	*c = cpusFlag(f * 1e6)
-	return nil
-}
 
 func (a *app) pauseCommands() []*cobra.Command {
 	return []*cobra.Command{

@@ -13,14 +13,13 @@ import (
 )
 
 // parseCreate runs create's flag parsing (not the command) on args.
-func parseCreate(t *testing.T, use string, args []string) supervisor.CreateOptions {
+func parseCreate(t *testing.T, use string, args []string) supervisor.CreateRequest {
 	t.Helper()
-	var o supervisor.CreateOptions
-	var stopTimeout uint
-	root := newRootCommand()
+	var r supervisor.CreateRequest
+	root := newRootCommand(&app{})
 	cmd := &cobra.Command{Use: use}
 	root.AddCommand(cmd)
-	createFlags(cmd, &o, &stopTimeout)
+	createFlags(cmd, &r)
 	if use == "run" {
 		cmd.Flags().BoolP("detach", "d", false, "")
 		cmd.Flags().Bool("rm", false, "")
@@ -29,8 +28,8 @@ func parseCreate(t *testing.T, use string, args []string) supervisor.CreateOptio
 		t.Fatal(err)
 	}
 
-	(&app{}).createOptions(cmd, &o, &stopTimeout, cmd.Flags().Args())
-	return o
+	createOptions(cmd, &r, cmd.Flags().Args())
+	return r
 }
 
 // The recorded command line creates the same container again: what

@@ -10,11 +10,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/supervisor"
 	"github.com/ctr-unit/ctr-unit/volume"
 )
@@ -22,21 +25,12 @@ import (
 // imageArgs splits run/create's arguments: without --rootfs the first is
 // the IMAGE and the rest the command (as podman run IMAGE [CMD...]); with
 // --rootfs all of them are the command.
-func imageArgs(o *supervisor.CreateOptions, args []string) {
+func imageArgs(o *container.Options, args []string) {
 	if o.Rootfs == "" && len(args) > 0 {
 		o.Image, o.Command = args[0], args[1:]
 		return
 	}
 	o.Command = args
-}
-
-// imageFlags binds run/create's image and mount flags.
-func imageFlags(cmd *cobra.Command, o *supervisor.CreateOptions) {
-	f := cmd.Flags()
-	f.StringVarP(&o.User, "user", "u", "", "user (NAME, UID, NAME:GROUP or UID:GID) the command runs as")
-	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "mount HOSTDIR:CTRDIR[:ro] or named volume NAME:CTRDIR[:ro] (repeatable)")
-	f.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)")
-	f.StringVar(&o.ShmSize, "shm-size", "", "size of /dev/shm (e.g. 64m)")
 }
 
 // openImages opens the image store; image commands that touch no
@@ -47,12 +41,12 @@ func (a *app) volumes() (*supervisor.Supervisor, *volume.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	vols, err := sv.Volumes()
+	vols, err := rootfs.New(a.globals.Dirs, a.storageDriver).Volumes()
 	return sv, vols, err
 }
 
 func (a *app) openImages() (*imagestore.Store, error) {
-	return imagestore.Open(a.paths.StorageOptions(a.storageDriver))
+	return imagestore.Open(rootfs.StorageOptions(a.globals.Dirs, a.storageDriver))
 }
 
 // progressOut is where a load's progress goes: stderr when it is a
@@ -180,7 +174,7 @@ func (a *app) imagesCommand(use string) *cobra.Command {
 				}
 				for _, n := range names {
 					k := strings.LastIndex(n, ":")
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n[:k], n[k+1:], imagestore.ShortID(i.ID), ago(i.Created), humanSize(i.Size))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n[:k], n[k+1:], imagestore.ShortID(i.ID), ago(i.Created), units.HumanSizeWithPrecision(float64(i.Size), 3))
 				}
 			}
 			return w.Flush()
@@ -262,7 +256,7 @@ func (a *app) exportCommand() *cobra.Command {
 				return err
 			}
 			if output == "" {
-				return sv.Export(cmd.Context(), args[0], os.Stdout)
+				return sv.Export(args[0], os.Stdout)
 			}
 			// Written beside the target and renamed: a failed export
 			// leaves no half file under the name.
@@ -271,7 +265,7 @@ func (a *app) exportCommand() *cobra.Command {
 				return fmt.Errorf("export %s: %w", args[0], err)
 			}
 			defer f.Cleanup()
-			if err := sv.Export(cmd.Context(), args[0], f); err != nil {
+			if err := sv.Export(args[0], f); err != nil {
 				return err
 			}
 			return f.CloseAtomicallyReplace()
@@ -317,21 +311,6 @@ func (a *app) umountCommand() *cobra.Command {
 			}
 			fmt.Println(args[0])
 			return nil
-		},
-	}
-}
-
-// mountRootfsCommand is an image container's ExecStartPre step.
-func (a *app) mountRootfsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:  "mount-rootfs NAME",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			return sv.MountRootfs(args[0])
 		},
 	}
 }
@@ -448,18 +427,6 @@ func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // addSizes fills inspect --size's fields (an image container's only).

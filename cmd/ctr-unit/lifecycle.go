@@ -6,94 +6,65 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/supervisor"
-	"github.com/ctr-unit/ctr-unit/units"
 )
 
-// createFlags binds the flags shared by run and create.
-func createFlags(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *uint) {
-	f := cmd.Flags()
-	f.StringVar(&o.Name, "name", "", "container name (required)")
-	f.StringVar(&o.Rootfs, "rootfs", "", "directory to use as the container's root filesystem")
-	f.StringVar(&o.Restart, "restart", "no", "restart policy: no, on-failure[:N], always, unless-stopped")
-	f.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable (KEY=VALUE)")
-	f.StringVarP(&o.WorkDir, "workdir", "w", "", "working directory inside the container")
-	f.Var(&entrypointValue{dst: &o.Entrypoint}, "entrypoint", `replace the image's ENTRYPOINT, and drop its CMD: PATH or '["PROGRAM","ARG"]' ("" clears it)`)
-	f.StringVar(&o.Hostname, "hostname", "", "container host name")
-	f.StringVar(&o.Network, "network", "host", "network: host or none")
-	f.StringVar(&o.StopSignal, "stop-signal", "", "signal that stops the container (default SIGTERM)")
-	f.UintVar(stopTimeout, "stop-timeout", uint(supervisor.DefaultStopTimeout/time.Second), "seconds to wait after the stop signal before killing")
-	f.StringArrayVar(&o.Requires, "requires", nil, "container that must run before this one (repeatable)")
-	f.BoolVar(&o.NoNetworkWait, "no-network-wait", false, "do not order the container's unit after network-online.target at boot")
-	bindLimitFlags(cmd, o)
-	imageFlags(cmd, o)
-	healthFlags(cmd, &o.Health)
-	f.BoolVar(&o.Replace, "replace", false, "remove a container of the same name first (as rm -f)")
-	f.StringVar(&o.Unit, "unit", "", "the unit file that runs the container (set by generate systemd --new units)")
-	_ = f.MarkHidden("unit")
-	f.SetInterspersed(false)
+// createFlags binds the flags shared by run and create: every container
+// setting's (container.Settings), and --replace.
+func createFlags(cmd *cobra.Command, r *supervisor.CreateRequest) {
+	bindSettings(cmd, &r.Options)
+	cmd.Flags().BoolVar(&r.Replace, "replace", false, "remove a container of the same name first (as rm -f)")
+	cmd.Flags().SetInterspersed(false)
 }
 
-func (a *app) createOptions(cmd *cobra.Command, o *supervisor.CreateOptions, stopTimeout *uint, args []string) {
-	imageArgs(o, args)
-	if cmd.Flags().Changed("stop-timeout") {
-		o.StopTimeout = stopTimeout
-	}
-	o.CreateCommand = createCommandLine(cmd, o, args)
+// createOptions completes the options from run/create's arguments.
+func createOptions(cmd *cobra.Command, r *supervisor.CreateRequest, args []string) {
+	imageArgs(&r.Options, args)
+	r.CreateCommand = createCommandLine(cmd, r.BaseDir, args)
 }
 
 // notCreateFlags are run's own flags and those a --new unit sets itself.
 var notCreateFlags = map[string]bool{"detach": true, "rm": true, "replace": true, "unit": true}
 
 // createCommandLine is how the container can be created again, for
-// generate systemd --new: the flags the user gave, as --flag=value (a
-// relative --rootfs made absolute), then the arguments.
-func createCommandLine(cmd *cobra.Command, o *supervisor.CreateOptions, args []string) []string {
+// generate systemd --new: the flags the user gave, as --flag=value
+// (relative host paths made absolute), then the arguments.
+func createCommandLine(cmd *cobra.Command, baseDir string, args []string) []string {
 	var line []string
 	global := cmd.InheritedFlags() // --state-dir and such: the unit gives its own
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if notCreateFlags[f.Name] || global.Lookup(f.Name) != nil {
 			return
 		}
-		values := []string{f.Value.String()}
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			values = sv.GetSlice()
-		}
-		if f.Name == "rootfs" {
-			if abs, err := filepath.Abs(o.Rootfs); err == nil {
-				values = []string{abs}
-			}
-		}
-		for _, v := range values {
-			line = append(line, "--"+f.Name+"="+v)
+		for _, v := range settingValues(f) {
+			line = append(line, "--"+f.Name+"="+container.Canonical(f.Name, v, baseDir))
 		}
 	})
 	return append(append(line, "--"), args...)
 }
 
 func (a *app) createCommand() *cobra.Command {
-	var o supervisor.CreateOptions
-	var stopTimeout uint
+	var r supervisor.CreateRequest
 	cmd := &cobra.Command{
 		Use:   "create [flags] --name NAME --rootfs DIR -- COMMAND [ARG...]",
 		Short: "Create a container without starting it",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.createOptions(cmd, &o, &stopTimeout, args)
+			createOptions(cmd, &r, args)
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
-			o.Template = true
+			r.Template = true
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			cfg, err := sv.Create(cmd.Context(), o)
+			cfg, err := sv.Create(cmd.Context(), r)
 			if err != nil {
 				return err
 			}
@@ -101,13 +72,12 @@ func (a *app) createCommand() *cobra.Command {
 			return nil
 		},
 	}
-	createFlags(cmd, &o, &stopTimeout)
+	createFlags(cmd, &r)
 	return cmd
 }
 
 func (a *app) runCommand() *cobra.Command {
-	var o supervisor.CreateOptions
-	var stopTimeout uint
+	var r supervisor.CreateRequest
 	var detach, remove bool
 	cmd := &cobra.Command{
 		Use:   "run [flags] --name NAME --rootfs DIR -- COMMAND [ARG...]",
@@ -115,7 +85,7 @@ func (a *app) runCommand() *cobra.Command {
 		Long: "Create and start a container as a systemd service. Without -d, run stays\n" +
 			"attached to the container's output and exits with its exit code.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.createOptions(cmd, &o, &stopTimeout, args)
+			createOptions(cmd, &r, args)
 			if detach && remove {
 				return fmt.Errorf("--rm cannot be used with -d")
 			}
@@ -125,14 +95,14 @@ func (a *app) runCommand() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			if detach {
-				cfg, err := sv.RunDetached(ctx, o)
+				cfg, err := sv.RunDetached(ctx, r)
 				if err != nil {
 					return err
 				}
 				fmt.Println(cfg.Name)
 				return nil
 			}
-			cfg, err := sv.Create(ctx, o)
+			cfg, err := sv.Create(ctx, r)
 			if err != nil {
 				return err
 			}
@@ -152,7 +122,7 @@ func (a *app) runCommand() *cobra.Command {
 			return exitCode(code)
 		},
 	}
-	createFlags(cmd, &o, &stopTimeout)
+	createFlags(cmd, &r)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "start the container and return")
 	cmd.Flags().BoolVar(&remove, "rm", false, "remove the container when it exits")
 	return cmd
@@ -263,7 +233,7 @@ func (a *app) killCommand() *cobra.Command {
 	var sigName string
 	var all bool
 	cmd := a.perName("kill [-s SIGNAL] [--all]", "Send a signal to containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
-		sig, err := units.SignalNumber(sigName)
+		sig, err := container.ParseSignal(sigName)
 		if err != nil {
 			return err
 		}
@@ -271,92 +241,5 @@ func (a *app) killCommand() *cobra.Command {
 	})
 	cmd.Flags().StringVarP(&sigName, "signal", "s", "KILL", "signal to send")
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process of the container, not only its main one")
-	return cmd
-}
-
-func (a *app) internalCommand() *cobra.Command {
-	cmd := commandGroup("internal", "Steps run by ctr-unit's units")
-	cmd.Hidden = true
-	// The units' steps must not refresh: they run while a command holds
-	// the container's lock, or at early boot.
-	cmd.PersistentPreRun = func(*cobra.Command, []string) {}
-	cmd.AddCommand(a.prepareCommand(), a.generatorCommand(), a.removeCommand())
-	cmd.AddCommand(a.mountRootfsCommand())
-	cmd.AddCommand(a.startHealthyCommand())
-	cmd.AddCommand(&cobra.Command{
-		Use:   "start-at-boot",
-		Short: "Start the containers whose restart policy asks for it (ctr-unit-restart.service)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			started, err := sv.StartAtBoot(cmd.Context())
-			for _, n := range started {
-				fmt.Println(n)
-			}
-			return err
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:   "refresh-units",
-		Short: "Rewrite the drop-ins of containers made with create (the package's postinst runs it)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			changed, err := sv.RefreshDropIns(cmd.Context())
-			for _, n := range changed {
-				fmt.Println(n)
-			}
-			return err
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:  "start-post NAME",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			argv, err := sv.StartPost(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return syscall.Exec(argv[0], argv, os.Environ())
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:  "start NAME",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			argv, err := sv.StartStep(cmd.Context(), args[0])
-			if err != nil || argv == nil {
-				return err
-			}
-			// The step's last command runs in its place: one process
-			// less for systemd to wait for.
-			return syscall.Exec(argv[0], argv, os.Environ())
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:  "stop-post NAME",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			return sv.StopPost(cmd.Context(), args[0], os.Getenv)
-		},
-	})
 	return cmd
 }

@@ -6,14 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/reexec"
 
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/recordstore"
+	"github.com/ctr-unit/ctr-unit/rootfs"
+	"github.com/ctr-unit/ctr-unit/sdbus"
 	"github.com/ctr-unit/ctr-unit/supervisor"
-	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // Exit codes as podman uses them: 125 when ctr-unit itself failed; a
@@ -27,14 +32,15 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
 
 // app holds the global flags and opens the supervisor on demand.
 type app struct {
-	paths supervisor.Paths
-	runc  string
+	globals unitstep.Globals
 	// unitDir receives template instances' drop-ins; refresh is set for
 	// user commands (not the units' own steps), see supervisor.Refresh.
 	unitDir string
 	refresh bool
 	// storageDriver is the image store's driver ("" detects).
 	storageDriver string
+	// closers run when the command is done.
+	closers []func() error
 }
 
 func (a *app) supervisor() (*supervisor.Supervisor, error) {
@@ -42,31 +48,57 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locate the ctr-unit binary: %w", err)
 	}
-	sv, err := supervisor.New(supervisor.Options{
-		Paths: a.paths,
-		Runc:  a.runc,
-		Self:  self,
-		Step:  stepBinary(self),
+	fs := rootfs.New(a.globals.Dirs, a.storageDriver)
+	a.closers = append(a.closers, fs.Close)
+	steps := a.globals
+	steps.Runtime = absRuntime(steps.Runtime)
+	sv := supervisor.New(supervisor.Options{
+		Dirs:  a.globals.Dirs,
+		Store: recordstore.Open(a.globals.Dirs),
+		FS:    fs,
 		Connect: func(ctx context.Context) (supervisor.Systemd, error) {
-			return units.Connect(ctx)
+			return sdbus.Connect(ctx)
 		},
+		Cgroups:        cgroupmgr.New(cgroupmgr.Detect()),
+		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
 		UnitDir:        a.unitDir,
-		StorageDriver:  a.storageDriver,
 		DefinitionDirs: definitionDirs(),
 	})
-	if err == nil && a.refresh {
+	if a.refresh {
 		// A bad definition file must not stop commands on the others.
 		if rerr := sv.Refresh(context.Background()); rerr != nil {
 			fmt.Fprintln(os.Stderr, "ctr-unit: warning:", rerr)
 		}
 	}
-	return sv, err
+	return sv, nil
+}
+
+// close runs the closers of the command's supervisor.
+func (a *app) close() {
+	for _, c := range a.closers {
+		_ = c()
+	}
+}
+
+// absRuntime is the runc a unit's steps are told to use: the user's, as an
+// absolute path, since a unit runs elsewhere ("" for runc in $PATH).
+func absRuntime(runc string) string {
+	if runc == "" {
+		return ""
+	}
+	if p, err := exec.LookPath(runc); err == nil {
+		runc = p
+	}
+	if p, err := filepath.Abs(runc); err == nil {
+		return p
+	}
+	return runc
 }
 
 // stepBinary finds ctr-unit-step, installed in PREFIX/libexec/ctr-unit
 // beside PREFIX/bin/ctr-unit, or built into the same directory. Without it
-// ctr-unit does the units' steps itself, at a cost of 1.5 ms of each
-// container's start and stop.
+// ctr-unit does the units' steps itself, at the cost of a longer start of
+// each.
 func stepBinary(self string) string {
 	dir := filepath.Dir(self)
 	for _, p := range []string{
@@ -104,25 +136,34 @@ func envOr(key, def string) string {
 	return def
 }
 
-func newRootCommand() *cobra.Command {
-	a := &app{}
+// envGlobals are the global flags' defaults: the environment's, else
+// unitstep's.
+func envGlobals() unitstep.Globals {
+	g := unitstep.DefaultGlobals()
+	g.StateDir = envOr("CTR_UNIT_STATE_DIR", g.StateDir)
+	g.RuntimeDir = envOr("CTR_UNIT_RUNTIME_DIR", g.RuntimeDir)
+	g.Runtime = envOr("CTR_UNIT_RUNTIME", g.Runtime)
+	return g
+}
+
+func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ctr-unit",
 		Short:         "Run containers as systemd services",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&a.paths.StateDir, "state-dir", envOr("CTR_UNIT_STATE_DIR", "/var/lib/ctr-unit"), "where container records are kept")
-	root.PersistentFlags().StringVar(&a.paths.RuntimeDir, "runtime-dir", envOr("CTR_UNIT_RUNTIME_DIR", "/run/ctr-unit"), "where runtime data is kept")
-	root.PersistentFlags().StringVar(&a.runc, "runtime", envOr("CTR_UNIT_RUNTIME", ""), "path of the runc binary (default: runc in $PATH)")
+	def := envGlobals()
+	root.PersistentFlags().StringVar(&a.globals.StateDir, "state-dir", def.StateDir, "where container records are kept")
+	root.PersistentFlags().StringVar(&a.globals.RuntimeDir, "runtime-dir", def.RuntimeDir, "where runtime data is kept")
+	root.PersistentFlags().StringVar(&a.globals.Runtime, "runtime", def.Runtime, "path of the runc binary (default: runc in $PATH)")
 	root.PersistentFlags().StringVar(&a.unitDir, "unit-dir", envOr("CTR_UNIT_UNIT_DIR", supervisor.DefaultUnitDir), "where drop-ins for ctr@NAME.service are written")
 	root.PersistentFlags().StringVar(&a.storageDriver, "storage-driver", envOr("CTR_UNIT_STORAGE_DRIVER", ""), "image store driver: overlay or vfs (default: detected)")
 	root.PersistentPreRun = func(*cobra.Command, []string) { a.refresh = true }
 	root.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.stopCommand(),
 		a.restartCommand(), a.rmCommand(), a.killCommand(), a.psCommand(),
-		a.inspectCommand(), a.logsCommand(), a.internalCommand(),
-		a.generateCommand(), a.validateCommand(),
+		a.inspectCommand(), a.logsCommand(), a.generateCommand(), a.validateCommand(),
 	)
 	root.AddCommand(a.imageCommands()...)
 	root.AddCommand(a.pauseCommands()...)
@@ -139,12 +180,9 @@ func main() {
 	// storage driver"); ctr-unit's own output says what matters, and its
 	// errors carry storage's.
 	logrus.SetLevel(logrus.WarnLevel)
-	root := newRootCommand()
-	if filepath.Base(os.Args[0]) == generatorName {
-		// Installed as a systemd generator (a symlink to this binary).
-		root.SetArgs(append([]string{"internal", "generator"}, os.Args[1:]...))
-	}
-	err := root.ExecuteContext(context.Background())
+	a := &app{}
+	err := run(a, os.Args)
+	a.close()
 	var code exitCode
 	switch {
 	case err == nil:
@@ -154,4 +192,32 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
 		os.Exit(exitError)
 	}
+}
+
+// run runs ctr-unit's command line: a unit step (unitstep.Table) or a
+// user's command.
+func run(a *app, argv []string) error {
+	ctx := context.Background()
+	args := argv[1:]
+	if filepath.Base(argv[0]) == generatorName {
+		// Installed as a systemd generator (a symlink to this binary):
+		// systemd passes the output directories.
+		if len(args) < 1 || len(args) > 3 {
+			return fmt.Errorf("usage: %s NORMAL-DIR [EARLY-DIR LATE-DIR]", generatorName)
+		}
+		return a.runStep(ctx, unitstep.Call{Globals: envGlobals(), Step: unitstep.Generator, OutputDirs: args})
+	}
+	if unitstep.IsInternal(args) {
+		call, err := unitstep.Parse(args, envGlobals())
+		if errors.Is(err, unitstep.ErrUnknownStep) {
+			return fmt.Errorf("unknown command %q for ctr-unit internal (a unit step: %w)", call.Step, err)
+		}
+		if err != nil {
+			return err
+		}
+		return a.runStep(ctx, call)
+	}
+	root := newRootCommand(a)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }

@@ -11,30 +11,32 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/supervisor"
 )
 
 // containerJSON is what ps --format json and inspect show: podman's field
 // names where podman has them.
 type containerJSON struct {
-	Name         string                   `json:"Name"`
-	Created      time.Time                `json:"Created"`
-	Path         string                   `json:"Path"`
-	Args         []string                 `json:"Args"`
-	Rootfs       string                   `json:"Rootfs"`
-	Unit         string                   `json:"Unit"`
-	State        stateJSON                `json:"State"`
-	RestartCount uint32                   `json:"RestartCount"`
-	Config       configJSON               `json:"Config"`
-	HostConfig   hostConfigJSON           `json:"HostConfig"`
-	Image        string                   `json:"Image,omitempty"`
-	ImageName    string                   `json:"ImageName,omitempty"`
-	Mounts       []supervisor.Mount       `json:"Mounts,omitempty"`
-	SizeRw       *int64                   `json:"SizeRw,omitempty"`
-	SizeRootFs   *int64                   `json:"SizeRootFs,omitempty"`
-	Restart      supervisor.RestartPolicy `json:"-"`
+	Name         string                  `json:"Name"`
+	Created      time.Time               `json:"Created"`
+	Path         string                  `json:"Path"`
+	Args         []string                `json:"Args"`
+	Rootfs       string                  `json:"Rootfs"`
+	Unit         string                  `json:"Unit"`
+	State        stateJSON               `json:"State"`
+	RestartCount uint32                  `json:"RestartCount"`
+	Config       configJSON              `json:"Config"`
+	HostConfig   hostConfigJSON          `json:"HostConfig"`
+	Image        string                  `json:"Image,omitempty"`
+	ImageName    string                  `json:"ImageName,omitempty"`
+	Mounts       []container.Mount       `json:"Mounts,omitempty"`
+	SizeRw       *int64                  `json:"SizeRw,omitempty"`
+	SizeRootFs   *int64                  `json:"SizeRootFs,omitempty"`
+	Restart      container.RestartPolicy `json:"-"`
 }
 
 type stateJSON struct {
@@ -51,16 +53,16 @@ type stateJSON struct {
 }
 
 type configJSON struct {
-	Env         []string          `json:"Env"`
-	WorkingDir  string            `json:"WorkingDir"`
-	Hostname    string            `json:"Hostname,omitempty"`
-	StopSignal  supervisor.Signal `json:"StopSignal"`
-	StopTimeout uint              `json:"StopTimeout"`
+	Env         []string         `json:"Env"`
+	WorkingDir  string           `json:"WorkingDir"`
+	Hostname    string           `json:"Hostname,omitempty"`
+	StopSignal  container.Signal `json:"StopSignal"`
+	StopTimeout uint             `json:"StopTimeout"`
 }
 
 type hostConfigJSON struct {
-	RestartPolicy supervisor.RestartPolicy `json:"RestartPolicy"`
-	NetworkMode   string                   `json:"NetworkMode"`
+	RestartPolicy container.RestartPolicy `json:"RestartPolicy"`
+	NetworkMode   string                  `json:"NetworkMode"`
 }
 
 func toJSON(i *supervisor.Info) containerJSON {
@@ -234,20 +236,12 @@ func shorten(s string, n int) string {
 	return s[:n-3] + "..."
 }
 
+// ago says how long ago t was, as podman's ps and images do.
 func ago(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := time.Since(t).Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	return units.HumanDuration(time.Since(t)) + " ago"
 }
 
 func statusText(s stateJSON) string {

@@ -108,57 +108,6 @@ func (a *app) validateCommand() *cobra.Command {
 	}
 }
 
-// removeCommand is the last stop step of a generate systemd --new unit.
-func (a *app) removeCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:  "remove NAME UNIT",
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			return sv.Discard(cmd.Context(), args[0], args[1])
-		},
-	}
-}
-
-func (a *app) prepareCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:  "prepare NAME",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
-			if err != nil {
-				return err
-			}
-			return sv.Prepare(cmd.Context(), args[0])
-		},
-	}
-}
-
-// generatorCommand is the systemd generator (see supervisor.Generate).
-// systemd passes the normal, early and late output directories.
-func (a *app) generatorCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:  "generator NORMAL-DIR [EARLY-DIR LATE-DIR]",
-		Args: cobra.RangeArgs(1, 3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			logf := generatorLog()
-			sv, err := a.supervisor()
-			if err != nil {
-				logf("%v", err)
-				return err
-			}
-			if err := sv.Generate(args[0], logf); err != nil {
-				logf("%v", err)
-				return err
-			}
-			return nil
-		},
-	}
-}
-
 // generatorLog logs to the kernel log, which is what a generator has
 // before journald runs; stderr where that cannot be opened.
 func generatorLog() func(string, ...any) {

@@ -7,20 +7,21 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
 func TestDeriveStatus(t *testing.T) {
-	started := State{StartedAt: time.Unix(1, 0)}
+	started := container.State{StartedAt: time.Unix(1, 0)}
 	cases := []struct {
 		name   string
 		unit   units.Status
-		st     State
+		st     container.State
 		exited bool
 		frozen bool
 		want   Status
 	}{
-		{"never started", units.Status{}, State{}, false, false, StatusCreated},
+		{"never started", units.Status{}, container.State{}, false, false, StatusCreated},
 		{"running", units.Status{ActiveState: "active", SubState: "running"}, started, false, false, StatusRunning},
 		{"frozen", units.Status{ActiveState: "active"}, started, false, true, StatusPaused},
 		{"waiting for restart", units.Status{ActiveState: "activating", SubState: "auto-restart"}, started, true, false, StatusRestarting},
@@ -73,12 +74,43 @@ func TestStateChecks(t *testing.T) {
 	}
 }
 
-func TestFreezeViaLayout(t *testing.T) {
-	if by, err := freezeVia(cgroupmgr.Unified, false, true); !by || err != nil {
-		t.Errorf("v2: bySystemd %v err %v; want systemd's FreezeUnit", by, err)
+func TestDecideStartAndStop(t *testing.T) {
+	for _, c := range []struct {
+		status Status
+		attach bool
+		want   startAction
+		err    error
+	}{
+		{StatusCreated, false, startUnit, nil},
+		{StatusExited, false, startUnit, nil},
+		{StatusRunning, false, startNothing, nil},
+		{StatusRunning, true, startUnit, ErrRunning},
+		{StatusPaused, false, startUnit, ErrRunning},
+		{StatusRestarting, false, startUnit, ErrRunning},
+		{StatusStopping, false, startUnit, ErrRunning},
+	} {
+		got, err := decideStart("web", c.status, c.attach)
+		if !errors.Is(err, c.err) || (err == nil && got != c.want) {
+			t.Errorf("start of %s (attach %v): %v, %v; want %v, %v", c.status, c.attach, got, err, c.want, c.err)
+		}
 	}
-	if by, err := freezeVia(cgroupmgr.Hybrid, true, true); by || err != nil {
-		t.Errorf("hybrid: bySystemd %v err %v; want the v1 freezer", by, err)
+	if p := decideStop(StatusPaused, true); !p.thawFirst || !p.stopUnit {
+		t.Errorf("stop of paused: %+v, want thaw then stop", p)
+	}
+	if p := decideStop(StatusRunning, true); p.thawFirst || !p.stopUnit {
+		t.Errorf("stop of running: %+v", p)
+	}
+	if p := decideStop(StatusExited, false); p.thawFirst || p.stopUnit {
+		t.Errorf("stop of a container without a unit: %+v, want nothing to stop", p)
+	}
+}
+
+func TestDecideFreeze(t *testing.T) {
+	if how, err := decideFreeze(cgroupmgr.Unified, false, true); how != freezeBySystemd || err != nil {
+		t.Errorf("v2: %v %v; want systemd's FreezeUnit", how, err)
+	}
+	if how, err := decideFreeze(cgroupmgr.Hybrid, true, true); how != freezeByV1 || err != nil {
+		t.Errorf("hybrid: %v %v; want the v1 freezer", how, err)
 	}
 	for _, c := range []struct {
 		mode          cgroupmgr.Mode
@@ -89,9 +121,35 @@ func TestFreezeViaLayout(t *testing.T) {
 		{cgroupmgr.Hybrid, false, true, "not mounted"},
 		{cgroupmgr.Unavailable, true, true, "no cgroup filesystem"},
 	} {
-		_, err := freezeVia(c.mode, c.freezer, c.root)
+		_, err := decideFreeze(c.mode, c.freezer, c.root)
 		if !errors.Is(err, ErrCannotPause) || !strings.Contains(err.Error(), c.why) {
 			t.Errorf("%v freezer=%v root=%v: %v, want ErrCannotPause saying %q", c.mode, c.freezer, c.root, err, c.why)
+		}
+	}
+}
+
+func TestStartsAtBoot(t *testing.T) {
+	transient := func(policy string) *container.Config {
+		p, _ := container.ParseRestartPolicy(policy)
+		return &container.Config{Unit: units.TransientService("x"), Restart: p}
+	}
+	cases := []struct {
+		cfg  *container.Config
+		st   container.State
+		want bool
+	}{
+		{transient("always"), container.State{}, true},
+		{transient("always"), container.State{StoppedByUser: true}, true},
+		{transient("unless-stopped"), container.State{}, true},
+		{transient("unless-stopped"), container.State{StoppedByUser: true}, false},
+		{transient("on-failure:3"), container.State{}, false},
+		{transient("no"), container.State{}, false},
+		// systemctl enable decides for unit-file containers.
+		{&container.Config{Unit: units.TemplateInstance("x"), Restart: container.RestartPolicy{Name: container.PolicyAlways}}, container.State{}, false},
+	}
+	for _, c := range cases {
+		if got := startsAtBoot(c.cfg, c.st); got != c.want {
+			t.Errorf("%s %s stoppedByUser=%v: %v, want %v", c.cfg.Unit, c.cfg.Restart, c.st.StoppedByUser, got, c.want)
 		}
 	}
 }

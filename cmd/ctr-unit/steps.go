@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/unitstep"
+)
+
+// stepHandler runs one step of unitstep.Table; every step has one.
+type stepHandler func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error
+
+func handlerOf(step unitstep.Name) (stepHandler, bool) {
+	switch step {
+	case unitstep.Prepare:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return sv.Prepare(ctx, c.Container)
+		}, true
+	case unitstep.MountRootfs:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return sv.MountRootfs(c.Container)
+		}, true
+	case unitstep.Start:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return execIf(sv.StartStep(ctx, c.Container))
+		}, true
+	case unitstep.StartHealthy:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return sv.StartHealthy(ctx, c.Container)
+		}, true
+	case unitstep.StartPost:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return execIf(sv.StartPost(ctx, c.Container))
+		}, true
+	case unitstep.StopPost:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return sv.StopPost(ctx, c.Container, c.Unit, os.Getenv)
+		}, true
+	case unitstep.Remove:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return sv.Discard(ctx, c.Container, c.Unit)
+		}, true
+	case unitstep.HealthCheck:
+		// A ctr-unit command of its own (healthcheck run --scheduled).
+		return nil, true
+	case unitstep.Generator:
+		return runGenerator, true
+	case unitstep.StartAtBoot:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			started, err := sv.StartAtBoot(ctx)
+			for _, n := range started {
+				fmt.Println(n)
+			}
+			return err
+		}, true
+	case unitstep.RefreshUnits:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			changed, err := sv.RefreshDropIns(ctx)
+			for _, n := range changed {
+				fmt.Println(n)
+			}
+			return err
+		}, true
+	}
+	return nil, false
+}
+
+// runStep runs a unit step. Steps never refresh (supervisor.Refresh):
+// they run while a command holds the container's lock, or at early boot.
+func (a *app) runStep(ctx context.Context, c unitstep.Call) error {
+	handle, ok := handlerOf(c.Step)
+	if !ok || handle == nil {
+		return fmt.Errorf("unknown command %q for ctr-unit internal", c.Step)
+	}
+	a.globals = c.Globals
+	sv, err := a.supervisor()
+	if err != nil {
+		if c.Step == unitstep.Generator {
+			generatorLog()("%v", err)
+		}
+		return err
+	}
+	return handle(ctx, sv, c)
+}
+
+// execIf runs the command a step leaves for its last act in its place:
+// one process less for systemd to wait for.
+func execIf(argv []string, err error) error {
+	if err != nil || argv == nil {
+		return err
+	}
+	return syscall.Exec(argv[0], argv, os.Environ())
+}
+
+// runGenerator is the systemd generator (see supervisor.Generate).
+// systemd passes the normal, early and late output directories.
+func runGenerator(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+	logf := generatorLog()
+	if err := sv.Generate(c.OutputDirs[0], logf); err != nil {
+		logf("%v", err)
+		return err
+	}
+	return nil
+}

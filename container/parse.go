@@ -1,0 +1,330 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	gounits "github.com/docker/go-units"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/volume"
+)
+
+// One parser for each kind of value a container setting takes. The
+// settings table (settings.go) calls them for flags and file keys alike;
+// their messages say what is wrong with the value and what to give
+// instead, without naming the flag or key, which the caller adds.
+
+// MaxNameLen bounds container names so that unit names built from them
+// stay well below systemd's 255-byte limit.
+const MaxNameLen = 60
+
+// ErrInvalidName is returned for container names ctr-unit refuses.
+var ErrInvalidName = errors.New("invalid container name")
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ValidateName checks a container name against the podman/docker rule.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: the name is empty", ErrInvalidName)
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("%w %q: longer than %d characters", ErrInvalidName, name, MaxNameLen)
+	case !namePattern.MatchString(name):
+		return fmt.Errorf("%w %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// ParseSignal reads a signal given as a number, "TERM" or "SIGTERM".
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// ParseSize reads a size in bytes as podman's --memory and --shm-size do
+// (go-units' RAMInBytes: 65536, 64k, 1.5g, 2T; powers of 1024). It must be
+// above zero.
+func ParseSize(s string) (int64, error) {
+	n, err := gounits.RAMInBytes(s)
+	if err != nil || n <= 0 {
+		return 0, errors.New("want a size above 0, such as 512m or 1g")
+	}
+	return n, nil
+}
+
+// maxCPUs keeps a CPU quota in microseconds per second well inside
+// systemd's range.
+const maxCPUs = 1 << 20
+
+// ParseCPUs reads a number of CPUs (1.5) as microseconds of CPU time per
+// second of wall time, what systemd's CPUQuota= takes.
+func ParseCPUs(s string) (uint64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > maxCPUs || f*1e6 < 1 {
+		return 0, errors.New("want a positive number of CPUs such as 0.5 or 2")
+	}
+	return uint64(math.Round(f * 1e6)), nil
+}
+
+// ParsePidsLimit reads a process limit: a whole number above 0, or -1 (or
+// 0) for none, as podman's --pids-limit.
+func ParsePidsLimit(s string) (uint64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < -1 {
+		return 0, errors.New("want a whole number above 0, or -1 for no limit")
+	}
+	if n <= 0 {
+		return 0, nil
+	}
+	return uint64(n), nil
+}
+
+// ParseSeconds reads a stop timeout: whole seconds, or a duration such as
+// 30s or 1m30s (whole seconds are kept).
+func ParseSeconds(s string) (Seconds, error) {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return Seconds(n), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d/time.Second > math.MaxUint32 {
+		return 0, errors.New("want whole seconds or a duration such as 30s")
+	}
+	return Seconds(d / time.Second), nil
+}
+
+// ParseDuration reads a duration as podman's --health-* options take it
+// ("500ms", "1m30s"; at least 1ms). zeroOK allows "0" and "disable",
+// which give 0.
+func ParseDuration(s string, zeroOK bool) (time.Duration, error) {
+	if zeroOK && s == "disable" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, errors.New("use a duration such as 500ms, 30s or 1m30s")
+	case d < 0:
+		return 0, errors.New("must not be negative")
+	case d == 0 && !zeroOK:
+		return 0, errors.New("must be longer than 0")
+	case d > 0 && d < time.Millisecond:
+		return 0, errors.New("must be at least 1ms")
+	}
+	return d, nil
+}
+
+// ParseBool reads systemd's boolean spellings (and pflag's, which give
+// "true" and "false").
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "yes", "y", "true", "t", "on":
+		return true, nil
+	case "0", "no", "n", "false", "f", "off":
+		return false, nil
+	}
+	return false, errors.New("want yes or no")
+}
+
+// ParseCount reads a whole number that must not be negative.
+func ParseCount(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, errors.New("want a whole number, 0 or more")
+	}
+	return n, nil
+}
+
+// ParseEnv checks one environment entry, KEY=VALUE.
+func ParseEnv(s string) (string, error) {
+	if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
+		return "", fmt.Errorf("%q is not KEY=VALUE", s)
+	}
+	return s, nil
+}
+
+// ParseEntrypoint reads an --entrypoint value (or a definition file's
+// Entrypoint=) as podman does: a JSON array is the exec form, any other
+// string one program path (not split on spaces), and "" clears the
+// image's entrypoint (an empty, non-nil result; so does []). A value that
+// starts as an array but is not one is refused, not run as a path.
+func ParseEntrypoint(s string) ([]string, error) {
+	if s == "" {
+		return []string{}, nil
+	}
+	if !strings.HasPrefix(strings.TrimSpace(s), "[") {
+		return []string{s}, nil
+	}
+	argv := []string{}
+	if err := json.Unmarshal([]byte(s), &argv); err != nil {
+		return nil, fmt.Errorf(`entrypoint %s is not a JSON array of strings (%w): write it as '["PROGRAM","ARG"]', or give a plain program path`, s, err)
+	}
+	if len(argv) > 0 && argv[0] == "" {
+		return nil, fmt.Errorf(`entrypoint %s names no program: give '["PROGRAM","ARG"]', or "" to clear the image's entrypoint`, s)
+	}
+	return argv, nil
+}
+
+// ParseUser checks a user as --user takes it: NAME, UID, NAME:GROUP or
+// UID:GID. Names are looked up in the container's /etc/passwd later.
+func ParseUser(s string) (string, error) {
+	if s == "" || strings.ContainsAny(s, "/ \t\n") || strings.HasPrefix(s, ":") || strings.HasSuffix(s, ":") || strings.Count(s, ":") > 1 {
+		return "", errors.New("use NAME, UID, NAME:GROUP or UID:GID")
+	}
+	return s, nil
+}
+
+// NumericUser parses UID[:GID].
+func NumericUser(spec string) (uid, gid uint32, ok bool) {
+	u, g, hasGroup := strings.Cut(spec, ":")
+	un, err := strconv.ParseUint(u, 10, 32)
+	if err != nil {
+		return 0, 0, false
+	}
+	gn := un
+	if hasGroup {
+		if gn, err = strconv.ParseUint(g, 10, 32); err != nil {
+			return 0, 0, false
+		}
+	}
+	return uint32(un), uint32(gn), true
+}
+
+// ParseVolume reads -v HOSTDIR:CTRDIR[:ro|rw] (a bind mount) or
+// -v NAME:CTRDIR[:ro|rw] (a named volume). A relative host path is taken
+// from baseDir, as quadlet takes Volume= paths from the file's directory;
+// with no baseDir it is refused.
+func ParseVolume(spec, baseDir string) (Mount, error) {
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Mount{}, errors.New("use HOSTDIR:CTRDIR[:ro] or NAME:CTRDIR[:ro]")
+	}
+	m := Mount{Source: parts[0], Destination: parts[1]}
+	if len(parts) == 3 {
+		for _, opt := range strings.Split(parts[2], ",") {
+			switch opt {
+			case "ro":
+				m.ReadOnly = true
+			case "rw":
+				m.ReadOnly = false
+			default:
+				return Mount{}, fmt.Errorf("unknown option %q (ro or rw)", opt)
+			}
+		}
+	}
+	if err := checkDestination(m.Destination); err != nil {
+		return Mount{}, err
+	}
+	switch {
+	case strings.HasPrefix(m.Source, "."):
+		if baseDir == "" {
+			return Mount{}, errors.New("host path must be absolute")
+		}
+		m.Source = filepath.Join(baseDir, m.Source)
+		fallthrough
+	case strings.HasPrefix(m.Source, "/"):
+		if slices.Contains(strings.Split(m.Source, "/"), "..") {
+			return Mount{}, errors.New("host path must not contain ..")
+		}
+		m.Type, m.Source = MountBind, filepath.Clean(m.Source)
+	default:
+		if err := volume.ValidName(m.Source); err != nil {
+			return Mount{}, err
+		}
+		m.Type, m.Name, m.Source = MountVolume, m.Source, ""
+	}
+	return m, nil
+}
+
+// ParseTmpfs reads --tmpfs CTRDIR[:OPTIONS] (options as mount(8) takes
+// them, e.g. size=64m,mode=1777).
+func ParseTmpfs(spec string) (Mount, error) {
+	dest, opts, _ := strings.Cut(spec, ":")
+	if err := checkDestination(dest); err != nil {
+		return Mount{}, err
+	}
+	m := Mount{Type: MountTmpfs, Source: "tmpfs", Destination: dest, Options: []string{"nosuid", "nodev"}}
+	if opts != "" {
+		for _, o := range strings.Split(opts, ",") {
+			if o == "" || strings.ContainsAny(o, " \t\n") {
+				return Mount{}, fmt.Errorf("bad option %q", o)
+			}
+			if o == "ro" {
+				m.ReadOnly = true
+			}
+			m.Options = append(m.Options, o)
+		}
+	}
+	return m, nil
+}
+
+// checkDestination refuses a mount point that is not a plain absolute
+// path: .. could name a place outside the container's root.
+func checkDestination(dest string) error {
+	if !strings.HasPrefix(dest, "/") {
+		return fmt.Errorf("container path %q must be absolute", dest)
+	}
+	if slices.Contains(strings.Split(dest, "/"), "..") {
+		return fmt.Errorf("container path %q must not contain .. (it would escape the container's root)", dest)
+	}
+	if filepath.Clean(dest) == "/" {
+		return fmt.Errorf("container path %q: cannot mount over the root", dest)
+	}
+	return nil
+}
+
+// ParsePath reads an absolute path inside the container (--workdir).
+func ParsePath(s string) (string, error) {
+	if !filepath.IsAbs(s) {
+		return "", fmt.Errorf("%q must be an absolute path", s)
+	}
+	return s, nil
+}
+
+// Network modes.
+const (
+	NetworkHost = "host"
+	NetworkNone = "none"
+)
+
+// ParseNetwork reads --network.
+func ParseNetwork(s string) (string, error) {
+	switch s {
+	case NetworkHost, NetworkNone:
+		return s, nil
+	}
+	return "", fmt.Errorf("network %q: use host or none", s)
+}
+
+// ParseUnitName reads --unit, the unit file a generate systemd --new unit
+// runs its container as: a service, not ctr@.service or its instances.
+func ParseUnitName(name string) (string, error) {
+	base, ok := strings.CutSuffix(name, ".service")
+	switch {
+	case !ok || base == "" || strings.ContainsAny(name, "/ \t\n") || len(name) > 255:
+		return "", fmt.Errorf("unit %q: want a service unit name such as web.service", name)
+	case strings.HasSuffix(base, "@") || units.IsTemplateInstance(name):
+		return "", fmt.Errorf("unit %q: a template or an instance of %s cannot be a container's own unit", name, units.Template)
+	}
+	return name, nil
+}

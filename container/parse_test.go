@@ -1,0 +1,239 @@
+package container
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+func TestValidateName(t *testing.T) {
+	for _, ok := range []string{"web", "a", "Web-1.prod_2", "0x", strings.Repeat("a", MaxNameLen)} {
+		if err := ValidateName(ok); err != nil {
+			t.Errorf("ValidateName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "-web", ".web", "_web", "we b", "we/b", "wé", "a\\b", strings.Repeat("a", MaxNameLen+1)} {
+		if err := ValidateName(bad); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("ValidateName(%q) = %v, want ErrInvalidName", bad, err)
+		}
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	for in, want := range map[string]int{"TERM": 15, "SIGTERM": 15, "sigkill": 9, "9": 9, "HUP": 1, "USR1": 10} {
+		got, err := ParseSignal(in)
+		if err != nil || int(got) != want {
+			t.Errorf("ParseSignal(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "NOPE", "0", "99", "-1"} {
+		if _, err := ParseSignal(bad); err == nil {
+			t.Errorf("ParseSignal(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// One parser per kind of value: what --memory and --shm-size (and their
+// keys) take is one rule.
+func TestParseSizesCPUsAndCounts(t *testing.T) {
+	for in, want := range map[string]int64{"65536": 65536, "64k": 64 << 10, "1.5g": 3 << 29, "2T": 2 << 40, "512M": 512 << 20, "1gb": 1 << 30} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1m", "lots", "1x"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) succeeded", bad)
+		}
+	}
+	for in, want := range map[string]uint64{"1": 1_000_000, "0.5": 500_000, "1.5": 1_500_000} {
+		if got, err := ParseCPUs(in); err != nil || got != want {
+			t.Errorf("ParseCPUs(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "-1", "inf", "+Inf", "NaN", "x", "1e300", "0.0000001"} {
+		if _, err := ParseCPUs(bad); err == nil {
+			t.Errorf("ParseCPUs(%q) succeeded", bad)
+		}
+	}
+	for in, want := range map[string]uint64{"50": 50, "-1": 0, "0": 0} {
+		if got, err := ParsePidsLimit(in); err != nil || got != want {
+			t.Errorf("ParsePidsLimit(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-2", "x", "1.5"} {
+		if _, err := ParsePidsLimit(bad); err == nil {
+			t.Errorf("ParsePidsLimit(%q) succeeded", bad)
+		}
+	}
+	for in, want := range map[string]Seconds{"5": 5, "30s": 30, "1m30s": 90, "0": 0} {
+		if got, err := ParseSeconds(in); err != nil || got != want {
+			t.Errorf("ParseSeconds(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-1s", "x", "-3"} {
+		if _, err := ParseSeconds(bad); err == nil {
+			t.Errorf("ParseSeconds(%q) succeeded", bad)
+		}
+	}
+	if d, err := ParseDuration("1m30s", false); err != nil || d != 90*time.Second {
+		t.Errorf("1m30s: %v %v", d, err)
+	}
+	if d, err := ParseDuration("disable", true); err != nil || d != 0 {
+		t.Errorf("disable: %v %v", d, err)
+	}
+	for _, c := range []struct {
+		in     string
+		zeroOK bool
+	}{{"10", true}, {"-1s", true}, {"0s", false}, {"10ns", true}, {"disable", false}} {
+		if _, err := ParseDuration(c.in, c.zeroOK); err == nil {
+			t.Errorf("ParseDuration(%q, %v) succeeded", c.in, c.zeroOK)
+		}
+	}
+}
+
+func TestParseRestartPolicy(t *testing.T) {
+	good := map[string]RestartPolicy{
+		"":               {Name: PolicyNo},
+		"no":             {Name: PolicyNo},
+		"always":         {Name: PolicyAlways},
+		"unless-stopped": {Name: PolicyUnlessStopped},
+		"on-failure":     {Name: PolicyOnFailure},
+		"on-failure:0":   {Name: PolicyOnFailure},
+		"on-failure:5":   {Name: PolicyOnFailure, MaxRetries: 5},
+	}
+	for in, want := range good {
+		got, err := ParseRestartPolicy(in)
+		if err != nil || got != want {
+			t.Errorf("ParseRestartPolicy(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"sometimes", "always:3", "on-failure:-1", "on-failure:x", "no:1", "On-Failure"} {
+		if _, err := ParseRestartPolicy(bad); !errors.Is(err, ErrInvalidPolicy) {
+			t.Errorf("ParseRestartPolicy(%q) = %v, want ErrInvalidPolicy", bad, err)
+		}
+	}
+}
+
+func TestRestartPolicyMapsToSystemd(t *testing.T) {
+	cases := []struct {
+		policy  string
+		restart string
+		burst   uint32
+		noLimit bool
+	}{
+		{"no", units.RestartNo, 0, false},
+		{"on-failure", units.RestartOnFailure, 0, true},
+		// The first start plus two restarts, over the unit's whole life.
+		{"on-failure:2", units.RestartOnFailure, 3, false},
+		{"always", units.RestartAlways, 0, true},
+		{"unless-stopped", units.RestartAlways, 0, true},
+	}
+	for _, c := range cases {
+		p, err := ParseRestartPolicy(c.policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s units.Service
+		p.apply(&s)
+		if s.Restart != c.restart || s.StartLimitBurst != c.burst || s.NoStartLimit != c.noLimit || s.StartLimitInterval != 0 {
+			t.Errorf("%s: Restart=%s burst=%d noLimit=%v interval=%v; want %s %d %v 0",
+				c.policy, s.Restart, s.StartLimitBurst, s.NoStartLimit, s.StartLimitInterval, c.restart, c.burst, c.noLimit)
+		}
+		if p.String() != c.policy {
+			t.Errorf("String() = %q, want %q", p.String(), c.policy)
+		}
+	}
+	// systemd counts a restart the start limit refused: on-failure:2 that
+	// used up its retries shows 2.
+	if n := (RestartPolicy{Name: PolicyOnFailure, MaxRetries: 2}).Performed(3); n != 2 {
+		t.Errorf("Performed(3) = %d, want 2", n)
+	}
+}
+
+func TestParseEntrypoint(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string // nil: an error
+	}{
+		{"", []string{}},
+		{"/bin/app", []string{"/bin/app"}},
+		{"/bin/my app --flag", []string{"/bin/my app --flag"}}, // one path, not split
+		{`["sh","-c","echo hi"]`, []string{"sh", "-c", "echo hi"}},
+		{` ["/bin/app"] `, []string{"/bin/app"}},
+		{`[]`, []string{}},
+		{`["sh", "-c"`, nil},
+		{`[sh]`, nil},
+		{`["sh", 1]`, nil},
+		{`[""]`, nil},
+		{`["", "x"]`, nil},
+	} {
+		got, err := ParseEntrypoint(c.in)
+		if c.want == nil {
+			if err == nil {
+				t.Errorf("ParseEntrypoint(%q) = %q; want an error", c.in, got)
+			}
+			continue
+		}
+		// Cleared ([]string{}) and not given (nil) differ.
+		if err != nil || got == nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ParseEntrypoint(%q) = %#v, %v; want %#v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestParseHealthCommandForms(t *testing.T) {
+	cases := map[string][]string{
+		"curl -f http://x/":       {"CMD-SHELL", "curl -f http://x/"},
+		`["/bin/check", "-q"]`:    {"CMD", "/bin/check", "-q"},
+		`["CMD", "true"]`:         {"CMD", "true"},
+		`["CMD-SHELL", "exit 0"]`: {"CMD-SHELL", "exit 0"},
+		"":                        nil,
+		"none":                    nil,
+		`["NONE"]`:                nil,
+	}
+	for in, want := range cases {
+		got, err := ParseHealthCommand(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseHealthCommand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`[1, 2]`, `["CMD"]`, `[]`, `["CMD-SHELL"]`, `[""]`, `["a"`} {
+		if _, err := ParseHealthCommand(bad); err == nil {
+			t.Errorf("ParseHealthCommand(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestParseVolumeAndTmpfs(t *testing.T) {
+	m, err := ParseVolume("/srv/data:/data:ro", "")
+	if err != nil || !reflect.DeepEqual(m, Mount{Type: MountBind, Source: "/srv/data", Destination: "/data", ReadOnly: true}) {
+		t.Errorf("bind: %+v %v", m, err)
+	}
+	m, err = ParseVolume("cache:/cache", "")
+	if err != nil || m.Type != MountVolume || m.Name != "cache" || m.Source != "" {
+		t.Errorf("named: %+v %v", m, err)
+	}
+	// Relative host paths are from the base directory, when there is one.
+	if m, err := ParseVolume("./data:/data", "/etc/ctr-unit"); err != nil || m.Source != "/etc/ctr-unit/data" {
+		t.Errorf("relative: %+v %v", m, err)
+	}
+	for _, bad := range []string{"/a", "/a:b", "/a:/b:rx", "/a/../b:/c", "./x:/y", "/a:/", "/a:/b/../../c", "no way:/x"} {
+		if _, err := ParseVolume(bad, ""); err == nil {
+			t.Errorf("ParseVolume(%q) succeeded", bad)
+		}
+	}
+	m, err = ParseTmpfs("/tmp:size=1m,mode=1777")
+	if err != nil || !reflect.DeepEqual(m.Options, []string{"nosuid", "nodev", "size=1m", "mode=1777"}) {
+		t.Errorf("tmpfs: %+v %v", m, err)
+	}
+	for _, bad := range []string{"tmp", "/tmp:size=1m,,x", "/tmp:a b"} {
+		if _, err := ParseTmpfs(bad); err == nil {
+			t.Errorf("ParseTmpfs(%q) succeeded", bad)
+		}
+	}
+}

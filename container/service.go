@@ -1,0 +1,150 @@
+package container
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/unit"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/ctr-unit/ctr-unit/healthcheck"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
+)
+
+// restartDelay is systemd's own default RestartSec.
+const restartDelay = 100 * time.Millisecond
+
+// NetworkOnline is what a container's unit waits for at boot, unless its
+// container opts out.
+const NetworkOnline = "network-online.target"
+
+// BuildService maps a container to the systemd service that carries it.
+// steps writes the command lines of its steps; requires are the units of
+// the containers it requires, in cfg.Requires' order.
+func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.Service {
+	name := cfg.Name
+	s := units.Service{
+		Description: "ctr-unit container " + name,
+		Slice:       unitstep.Slice,
+		// ctr-unit-step does the start unless checks are to be scheduled
+		// once the container runs, which takes ctr-unit.
+		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks(), name),
+		// runc seeing NOTIFY_SOCKET would wire it into the container and
+		// make runc start wait for a READY=1 that never comes; ctr-unit's
+		// steps use the manager's socket directly (sdnotify).
+		UnsetEnvironment: []string{"NOTIFY_SOCKET"},
+		// ctr-unit-step cleans up unless there is an image layer to
+		// unmount, which takes the image store.
+		ExecStopPost:     [][]string{steps.Argv(unitstep.StopPost, !cfg.hasLayer(), name, cfg.Unit)},
+		RestartSec:       restartDelay,
+		KillSignal:       syscall.Signal(cfg.StopSignal),
+		TimeoutStop:      cfg.StopTimeout.Duration(),
+		SyslogIdentifier: name,
+		MemoryMax:        cfg.MemoryMax,
+		CPUQuotaUSec:     cfg.CPUQuotaUSec,
+		TasksMax:         cfg.PidsLimit,
+	}
+	for _, u := range requires {
+		s.Requires = append(s.Requires, u)
+		s.After = append(s.After, u)
+	}
+	if units.IsTemplateInstance(cfg.Unit) {
+		// systemd may start the unit without ctr-unit (systemctl start,
+		// at boot), and after a reboot /run is empty: the unit writes
+		// the bundle from the record itself.
+		s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.Prepare, false, name))
+		if !cfg.NoNetworkWait {
+			// Only units that can start at boot wait for the network; a
+			// transient one starts when the system is up anyway.
+			s.Wants = append(s.Wants, NetworkOnline)
+			s.After = append(s.After, NetworkOnline)
+		}
+	}
+	if cfg.hasLayer() {
+		// Containers with a rootfs directory have no mount step: their
+		// start stays as short as it was.
+		s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.MountRootfs, false, name))
+	}
+	cfg.Restart.apply(&s)
+	applyHealth(&s, cfg, steps)
+	for _, e := range cfg.Extra {
+		s.Extra = append(s.Extra, unit.NewUnitOption(e.Section, e.Name, e.Value))
+	}
+	return s
+}
+
+// hasLayer reports whether the container runs from an image layer. A
+// definition file's unit is generated before its layer exists: Image= is
+// what tells.
+func (cfg *Config) hasLayer() bool { return cfg.LayerID != "" || cfg.Image != "" }
+
+func (cfg *Config) scheduledChecks() bool { return cfg.Health != nil && cfg.Health.Scheduled() }
+
+// applyHealth adjusts a container's service for its healthcheck.
+func applyHealth(svc *units.Service, cfg *Config, steps unitstep.Runner) {
+	h := cfg.Health
+	if h == nil {
+		return
+	}
+	if h.OnFailure == healthcheck.ActionRestart || (h.Startup != nil && h.Startup.Retries > 0) {
+		// The restart action sends WATCHDOG=trigger: systemd kills the
+		// main process with SIGKILL and, the unit's result being
+		// "watchdog", restarts it, counted in NRestarts. Only this has
+		// that result, so a user's kill (SIGKILL included) still leaves
+		// the decision to the policy: with "no", Restart=on-watchdog
+		// restarts after nothing else. on-failure and always restart
+		// after a watchdog failure anyway.
+		svc.WatchdogSignal = syscall.SIGKILL
+		if svc.Restart == units.RestartNo {
+			svc.Restart = units.RestartOnWatchdog
+			// As for always: a check may restart it often.
+			svc.NoStartLimit = true
+		}
+	}
+	if h.ReadyWhenHealthy {
+		// One step creates and starts the container, names its init as
+		// the main process and then checks until it is healthy, when it
+		// sends READY=1. It runs in the unit, so systemd takes its word.
+		svc.Type = "notify"
+		svc.ExecStart = steps.Argv(unitstep.StartHealthy, false, cfg.Name)
+	}
+}
+
+// BuildSpec maps a container to its OCI runtime spec.
+func BuildSpec(cfg *Config) ociruntime.SpecConfig {
+	return ociruntime.SpecConfig{
+		Rootfs:      cfg.Rootfs,
+		Args:        cfg.Command,
+		Env:         cfg.Env,
+		Cwd:         cfg.WorkDir,
+		Hostname:    cfg.Hostname,
+		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),
+		HostNetwork: cfg.Network == NetworkHost,
+		UID:         cfg.UID,
+		GID:         cfg.GID,
+		Mounts:      specMounts(cfg.Mounts),
+		ShmSize:     cfg.ShmSize,
+	}
+}
+
+// specMounts maps a container's mounts to the OCI spec's.
+func specMounts(mounts []Mount) []specs.Mount {
+	out := make([]specs.Mount, 0, len(mounts))
+	for _, m := range mounts {
+		sm := specs.Mount{Destination: m.Destination, Source: m.Source}
+		switch m.Type {
+		case MountTmpfs:
+			sm.Type, sm.Options = "tmpfs", m.Options
+		default:
+			mode := "rw"
+			if m.ReadOnly {
+				mode = "ro"
+			}
+			sm.Type, sm.Options = "bind", []string{"rbind", mode, "rprivate"}
+		}
+		out = append(out, sm)
+	}
+	return out
+}

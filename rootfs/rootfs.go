@@ -1,0 +1,344 @@
+// Package rootfs is a container's file system: its image's read-write
+// layer, its named volumes (made, and filled from the image on first
+// use), the user names looked up inside it, and the mount of its root that
+// the unit makes before runc runs.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
+
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/unitstep"
+	"github.com/ctr-unit/ctr-unit/volume"
+)
+
+// FS reaches the file systems of the containers kept in one state
+// directory. It opens the image store on first use, once per driver, and
+// Close closes it.
+type FS struct {
+	dirs unitstep.Dirs
+	// driver is the image store's driver for new layers ("" detects).
+	driver string
+	stores map[string]*imagestore.Store
+}
+
+// New returns the file systems of the containers kept in dirs.
+func New(dirs unitstep.Dirs, driver string) *FS {
+	return &FS{dirs: dirs, driver: driver, stores: map[string]*imagestore.Store{}}
+}
+
+// StorageOptions say where the image store of dirs lives: layers under
+// the state directory, mount counts under the runtime directory (gone at
+// reboot, as the mounts are).
+func StorageOptions(dirs unitstep.Dirs, driver string) imagestore.Options {
+	return imagestore.Options{
+		GraphRoot: filepath.Join(dirs.StateDir, "storage"),
+		RunRoot:   filepath.Join(dirs.RuntimeDir, "storage"),
+		Driver:    driver,
+	}
+}
+
+// Images opens the image store with the given driver ("" is FS's), or
+// returns the one open already. FS closes it.
+func (f *FS) Images(driver string) (*imagestore.Store, error) {
+	if driver == "" {
+		driver = f.driver
+	}
+	if s, ok := f.stores[driver]; ok {
+		return s, nil
+	}
+	s, err := imagestore.Open(StorageOptions(f.dirs, driver))
+	if err != nil {
+		return nil, err
+	}
+	f.stores[driver] = s
+	return s, nil
+}
+
+// Close closes the image stores FS opened.
+func (f *FS) Close() error {
+	var errs []error
+	for d, s := range f.stores {
+		errs = append(errs, s.Close())
+		delete(f.stores, d)
+	}
+	return errors.Join(errs...)
+}
+
+// Volumes opens the named volumes.
+func (f *FS) Volumes() (*volume.Store, error) {
+	return volume.Open(filepath.Join(f.dirs.StateDir, "volumes"))
+}
+
+// ResolveImage resolves o.Image in the image store and fills what the
+// options leave unset from the image's config (container.ApplyImage).
+func (f *FS) ResolveImage(o container.Options) (container.Options, error) {
+	if o.Image == "" {
+		return o, nil
+	}
+	store, err := f.Images("")
+	if err != nil {
+		return o, err
+	}
+	img, err := store.Inspect(o.Image)
+	if err != nil {
+		return o, fmt.Errorf("container %s: %w", o.Name, err)
+	}
+	return container.ApplyImage(o, ImageOf(img))
+}
+
+// ImageOf is what a stored image says about its containers.
+func ImageOf(img imagestore.Image) container.Image {
+	c := img.Config
+	out := container.Image{
+		ID: img.ID, Name: img.ID, Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env,
+		WorkingDir: c.WorkingDir, User: c.User, StopSignal: c.StopSignal,
+	}
+	if len(img.Names) > 0 {
+		out.Name = img.Names[0]
+	}
+	if h := c.Healthcheck; h != nil {
+		out.Healthcheck = &container.ImageHealth{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+	}
+	return out
+}
+
+// Create makes what a new container's root needs before its record is
+// stored: the read-write layer of an image container (cfg.LayerID and
+// StorageDriver are set), and what Prepare makes. undo takes the layer
+// back if the create fails after this.
+func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
+	undo = func() {}
+	var store *imagestore.Store
+	if cfg.ImageID != "" {
+		if store, err = f.Images(""); err != nil {
+			return nil, err
+		}
+		cfg.StorageDriver = store.Driver()
+		if cfg.LayerID, err = store.CreateContainer(cfg.ImageID, fmt.Sprintf(`{"ctr-unit":%q}`, cfg.Name)); err != nil {
+			return nil, fmt.Errorf("container %s: %w", cfg.Name, err)
+		}
+		undo = func() { _ = store.DeleteContainer(cfg.LayerID) }
+	}
+	if err := f.Prepare(cfg); err != nil {
+		undo()
+		return nil, err
+	}
+	return undo, nil
+}
+
+// Prepare resolves what a container's definition names in its root: bind
+// sources must exist; named volumes are made (if need be) and filled from
+// the root on first use; a user name is looked up in the root's
+// /etc/passwd. Only what needs the root mounts its layer.
+func (f *FS) Prepare(cfg *container.Config) error {
+	for i, m := range cfg.Mounts {
+		switch m.Type {
+		case container.MountBind:
+			if _, err := os.Stat(m.Source); err != nil {
+				return fmt.Errorf("%w: container %s: volume source %s: %w", container.ErrInvalid, cfg.Name, m.Source, err)
+			}
+		case container.MountVolume:
+			vols, err := f.Volumes()
+			if err != nil {
+				return err
+			}
+			v, err := vols.Ensure(m.Name)
+			if err != nil {
+				return fmt.Errorf("container %s: %w", cfg.Name, err)
+			}
+			cfg.Mounts[i].Source = v.Mountpoint
+		}
+	}
+	_, _, numeric := container.NumericUser(cfg.User)
+	needsUser := cfg.User != "" && !numeric
+	needsCopy := slices.ContainsFunc(cfg.Mounts, func(m container.Mount) bool { return m.Type == container.MountVolume })
+	if !needsUser && !needsCopy {
+		return nil
+	}
+	root := cfg.Rootfs
+	if cfg.LayerID != "" {
+		store, err := f.Images(cfg.StorageDriver)
+		if err != nil {
+			return err
+		}
+		dir, err := store.Mount(cfg.LayerID)
+		if err != nil {
+			return fmt.Errorf("container %s: %w", cfg.Name, err)
+		}
+		defer store.Unmount(cfg.LayerID, false)
+		root = dir
+	}
+	if needsUser {
+		uid, gid, err := LookupUser(root, cfg.User)
+		if err != nil {
+			return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
+		}
+		cfg.UID, cfg.GID = uid, gid
+	}
+	if needsCopy {
+		vols, err := f.Volumes()
+		if err != nil {
+			return err
+		}
+		for _, m := range cfg.Mounts {
+			if m.Type == container.MountVolume {
+				if _, err := vols.CopyUp(m.Name, root, m.Destination); err != nil {
+					return fmt.Errorf("container %s: %w", cfg.Name, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// LookupUser finds a user (and group) name in the container's /etc/passwd
+// and /etc/group, resolved inside its root.
+func LookupUser(root, spec string) (uid, gid uint32, err error) {
+	passwd, err := securejoin.SecureJoin(root, "/etc/passwd")
+	if err != nil {
+		return 0, 0, err
+	}
+	group, err := securejoin.SecureJoin(root, "/etc/group")
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := user.GetExecUserPath(spec, &user.ExecUser{}, passwd, group)
+	if err != nil {
+		return 0, 0, fmt.Errorf("user %q: %w", spec, err)
+	}
+	return uint32(u.Uid), uint32(u.Gid), nil
+}
+
+// MountRoot is an image container's mount step (ExecStartPre): it mounts
+// the container's layer and points the bundle's root at it. The stop step
+// unmounts it (Release), however the container stopped.
+func (f *FS) MountRoot(cfg *container.Config, bundle string) error {
+	if cfg.LayerID == "" {
+		return nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	// A start after a failed one may find the layer still mounted: one
+	// mount per run, so the stop step's unmount leaves none.
+	if n, err := store.Mounted(cfg.LayerID); err == nil && n > 0 {
+		if err := store.Unmount(cfg.LayerID, true); err != nil {
+			return fmt.Errorf("container %s: %w", cfg.Name, err)
+		}
+	}
+	dir, err := store.Mount(cfg.LayerID)
+	if err != nil {
+		return fmt.Errorf("container %s: %w (ctr-unit rm and create it again if its layer is gone)", cfg.Name, err)
+	}
+	if err := ociruntime.SetRoot(bundle, dir); err != nil {
+		_ = store.Unmount(cfg.LayerID, true)
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// Release unmounts an image container's layer after it stopped. Nothing
+// is left mounted, whoever mounted it.
+func (f *FS) Release(cfg *container.Config) error {
+	if cfg.LayerID == "" {
+		return nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return err
+	}
+	return store.Unmount(cfg.LayerID, true)
+}
+
+// Delete deletes a removed container's layer.
+func (f *FS) Delete(cfg *container.Config) error {
+	if cfg.LayerID == "" {
+		return nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return err
+	}
+	if err := store.DeleteContainer(cfg.LayerID); err != nil {
+		return fmt.Errorf("remove container %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// Sizes are a container's file system sizes, as podman's inspect --size.
+type Sizes struct {
+	// RootFs is the image's size plus what the container wrote.
+	RootFs int64
+	// Rw is what the container wrote into its layer.
+	Rw int64
+}
+
+// Sizes measures an image container's file system; a container with a
+// rootfs directory has none (nil).
+func (f *FS) Sizes(cfg *container.Config) (*Sizes, error) {
+	if cfg.LayerID == "" {
+		return nil, nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return nil, err
+	}
+	rw, err := store.DiffSize(cfg.LayerID)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	img, err := store.ImageSize(cfg.ImageID)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	return &Sizes{RootFs: img + rw, Rw: rw}, nil
+}
+
+// Export writes a container's file system as a tar.
+func (f *FS) Export(cfg *container.Config, w io.Writer) error {
+	if cfg.LayerID == "" {
+		return fmt.Errorf("%w: container %s runs from the directory %s; archive that (tar -C %s -c .)", container.ErrInvalid, cfg.Name, cfg.Rootfs, cfg.Rootfs)
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return err
+	}
+	return store.Export(cfg.LayerID, w)
+}
+
+// Mount mounts a container's layer for inspection and returns where (a
+// rootfs container's directory as it is); Unmount takes that mount back.
+func (f *FS) Mount(cfg *container.Config) (string, error) {
+	if cfg.LayerID == "" {
+		return cfg.Rootfs, nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return "", err
+	}
+	return store.Mount(cfg.LayerID)
+}
+
+// Unmount undoes one Mount.
+func (f *FS) Unmount(cfg *container.Config) error {
+	if cfg.LayerID == "" {
+		return nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return err
+	}
+	return store.Unmount(cfg.LayerID, false)
+}

@@ -1,0 +1,123 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// CreateRequest asks for a new container.
+type CreateRequest struct {
+	container.Options
+	// Template asks for an instance of ctr@.service (if installed), which
+	// systemctl and boot can manage; otherwise the unit is transient.
+	Template bool
+	// Replace removes a container of the same name first, as rm -f does.
+	Replace bool
+}
+
+// Create stores a new container without starting it.
+func (s *Supervisor) Create(ctx context.Context, r CreateRequest) (*container.Config, error) {
+	cfg, err := s.create(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, s.store.Sync(cfg.Name)
+}
+
+// RunDetached creates a container and starts it (run -d). The record
+// reaches the disk while systemd starts the unit: the wait for the disk
+// (milliseconds when it has been idle) then costs the start nothing.
+func (s *Supervisor) RunDetached(ctx context.Context, r CreateRequest) (*container.Config, error) {
+	cfg, err := s.create(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	synced := make(chan error, 1)
+	go func() { synced <- s.store.Sync(cfg.Name) }()
+	err = s.startNew(ctx, cfg)
+	return cfg, errors.Join(err, <-synced)
+}
+
+// create stores a new container; the caller syncs its record.
+func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.Config, err error) {
+	o, err := s.fs.ResolveImage(r.Options)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := container.Build(o, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkHost(cfg); err != nil {
+		return nil, err
+	}
+	if r.Replace {
+		if err := s.replaceExisting(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkNewName(cfg); err != nil {
+		return nil, err
+	}
+	if r.Template && r.Unit == "" {
+		systemd, err := s.sd(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if use, err := systemd.TemplateInstalled(ctx); err != nil {
+			return nil, err
+		} else if use {
+			cfg.Unit = units.TemplateInstance(cfg.Name)
+		}
+	}
+	undo, err := s.fs.Create(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
+	if err := s.store.Create(cfg); err != nil {
+		return nil, err
+	}
+	if units.IsTemplateInstance(cfg.Unit) {
+		if err := s.installUnit(ctx, cfg); err != nil {
+			_ = s.store.Remove(cfg.Name) // nothing half made stays
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// checkHost refuses what this host cannot give a container: a rootfs
+// that is not a directory, runc, and limits its cgroup layout cannot
+// enforce (which systemd would ignore silently).
+func (s *Supervisor) checkHost(cfg *container.Config) error {
+	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
+		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, cfg.Name)
+	}
+	if _, err := s.runc(); err != nil {
+		return err
+	}
+	want := cgroupmgr.Limits{
+		MemoryBytes: int64(cfg.MemoryMax),
+		CPUs:        float64(cfg.CPUQuotaUSec) / 1e6,
+		Pids:        int64(cfg.PidsLimit),
+	}
+	if want == (cgroupmgr.Limits{}) {
+		return nil
+	}
+	if err := cgroupmgr.CheckLimits(s.cgroups.Mode(), s.cgroups.Available, want); err != nil {
+		return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,327 @@
+package supervisor
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/definition"
+	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/rootfs"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// Containers defined in NAME.container files: the file owns the
+// definition, the record keeps the state.
+
+func defaultDefinitionDirs() []string { return definition.DefaultDirs() }
+
+// definitions lists the definition files by container name.
+func (s *Supervisor) definitions() (map[string]string, error) {
+	return definition.Find(s.defDirs)
+}
+
+// imageResolver resolves a definition's Image= as create resolves an
+// IMAGE (Filesystem.ResolveImage); nil where images cannot be read.
+type imageResolver func(container.Options) (container.Options, error)
+
+// loadDefinition parses and checks one definition file: its keys read
+// through the settings table (File.Options), then the one gate
+// (container.Build), every problem reported with its line. With checkFS
+// it also checks what must exist on the host (the rootfs, bind sources, a
+// rootfs's user names), which a generator at early boot cannot. resolve
+// reads Image=; without it (the generator, which must not open the image
+// store) an image definition's config has what its unit needs but not the
+// image's command, environment and layer, which its record gets from
+// syncDefinition.
+func loadDefinition(path string, checkFS bool, resolve imageResolver) (*definition.File, *container.Config, error) {
+	f, err := definition.ParseFile(path)
+	var probs definition.Problems
+	if err != nil && !errors.As(err, &probs) {
+		return f, nil, err
+	}
+	cfg, err := configFromFile(f, probs, checkFS, resolve)
+	return f, cfg, err
+}
+
+// configFromFile is loadDefinition's part after the syntax, whose
+// problems are probs.
+func configFromFile(f *definition.File, probs definition.Problems, checkFS bool, resolve imageResolver) (*container.Config, error) {
+	path := f.Path
+	// The values of the good lines are checked even when others are
+	// bad: every problem is reported at once.
+	o, keyProbs := f.Options()
+	probs = probs.Merge(keyProbs)
+	img, hasImage := f.Get(container.KeyImage)
+	if hasImage && o.Image != "" {
+		// The unit is generated before images can be read, so its stop
+		// signal is the file's (or SIGTERM), never the image's: the
+		// record and the unit must agree.
+		if o.StopSignal == 0 {
+			o.StopSignal = container.DefaultStopSignal
+		}
+		if resolve != nil {
+			resolved, err := resolve(o)
+			if err != nil {
+				probs = append(probs, definition.Problem{File: path, Line: img.Line, Msg: fmt.Sprintf("Image=%s: %s", img.Value, imageProblem(err))})
+			} else {
+				o = resolved
+			}
+		}
+	}
+	if checkFS && len(probs) == 0 {
+		probs = append(probs, hostProblems(f, o)...)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	created := time.Now()
+	if info, err := os.Stat(path); err == nil {
+		created = info.ModTime()
+	}
+	cfg, err := container.Build(o, created)
+	if err != nil {
+		return nil, f.Explain(err)
+	}
+	cfg.Unit = units.TemplateInstance(f.Name)
+	cfg.Source = f.Path
+	for _, p := range f.Pass {
+		if p.Section != "Install" {
+			cfg.Extra = append(cfg.Extra, container.UnitSetting{Section: p.Section, Name: p.Name, Value: p.Value})
+		}
+	}
+	return cfg, nil
+}
+
+// hostProblems are what validate finds missing on the host: the rootfs,
+// bind sources, and a rootfs's user names (an image's are read only once
+// its layer exists).
+func hostProblems(f *definition.File, o container.Options) definition.Problems {
+	var probs definition.Problems
+	bad := func(line int, format string, args ...any) {
+		probs = append(probs, definition.Problem{File: f.Path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	rootfsOK := false
+	if e, ok := f.Get(container.KeyRootfs); ok {
+		info, err := os.Stat(o.Rootfs)
+		rootfsOK = err == nil && info.IsDir()
+		if !rootfsOK {
+			bad(e.Line, "Rootfs=%s is not a directory", e.Value)
+		}
+	}
+	for i, e := range f.All(container.KeyVolume) {
+		if i >= len(o.Volumes) {
+			break
+		}
+		if m := o.Volumes[i]; m.Type == container.MountBind {
+			if _, err := os.Stat(m.Source); err != nil {
+				bad(e.Line, "Volume=%s: host path %s does not exist", e.Value, m.Source)
+			}
+		}
+	}
+	user, hasUser := f.Get(container.KeyUser)
+	if _, _, numeric := container.NumericUser(o.User); hasUser && rootfsOK && !numeric {
+		spec := o.User
+		if o.Group != "" {
+			spec += ":" + o.Group
+		}
+		if _, _, err := rootfs.LookupUser(o.Rootfs, spec); err != nil {
+			bad(user.Line, "User=%s: %s (in the rootfs %s)", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("user %q: ", spec)), o.Rootfs)
+		}
+	}
+	return probs
+}
+
+// imageProblem says what is wrong with a definition's image, in a file's
+// terms.
+func imageProblem(err error) string {
+	if errors.Is(err, imagestore.ErrNoSuchImage) {
+		return "no such image in the image store; load it first (ctr-unit image load -i ARCHIVE)"
+	}
+	return err.Error()
+}
+
+// syncDefinition brings the record of a container defined in a file up to
+// date with the file, creating it if needed. A container made with
+// ctr-unit create keeps its name; a file of the same name is ignored
+// (validate and create say so). An image container's existing record is
+// brought up to date only as it starts (starting: its unit's prepare
+// step), when nothing of it runs: its layer may change with the image.
+func (s *Supervisor) syncDefinition(name string, starting bool) error {
+	defs, err := s.definitions()
+	if err != nil {
+		return err
+	}
+	path, ok := defs[name]
+	if !ok {
+		return nil
+	}
+	rec, recErr := s.store.Config(name)
+	if recErr == nil && rec.Source == "" {
+		return nil
+	}
+	// First without the image store, which most commands need not open.
+	_, cfg, err := loadDefinition(path, false, nil)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", name, err)
+	}
+	if recErr == nil && (rec.LayerID != "" || cfg.Image != "") && !starting {
+		return nil
+	}
+	if cfg.Image != "" {
+		if _, cfg, err = loadDefinition(path, false, s.fs.ResolveImage); err != nil {
+			return fmt.Errorf("container %s: %w", name, err)
+		}
+	}
+	if recErr != nil {
+		rec = nil
+	} else {
+		cfg.CreatedAt = rec.CreatedAt
+	}
+	if cfg.Image != "" {
+		return s.syncImageDefinition(cfg, rec)
+	}
+	if rec != nil {
+		keepResolved(cfg, rec)
+		if sameConfig(rec, cfg) {
+			return nil
+		}
+	}
+	// Named volumes (made if need be) and a user name, as create
+	// resolves them.
+	if err := s.fs.Prepare(cfg); err != nil {
+		return err
+	}
+	if err := s.store.SaveDefined(cfg); err != nil {
+		return err
+	}
+	if rec != nil {
+		return s.fs.Delete(rec) // the file named an image before
+	}
+	return nil
+}
+
+func sameConfig(a, b *container.Config) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
+
+// syncImageDefinition gives a container defined with Image= its record and
+// read-write layer, as create IMAGE does. The layer is kept while the image
+// stays the same, so what the container wrote survives restarts as with
+// create; another image gets a new layer and the old one is deleted.
+func (s *Supervisor) syncImageDefinition(cfg, old *container.Config) error {
+	if old != nil && old.LayerID != "" && old.ImageID == cfg.ImageID {
+		// Same image: the layer is kept, and so is what was resolved
+		// in it that the file still asks for (keepResolved).
+		cfg.LayerID, cfg.StorageDriver = old.LayerID, old.StorageDriver
+		keepResolved(cfg, old)
+		if sameConfig(old, cfg) {
+			return nil
+		}
+		// The file changed: new volumes, another user are resolved in
+		// the layer, as create does.
+		if err := s.fs.Prepare(cfg); err != nil {
+			return err
+		}
+		return s.store.SaveDefined(cfg)
+	}
+	undo, err := s.fs.Create(cfg)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		// Create claims the name: of two commands syncing at once, one
+		// makes the record and the other takes its layer back.
+		if err := s.store.Create(cfg); err != nil {
+			undo()
+			if errors.Is(err, container.ErrNameInUse) {
+				return nil
+			}
+			return err
+		}
+		return nil
+	}
+	if err := s.store.SaveDefined(cfg); err != nil {
+		undo()
+		return err
+	}
+	return s.fs.Delete(old)
+}
+
+// keepResolved gives cfg, a definition's fresh config, what syncing it
+// resolved before and cfg still asks for: the IDs of the same user, the
+// directories of the same named volumes. Then a file that did not change
+// leaves its record as it is.
+func keepResolved(cfg, old *container.Config) {
+	if cfg.User == old.User {
+		cfg.UID, cfg.GID = old.UID, old.GID
+	}
+	for i, m := range cfg.Mounts {
+		if m.Type != container.MountVolume {
+			continue
+		}
+		for _, was := range old.Mounts {
+			if was.Type == container.MountVolume && was.Name == m.Name && was.Source != "" {
+				cfg.Mounts[i].Source = was.Source
+				break
+			}
+		}
+	}
+}
+
+// syncDefinitions syncs every definition; a bad file is reported, the
+// others are synced all the same.
+func (s *Supervisor) syncDefinitions() error {
+	defs, err := s.definitions()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range definition.Names(defs) {
+		if err := s.syncDefinition(name, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks a definition file: its syntax, every key, the rootfs,
+// and its dependencies (they exist, no cycle). It returns every problem.
+func (s *Supervisor) Validate(path string) error {
+	f, cfg, err := loadDefinition(path, true, s.fs.ResolveImage)
+	if err != nil {
+		return err
+	}
+	graph, err := s.dependencyGraph()
+	if err != nil {
+		return err
+	}
+	graph[cfg.Name] = cfg.Requires
+	var probs definition.Problems
+	line := f.SectionLine
+	if reqs := f.All(container.KeyRequires); len(reqs) > 0 {
+		line = reqs[len(reqs)-1].Line
+	}
+	for _, dep := range cfg.Requires {
+		if _, ok := graph[dep]; !ok {
+			probs = append(probs, definition.Problem{File: path, Line: line, Msg: fmt.Sprintf("Requires=%s: no container %s exists or is defined", dep, dep)})
+		}
+	}
+	if cycle := findCycle(graph, cfg.Name); cycle != nil {
+		probs = append(probs, definition.Problem{File: path, Line: line, Msg: fmt.Sprintf("%v: %s", ErrDependencyCycle, strings.Join(cycle, " -> "))})
+	}
+	if rec, err := s.store.Config(cfg.Name); err == nil && rec.Source == "" {
+		probs = append(probs, definition.Problem{File: path, Msg: fmt.Sprintf("container %s was made with ctr-unit create; this file is ignored until it is removed (ctr-unit rm %s)", cfg.Name, cfg.Name)})
+	}
+	if len(probs) > 0 {
+		return probs
+	}
+	return nil
+}
