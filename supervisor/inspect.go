@@ -144,3 +144,18 @@ func (s *Supervisor) current(ctx context.Context, name string) (*Info, Systemd, 
 	info, err := s.info(cfg, states[cfg.Unit])
 	return info, systemd, err
 }
+
+// lockCurrent takes container name's lock and reads its status (current);
+// the caller unlocks.
+func (s *Supervisor) lockCurrent(ctx context.Context, name string) (*Info, Systemd, func(), error) {
+	unlock, err := s.store.Lock(ctx, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	info, systemd, err := s.current(ctx, name)
+	if err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return info, systemd, unlock, nil
+}

@@ -22,15 +22,11 @@ func (s *Supervisor) Unpause(ctx context.Context, name string) error {
 }
 
 func (s *Supervisor) setFrozen(ctx context.Context, name string, frozen bool) error {
-	unlock, err := s.store.Lock(ctx, name)
+	info, systemd, unlock, err := s.lockCurrent(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	info, systemd, err := s.current(ctx, name)
-	if err != nil {
-		return err
-	}
 	check := checkUnpause
 	if frozen {
 		check = checkPause

@@ -120,15 +120,11 @@ func (s *Supervisor) Kill(ctx context.Context, name string, sig syscall.Signal, 
 // Remove deletes a container. A live one is refused unless force, which
 // kills it first.
 func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error {
-	unlock, err := s.store.Lock(ctx, name)
+	info, systemd, unlock, err := s.lockCurrent(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	info, systemd, err := s.current(ctx, name)
-	if err != nil {
-		return err
-	}
 	if err := checkRemove(name, info.Status, force); err != nil {
 		return err
 	}
