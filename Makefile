@@ -28,7 +28,7 @@ unit-test:
 	$(GO) test -count=1 ./...
 
 integration-v2: deps
-	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/
+	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/ ./definition/
 
 integration-hybrid: deps
 	hack/sysbox run hybrid --name $(BOX)-hy -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/

@@ -1,20 +1,24 @@
 // Package definition reads container definitions from files: NAME.container
 // in unit-file syntax, with a [Container] section and [Unit], [Service] and
 // [Install] sections passed through to the container's unit, as podman's
-// quadlet does. It parses and reports; turning a definition into a
-// container is the supervisor's business.
+// quadlet does, and drop-ins in NAME.container.d/. It reads them as
+// systemd 252 and quadlet read them (syntax, quoting, escapes, specifiers,
+// drop-ins) and reports every problem with its file and line; turning a
+// definition into a container is the caller's business.
 package definition
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/coreos/go-systemd/v22/unit"
 )
@@ -43,7 +47,8 @@ func (p Problem) Error() string {
 	return fmt.Sprintf("%s: %s", p.File, p.Msg)
 }
 
-// Problems is every problem found in one file.
+// Problems is every problem found in one definition: its file and its
+// drop-ins.
 type Problems []Problem
 
 func (ps Problems) Error() string {
@@ -61,6 +66,51 @@ func (ps Problems) Is(target error) bool { return target == ErrInvalid }
 type Entry struct {
 	Key, Value string
 	Line       int
+	// File is the file the setting is in: the definition or one of its
+	// drop-ins.
+	File string
+	// Section is the section the setting is in, such as Container.
+	Section string
+}
+
+// Empty tells whether the setting is an empty assignment (KEY=), which
+// resets a list (see File.List).
+func (e Entry) Empty() bool { return e.Value == "" }
+
+// Problem is a problem with this setting, at its file and line.
+func (e Entry) Problem(format string, args ...any) Problem {
+	return Problem{File: e.File, Line: e.Line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Values reads the setting's value in mode m and expands the specifiers
+// of each resulting value with sp (none if sp is nil). Raw and Unquoted
+// give one value. Problems name the setting's file and line.
+func (e Entry) Values(m Mode, sp *Specifiers) ([]string, error) {
+	var vals []string
+	switch m {
+	case Raw:
+		vals = []string{e.Value}
+	case Unquoted:
+		vals = []string{Unquote(e.Value)}
+	case Words, Args:
+		var err error
+		if vals, err = split(e.Value, m); err != nil {
+			return nil, Problems{e.Problem("%s=%s: %v", e.Key, e.Value, err)}
+		}
+	default:
+		return nil, fmt.Errorf("definition: unknown mode %v", m)
+	}
+	if sp == nil {
+		return vals, nil
+	}
+	for i, v := range vals {
+		x, err := sp.Expand(v)
+		if err != nil {
+			return nil, Problems{e.Problem("%s=%s: %v", e.Key, e.Value, err)}
+		}
+		vals[i] = x
+	}
+	return vals, nil
 }
 
 // File is a parsed definition.
@@ -68,15 +118,34 @@ type File struct {
 	Path string
 	// Name is the container's name: the file name without Suffix.
 	Name string
-	// Container holds the [Container] section's entries in file order.
+	// Settings are the settings of the [Container], [Unit], [Service]
+	// and [Install] sections in the order systemd reads them: the file,
+	// then its drop-ins (see Load). X- sections are left out, as systemd
+	// ignores them.
+	Settings []Entry
+	// Container holds the [Container] section's entries in that order.
 	Container []Entry
-	// Pass are the [Unit], [Service] and [Install] settings, as written.
+	// Pass are the [Unit], [Service] and [Install] settings, as written,
+	// for systemd to read in the unit: continuations joined, but quotes,
+	// escapes and specifiers left for systemd.
 	Pass []*unit.UnitOption
-	// PassLines are the lines of Pass's settings.
+	// PassLines are the lines of Pass's settings, and PassFiles their
+	// files.
 	PassLines []int
-	// SectionLine is where [Container] starts, for problems of the whole
-	// section.
+	PassFiles []string
+	// SectionLine is where [Container] starts, in SectionFile, for
+	// problems of the whole section.
 	SectionLine int
+	SectionFile string
+}
+
+// SectionProblem is a problem of the whole [Container] section.
+func (f *File) SectionProblem(format string, args ...any) Problem {
+	file := f.SectionFile
+	if file == "" {
+		file = f.Path
+	}
+	return Problem{File: file, Line: f.SectionLine, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Get returns the last value of key in [Container] (later lines override
@@ -90,7 +159,8 @@ func (f *File) Get(key string) (Entry, bool) {
 	return Entry{}, false
 }
 
-// All returns every value of a list key, in order.
+// All returns every setting of key in [Container], in order, empty
+// assignments included (see List).
 func (f *File) All(key string) []Entry {
 	var out []Entry
 	for _, e := range f.Container {
@@ -101,22 +171,55 @@ func (f *File) All(key string) []Entry {
 	return out
 }
 
-// Install returns the values of an [Install] setting, split into words.
-func (f *File) Install(key string) []string {
-	var out []string
-	for _, o := range f.Pass {
-		if o.Section == "Install" && o.Name == key {
-			out = append(out, strings.Fields(o.Value)...)
+// List returns the values of a list key in [Container]. An empty
+// assignment (KEY=) empties the list, as in systemd and quadlet: only the
+// values after the last one count.
+func (f *File) List(key string) []Entry {
+	return lastList(f.Container, "Container", key)
+}
+
+// lastList is the values of key in section, after its last empty
+// assignment.
+func lastList(entries []Entry, section, key string) []Entry {
+	var out []Entry
+	for _, e := range entries {
+		switch {
+		case e.Section != section || e.Key != key:
+		case e.Empty():
+			out = nil
+		default:
+			out = append(out, e)
 		}
 	}
 	return out
 }
 
-// passSections are handed to the unit unchanged.
-var passSections = map[string]bool{"Unit": true, "Service": true, "Install": true}
+// Install returns the values of an [Install] setting, split into words as
+// systemctl enable and quadlet split them (quotes removed); an empty
+// assignment resets the list. Values that cannot be split are reported
+// by Parse.
+func (f *File) Install(key string) []string {
+	var out []string
+	for _, e := range lastList(f.Settings, "Install", key) {
+		words, _ := split(e.Value, Words)
+		out = append(out, words...)
+	}
+	return out
+}
 
-// Parse reads one definition. Syntax problems are reported with their
-// lines; the values of [Container] are the caller's to check.
+// knownSection tells the sections a definition may have: [Container] is
+// ctr-unit's, the others are handed to the unit.
+func knownSection(name string) bool {
+	switch name {
+	case "Container", "Unit", "Service", "Install":
+		return true
+	}
+	return false
+}
+
+// Parse reads one definition file, without drop-ins (see Load). Syntax
+// problems are reported with their lines; the values of [Container] are
+// the caller's to check.
 func Parse(path string, r io.Reader) (*File, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -127,113 +230,75 @@ func Parse(path string, r io.Reader) (*File, error) {
 	if !strings.HasSuffix(path, Suffix) || f.Name == "" {
 		probs = append(probs, Problem{File: path, Msg: "a definition's file name must be NAME" + Suffix})
 	}
-	lines, scanProbs, clean := scan(path, data)
-	probs = append(probs, scanProbs...)
-	if len(lines) > 0 {
-		// The values themselves come from go-systemd's parser, so
-		// continuations and quoting are read as systemd reads them; the
-		// scan supplies the lines, and blanks out bad ones so that the
-		// values of the good ones are still checked.
-		opts, err := unit.DeserializeOptions(bytes.NewReader(clean))
-		if err != nil {
-			probs = append(probs, Problem{File: path, Msg: err.Error()})
-		} else if len(opts) != len(lines) {
-			probs = append(probs, Problem{File: path, Msg: "could not match settings to lines"})
-		} else {
-			for i, o := range opts {
-				switch {
-				case o.Section == "Container":
-					f.Container = append(f.Container, Entry{Key: o.Name, Value: strings.TrimSuffix(o.Value, "\n"), Line: lines[i].line})
-				case passSections[o.Section]:
-					f.Pass = append(f.Pass, o)
-					f.PassLines = append(f.PassLines, lines[i].line)
-				default:
-					probs = append(probs, Problem{File: path, Line: lines[i].line, Msg: fmt.Sprintf("unknown section [%s]: use [Container], [Unit], [Service] or [Install]", o.Section)})
-				}
+	probs = append(probs, f.add(path, data)...)
+	return f, f.finish(probs)
+}
+
+// add reads one file (the definition or a drop-in) into f.
+func (f *File) add(path string, data []byte) Problems {
+	entries, headers, probs := readUnit(path, data)
+	for _, h := range headers {
+		switch {
+		case h.name == "Container" && f.SectionLine == 0:
+			f.SectionLine, f.SectionFile = h.line, path
+		case knownSection(h.name) || strings.HasPrefix(h.name, "X-"):
+		default:
+			probs = append(probs, Problem{File: path, Line: h.line, Msg: fmt.Sprintf("unknown section [%s]: use [Container], [Unit], [Service] or [Install]", h.name)})
+		}
+	}
+	for _, e := range entries {
+		if !knownSection(e.Section) {
+			continue
+		}
+		f.Settings = append(f.Settings, e)
+		switch e.Section {
+		case "Container":
+			f.Container = append(f.Container, e)
+		case "Install":
+			if _, err := split(e.Value, Words); err != nil {
+				probs = append(probs, e.Problem("%s=%s: %v", e.Key, e.Value, err))
 			}
+			fallthrough
+		default:
+			f.Pass = append(f.Pass, &unit.UnitOption{Section: e.Section, Name: e.Key, Value: e.Value})
+			f.PassLines = append(f.PassLines, e.Line)
+			f.PassFiles = append(f.PassFiles, e.File)
 		}
 	}
-	for _, l := range lines {
-		if l.section == "Container" && f.SectionLine == 0 {
-			f.SectionLine = l.sectionLine
-		}
-	}
+	return probs
+}
+
+// noContainer is the problem of a definition without [Container].
+const noContainer = "no [Container] section"
+
+// finish checks the whole definition and returns probs as an error.
+func (f *File) finish(probs Problems) error {
 	if len(probs) == 0 && f.SectionLine == 0 {
-		probs = append(probs, Problem{File: path, Msg: "no [Container] section"})
+		probs = append(probs, Problem{File: f.Path, Msg: noContainer})
 	}
 	if len(probs) > 0 {
-		return f, probs
+		return probs
 	}
-	return f, nil
+	return nil
 }
 
-// Merge adds more problems of the same file, in line order.
+// Merge adds more problems, in line order within each file, the files in
+// the order they first appear.
 func (ps Problems) Merge(more Problems) Problems {
 	out := append(append(Problems{}, ps...), more...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	rank := map[string]int{}
+	for _, p := range out {
+		if _, ok := rank[p.File]; !ok {
+			rank[p.File] = len(rank)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if ri, rj := rank[out[i].File], rank[out[j].File]; ri != rj {
+			return ri < rj
+		}
+		return out[i].Line < out[j].Line
+	})
 	return out
-}
-
-type settingLine struct {
-	section     string
-	sectionLine int
-	line        int
-}
-
-// scan finds the line of each setting and the syntax errors go-systemd's
-// parser reports without a line (or not at all). clean is data with the
-// bad lines made comments.
-func scan(path string, data []byte) ([]settingLine, Problems, []byte) {
-	var out []settingLine
-	var probs Problems
-	var clean bytes.Buffer
-	section, sectionLine := "", 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), unit.SYSTEMD_LINE_MAX*8)
-	continued := false
-	for n := 1; sc.Scan(); n++ {
-		raw := sc.Text()
-		line := strings.TrimSpace(raw)
-		problem := func(format string, args ...any) {
-			probs = append(probs, Problem{File: path, Line: n, Msg: fmt.Sprintf(format, args...)})
-			raw = "#" + raw
-		}
-		switch {
-		case continued:
-			continued = strings.HasSuffix(strings.TrimRight(raw, " "), `\`)
-		case line == "":
-		case line[0] == '#' || line[0] == ';':
-			continued = strings.HasSuffix(strings.TrimRight(raw, " "), `\`)
-		case line[0] == '[':
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				problem("section header %q has no closing ]", line)
-				break
-			}
-			if rest := strings.TrimSpace(line[end+1:]); rest != "" {
-				problem("unexpected %q after section header", rest)
-				break
-			}
-			section, sectionLine = line[1:end], n
-		case section == "":
-			problem("setting before any section header")
-		case !strings.Contains(line, "="):
-			problem("%q is not KEY=VALUE", line)
-		default:
-			if k, _, _ := strings.Cut(line, "="); strings.TrimSpace(k) == "" {
-				problem("setting without a name")
-				break
-			}
-			out = append(out, settingLine{section: section, sectionLine: sectionLine, line: n})
-			// A value ending in a backslash continues on the next line.
-			continued = strings.HasSuffix(strings.TrimRight(raw, " "), `\`)
-		}
-		clean.WriteString(raw + "\n")
-	}
-	if err := sc.Err(); err != nil {
-		probs = append(probs, Problem{File: path, Msg: err.Error()})
-	}
-	return out, probs, clean.Bytes()
 }
 
 // ParseFile reads and parses path.
@@ -247,10 +312,12 @@ func ParseFile(path string) (*File, error) {
 }
 
 // Find lists the definition files in dirs by container name; a name in an
-// earlier directory hides the same name in later ones. Missing directories
-// are skipped.
+// earlier directory hides the same name in later ones. A file that is
+// /dev/null (a symlink to it, as systemctl mask makes) hides the name and
+// defines nothing. Missing directories are skipped.
 func Find(dirs []string) (map[string]string, error) {
 	found := map[string]string{}
+	masked := map[string]bool{}
 	for _, dir := range dirs {
 		entries, err := os.ReadDir(dir)
 		if errors.Is(err, os.ErrNotExist) {
@@ -261,15 +328,115 @@ func Find(dirs []string) (map[string]string, error) {
 		}
 		for _, e := range entries {
 			name, ok := strings.CutSuffix(e.Name(), Suffix)
-			if !ok || name == "" || e.IsDir() {
+			if !ok || name == "" || e.IsDir() || masked[name] {
 				continue
 			}
-			if _, seen := found[name]; !seen {
-				found[name] = filepath.Join(dir, e.Name())
+			if _, seen := found[name]; seen {
+				continue
 			}
+			p := filepath.Join(dir, e.Name())
+			if isDevNull(p) {
+				masked[name] = true
+				continue
+			}
+			found[name] = p
 		}
 	}
 	return found, nil
+}
+
+// isDevNull tells whether p is, or links to, /dev/null.
+func isDevNull(p string) bool {
+	info, err := os.Stat(p)
+	if err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err == nil && os.SameFile(info, null)
+}
+
+// Load reads the definition at path and its drop-ins in dirs (see
+// DropIns), as systemd reads a unit and its drop-ins: the drop-ins'
+// settings come after the file's, in the drop-ins' order.
+func Load(path string, dirs []string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read definition: %w", err)
+	}
+	f, err := Parse(path, bytes.NewReader(data))
+	var probs Problems
+	if err != nil && !errors.As(err, &probs) {
+		return f, err
+	}
+	// Parse's verdict on a missing [Container] waits for the drop-ins.
+	probs = slices.DeleteFunc(probs, func(p Problem) bool { return p.Msg == noContainer })
+	drops, err := DropIns(f.Name, dirs)
+	if err != nil {
+		return f, err
+	}
+	for _, d := range drops {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			return f, fmt.Errorf("read drop-in: %w", err)
+		}
+		probs = append(probs, f.add(d, data)...)
+	}
+	return f, f.finish(probs)
+}
+
+// DropIns lists the drop-in files of the definition of name in dirs, in
+// the order they apply, as systemd 252 finds a unit's drop-ins: *.conf in
+// NAME.container.d/, then in the directories of the name cut after each
+// dash (web-.container.d/ for web-1), in each of dirs in turn; then in
+// container.d/ of each of dirs, as quadlet. Of files with the same name
+// the first found counts (/dev/null hides the name); they apply in the
+// order of their names, wherever they are.
+func DropIns(name string, dirs []string) ([]string, error) {
+	var search []string
+	for _, dir := range dirs {
+		search = append(search, filepath.Join(dir, name+Suffix+".d"))
+		for i := len(name) - 2; i > 0; i-- {
+			if name[i] == '-' {
+				search = append(search, filepath.Join(dir, name[:i+1]+Suffix+".d"))
+			}
+		}
+	}
+	for _, dir := range dirs {
+		search = append(search, filepath.Join(dir, strings.TrimPrefix(Suffix, ".")+".d"))
+	}
+	found := map[string]string{} // file name: path, "" where hidden
+	for _, dir := range search {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list drop-ins: %w", err)
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if _, seen := found[n]; seen || !strings.HasSuffix(n, ".conf") || strings.HasPrefix(n, ".") {
+				continue
+			}
+			p := filepath.Join(dir, n)
+			info, err := os.Stat(p)
+			switch {
+			case isDevNull(p):
+				found[n] = ""
+			case err != nil || !info.Mode().IsRegular():
+				// Not a file (or a dangling link): not a drop-in.
+			default:
+				found[n] = p
+			}
+		}
+	}
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(found)) {
+		if found[n] != "" {
+			out = append(out, found[n])
+		}
+	}
+	return out, nil
 }
 
 // Names returns the keys of a Find result, sorted.
@@ -280,57 +447,4 @@ func Names(found map[string]string) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// SplitWords splits a command line as systemd splits Exec= values: words
-// separated by blanks, double or single quotes group, a backslash escapes
-// the next character.
-func SplitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	var quote rune
-	escaped := false
-	for _, r := range s {
-		switch {
-		case escaped:
-			switch r {
-			case 'n':
-				r = '\n'
-			case 't':
-				r = '\t'
-			}
-			cur.WriteRune(r)
-			escaped = false
-		case r == '\\':
-			escaped, inWord = true, true
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '"' || r == '\'':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t' || r == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if escaped {
-		return nil, errors.New("trailing backslash")
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }

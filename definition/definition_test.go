@@ -67,7 +67,7 @@ func TestParseReportsEverySyntaxProblemWithItsLine(t *testing.T) {
 
 func TestParseRefusesUnknownSectionAndMissingContainer(t *testing.T) {
 	_, err := Parse("a.container", strings.NewReader("[Unit]\nDescription=x\n[Nope]\nA=b\n"))
-	if err == nil || !strings.Contains(err.Error(), "a.container:4: unknown section [Nope]") {
+	if err == nil || !strings.Contains(err.Error(), "a.container:3: unknown section [Nope]") {
 		t.Errorf("err = %v", err)
 	}
 	_, err = Parse("a.container", strings.NewReader("[Unit]\nDescription=x\n"))
@@ -94,7 +94,7 @@ func TestFindEarlierDirectoriesOverrideLater(t *testing.T) {
 func TestSplitWords(t *testing.T) {
 	cases := map[string][]string{
 		`sh -c "trap 'exit 0' TERM; sleep 1000"`: {"sh", "-c", "trap 'exit 0' TERM; sleep 1000"},
-		`a\ b  c`:                                {"a b", "c"},
+		`a\s"b c"  d`:                            {"a b c", "d"},
 		`x ""`:                                   {"x", ""},
 		``:                                       nil,
 	}
@@ -104,7 +104,9 @@ func TestSplitWords(t *testing.T) {
 			t.Errorf("SplitWords(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := SplitWords(`a "b`); err == nil {
-		t.Error("unterminated quote accepted")
+	for _, bad := range []string{`a "b`, `a\ b`, `a\`} {
+		if _, err := SplitWords(bad); err == nil {
+			t.Errorf("SplitWords(%q) accepted", bad)
+		}
 	}
 }

@@ -156,5 +156,15 @@ rc=0
 check "run: exit code of the command (42)" test "$rc" = 42
 check "run: box removed afterwards" test ! -e "/run/sysbox/st$$r"
 
+# run from a directory in /tmp (private to the box): the box sees it, and
+# the boot leaves it as it was.
+wd=$(mktemp -d /tmp/sysbox-test-wd.XXXXXX)
+mkdir "$wd/sub" && echo kept >"$wd/sub/file"
+rc=0
+(cd "$wd/sub" && "$SYSBOX" run v2 --name "st$$w" -- sh -c 'test "$(cat file)" = kept && touch made-in-box') || rc=$?
+check "run: works from a directory in /tmp" test "$rc" = 0
+check "run: the directory in /tmp is intact" test "$(cat "$wd/sub/file")" = kept -a -e "$wd/sub/made-in-box"
+rm -rf "$wd"
+
 echo "$passed passed, $failed failed"
 ((failed == 0))
