@@ -63,8 +63,10 @@ func (r *Runtime) bootID() (string, error) {
 // call: netavark does not guard against itself (two setups creating one
 // bridge, or a teardown removing the bridge another setup is joining).
 func (r *Runtime) lock(ctx context.Context) (func(), error) {
-	if err := os.MkdirAll(filepath.Join(r.netDir(), "containers"), 0o700); err != nil {
-		return nil, err
+	for _, d := range []string{filepath.Join(r.netDir(), "containers"), r.netavarkDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.OpenFile(filepath.Join(r.netDir(), "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -487,9 +489,11 @@ func (r *Runtime) teardownRecord(ctx context.Context, rec *Attachment, boot stri
 			// and would then keep the bridge and the network's firewall
 			// rules: finish the interrupted setup first (an error just
 			// means it had got further), so that the teardown is whole.
+			// Its teardown then reports the parts the interrupted setup
+			// never made (a DNS entry, a chain): nothing to act on.
 			r.netavark(ctx, "setup", rec.Netns, rec.Options)
-		}
-		if _, err := r.netavark(ctx, "teardown", rec.Netns, rec.Options); err != nil {
+			r.netavark(ctx, "teardown", rec.Netns, rec.Options)
+		} else if _, err := r.netavark(ctx, "teardown", rec.Netns, rec.Options); err != nil {
 			errs = append(errs, err)
 		}
 	}

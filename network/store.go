@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +47,7 @@ func Default() *Network {
 		Driver:      "bridge",
 		Interface:   DefaultInterface,
 		Subnets:     []Subnet{{Subnet: Prefix{DefaultSubnet}, Gateway: DefaultSubnet.Addr().Next()}},
+		Options:     map[string]string{"isolate": "true"},
 		IPAMOptions: map[string]string{"driver": "host-local"},
 	}
 }
@@ -125,6 +128,9 @@ type CreateOptions struct {
 	NoDNS bool
 	// Interface names the bridge; "" picks ctrN.
 	Interface string
+	// Options are the driver's (--opt): isolate, mtu, metric. Networks
+	// are isolated from each other unless isolate=false, as docker's.
+	Options map[string]string
 }
 
 // Create checks o, picks what it leaves open, and writes the network's
@@ -160,7 +166,11 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 		IPv6:        o.IPv6,
 		Internal:    o.Internal,
 		DNSEnabled:  !o.NoDNS,
+		Options:     map[string]string{"isolate": "true"},
 		IPAMOptions: map[string]string{"driver": "host-local"},
+	}
+	for k, v := range o.Options {
+		n.Options[k] = v
 	}
 	if err := s.fillSubnets(n, o, existing); err != nil {
 		return nil, fmt.Errorf("create network %s: %w", o.Name, err)
@@ -340,12 +350,18 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
+// freeInterface picks a bridge name no network has and no link of the
+// host's has (another install of ctr-unit, or anything else).
 func freeInterface(existing []*Network) string {
 	for i := 1; ; i++ {
 		name := fmt.Sprintf("ctr%d", i)
-		if !slices.ContainsFunc(existing, func(n *Network) bool { return n.Interface == name }) {
-			return name
+		if slices.ContainsFunc(existing, func(n *Network) bool { return n.Interface == name }) {
+			continue
 		}
+		if _, err := net.InterfaceByName(name); err == nil {
+			continue
+		}
+		return name
 	}
 }
 
@@ -397,6 +413,11 @@ func (n *Network) Validate() error {
 	if len(n.Subnets) == 0 {
 		return fmt.Errorf("%w network %s: no subnet", ErrInvalid, n.Name)
 	}
+	for k, v := range n.Options {
+		if err := validateOption(k, v); err != nil {
+			return fmt.Errorf("%w network %s: %w", ErrInvalid, n.Name, err)
+		}
+	}
 	var v4, v6 int
 	for i, sn := range n.Subnets {
 		p := sn.Subnet.Prefix
@@ -439,6 +460,23 @@ func (n *Network) Validate() error {
 	}
 	if v4 > 1 || v6 > 1 {
 		return fmt.Errorf("%w network %s: at most one IPv4 and one IPv6 subnet", ErrInvalid, n.Name)
+	}
+	return nil
+}
+
+// validateOption checks one of the bridge driver's options netavark knows.
+func validateOption(k, v string) error {
+	switch k {
+	case "isolate":
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("option isolate=%q: want true or false", v)
+		}
+	case "mtu", "metric":
+		if n, err := strconv.ParseUint(v, 10, 32); err != nil || k == "mtu" && (n < 68 || n > 65535) {
+			return fmt.Errorf("option %s=%q: want a number (mtu: 68-65535)", k, v)
+		}
+	default:
+		return fmt.Errorf("unknown option %q (want isolate, mtu or metric)", k)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func TestCreateDefaults(t *testing.T) {
 	if n.Subnets[0].Subnet.String() != "10.80.1.0/24" || n.Subnets[0].Gateway.String() != "10.80.1.1" {
 		t.Errorf("subnet %v gateway %v, want 10.80.1.0/24 (10.80.0.0/24 is a host route) and 10.80.1.1", n.Subnets[0].Subnet, n.Subnets[0].Gateway)
 	}
-	if n.Interface != "ctr1" || !n.DNSEnabled || n.Internal || n.IPv6 || len(n.ID) != 64 || n.Driver != "bridge" {
+	if n.Interface != "ctr1" || !n.DNSEnabled || n.Internal || n.IPv6 || len(n.ID) != 64 || n.Driver != "bridge" || n.Options["isolate"] != "true" {
 		t.Errorf("network %+v", n)
 	}
 	// podman's format: the file holds what podman's holds.
@@ -61,11 +61,11 @@ func TestCreateDefaults(t *testing.T) {
 		t.Errorf("Get(web) = %+v, %v", got, err)
 	}
 
-	n2, err := s.Create(CreateOptions{Name: "db", IPv6: true, Internal: true})
+	n2, err := s.Create(CreateOptions{Name: "db", IPv6: true, Internal: true, Options: map[string]string{"isolate": "false", "mtu": "1400"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n2.Interface != "ctr2" || n2.Subnets[0].Subnet.String() != "10.80.2.0/24" || len(n2.Subnets) != 2 || !n2.Subnets[1].Subnet.Addr().Is6() || n2.Subnets[1].Subnet.Bits() != 64 || !n2.IPv6 || !n2.Internal {
+	if n2.Interface != "ctr2" || n2.Subnets[0].Subnet.String() != "10.80.2.0/24" || len(n2.Subnets) != 2 || !n2.Subnets[1].Subnet.Addr().Is6() || n2.Subnets[1].Subnet.Bits() != 64 || !n2.IPv6 || !n2.Internal || n2.Options["isolate"] != "false" || n2.Options["mtu"] != "1400" {
 		t.Errorf("second network %+v", n2)
 	}
 	list, err := s.List()
@@ -102,6 +102,9 @@ func TestCreateRefusesAndStoresNothing(t *testing.T) {
 		{CreateOptions{Name: "x", Subnets: []string{"10.91.0.0/24"}, IPRanges: []string{"10.93.0.0/28"}}, "outside subnet"},
 		{CreateOptions{Name: "x", Interface: "ctr1"}, "bridge ctr1 is network web's"},
 		{CreateOptions{Name: "x", Interface: "a/b"}, "interface name"},
+		{CreateOptions{Name: "x", Options: map[string]string{"isolate": "maybe"}}, "isolate"},
+		{CreateOptions{Name: "x", Options: map[string]string{"mtu": "10"}}, "mtu"},
+		{CreateOptions{Name: "x", Options: map[string]string{"color": "red"}}, `unknown option "color"`},
 	} {
 		_, err := s.Create(tt.o)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

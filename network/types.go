@@ -16,7 +16,7 @@ type Network struct {
 	Driver string `json:"driver"`
 	// Interface is the bridge on the host.
 	Interface string    `json:"network_interface"`
-	Created   time.Time `json:"created"`
+	Created   time.Time `json:"created,omitzero"`
 	Subnets   []Subnet  `json:"subnets"`
 	IPv6      bool      `json:"ipv6_enabled"`
 	// Internal networks have no route out and no published ports.
