@@ -128,6 +128,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(a.pauseCommands()...)
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
+	root.AddCommand(a.networkCommand())
 	return root
 }
 
