@@ -215,7 +215,15 @@ func TestNetworkContainersFindEachOtherByName(t *testing.T) {
 		{b, e.prefix + "a", addr(a, 0)},
 		{b, "alpha", addr(a, 0)},
 	} {
-		got, err := lookup(q.from.Netns, server, q.name)
+		// aardvark-dns loads new entries on a SIGHUP from netavark, a
+		// moment after setup returns.
+		var got netip.Addr
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if got, err = lookup(q.from.Netns, server, q.name); err == nil {
+				break
+			}
+		}
 		if err != nil || got != q.want {
 			t.Errorf("%s resolves %s to %v (%v), want %v", q.from.Container, q.name, got, err, q.want)
 		}
