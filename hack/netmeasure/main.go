@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,22 @@ type backend interface {
 	teardown(ctx context.Context, id, name string, idx, hostPort int) error
 	// leftovers names what the backend keeps on disk for containers.
 	leftovers() []string
+	// ownsNetns: setup makes the namespace and teardown removes it.
+	ownsNetns() bool
+}
+
+func mkns(b backend, id string) error {
+	if b.ownsNetns() {
+		return nil
+	}
+	return network.CreateNetns(nsPath(id))
+}
+
+func rmns(b backend, id string) error {
+	if b.ownsNetns() {
+		return nil
+	}
+	return network.RemoveNetns(nsPath(id))
 }
 
 func nsPath(id string) string { return filepath.Join(root, "netns", id) }
@@ -104,9 +121,47 @@ func (n netavark) teardown(ctx context.Context, id, name string, idx, hostPort i
 	return n.run(ctx, "teardown", id, name, idx, hostPort)
 }
 
+func (netavark) ownsNetns() bool { return false }
+func (*cni) ownsNetns() bool     { return false }
+
 func (netavark) leftovers() []string {
 	return []string{filepath.Join(root, "netavark", "aardvark-dns", netName)}
 }
+
+// ---------------------------------------------------------------- ctr-unit
+
+// pkg is ctr-unit's network package: netavark plus its own address book,
+// namespace, record and checks.
+type pkg struct{ rt *network.Runtime }
+
+func newPkg() *pkg {
+	st := &network.Store{Dir: filepath.Join(root, "networks")}
+	if _, err := st.Get(netName); err != nil {
+		_, err := st.Create(network.CreateOptions{Name: netName, Subnets: []string{subnet}, Interface: bridge})
+		must(err)
+	}
+	return &pkg{rt: &network.Runtime{Store: st, RuntimeDir: root}}
+}
+
+func (p *pkg) setup(ctx context.Context, id, name string, idx, hostPort int) (string, error) {
+	a, err := p.rt.Setup(ctx, network.SetupRequest{Container: id,
+		Networks: []network.Attach{{Network: netName, IPs: []netip.Addr{netip.MustParseAddr(ip(idx))}}},
+		Ports:    []network.PortMapping{{HostPort: uint16(hostPort), ContainerPort: 80, Protocol: "tcp", Range: 1}}})
+	if err != nil {
+		return "", err
+	}
+	return a.Networks[0].Addresses[0].Addr().String(), nil
+}
+
+func (p *pkg) teardown(ctx context.Context, id, name string, idx, hostPort int) error {
+	return p.rt.Teardown(ctx, id)
+}
+
+func (p *pkg) leftovers() []string {
+	return []string{filepath.Join(root, "net", "netavark", "aardvark-dns", "ctr-unit."+netName), filepath.Join(root, "net", "containers")}
+}
+
+func (p *pkg) ownsNetns() bool { return true }
 
 // --------------------------------------------------------------------- CNI
 
@@ -210,6 +265,16 @@ func count(b backend) counts {
 
 // ---------------------------------------------------------------- helpers
 
+// cpu is the CPU time used so far by this process and every child it
+// has waited for (with their own waited-for children).
+func cpu() time.Duration {
+	var self, kids unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &self)
+	unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
+	tv := func(t unix.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+}
+
 // inNetns runs f on a thread that has joined the namespace at path.
 func inNetns(path string, f func() error) error {
 	done := make(chan error, 1)
@@ -311,6 +376,8 @@ func newBackend(name string) backend {
 		c, err := newCNI()
 		must(err)
 		return c
+	case "ctr-unit":
+		return newPkg()
 	}
 	must(fmt.Errorf("unknown backend %q", name))
 	return nil
@@ -319,7 +386,7 @@ func newBackend(name string) backend {
 // --------------------------------------------------------------------- main
 
 func main() {
-	which := flag.String("backend", "netavark", "netavark or cni")
+	which := flag.String("backend", "netavark", "netavark, cni, or ctr-unit (its network package, over netavark)")
 	n := flag.Int("n", 20, "setup/teardown cycles")
 	crashes := flag.Int("crashes", 20, "setups killed mid-way")
 	setter := flag.String("setter", "", "internal: set up container ID (killed by the caller)")
@@ -332,7 +399,7 @@ func main() {
 
 	if *setter != "" {
 		idx, _ := strconv.Atoi(flag.Arg(0))
-		must(network.CreateNetns(nsPath(*setter)))
+		must(mkns(b, *setter))
 		_, err := b.setup(ctx, *setter, *setter, idx, 9000+idx)
 		must(err)
 		return
@@ -343,20 +410,24 @@ func main() {
 	fmt.Printf("backend %s; before: %+v\n", *which, before)
 
 	// 1. Setup and teardown latency, one published port each.
-	var nsOnly, first, warm, down []time.Duration
+	// Wall-clock times suffer from whatever else runs on the machine;
+	// CPU times (this process and every program it ran: netavark or the
+	// plugins, and their iptables) much less.
+	var nsOnly, first, warm, down, warmCPU, downCPU []time.Duration
 	for i := 0; i < *n; i++ {
 		id := fmt.Sprintf("lat%d", i)
-		t0 := time.Now()
-		must(network.CreateNetns(nsPath(id)))
+		t0, c0 := time.Now(), cpu()
+		must(mkns(b, id))
 		t1 := time.Now()
 		_, err := b.setup(ctx, id, id, i, 8000+i)
 		must(err)
-		t2 := time.Now()
+		t2, c2 := time.Now(), cpu()
 		nsOnly = append(nsOnly, t1.Sub(t0))
 		if i == 0 {
 			first = append(first, t2.Sub(t0))
 		} else {
 			warm = append(warm, t2.Sub(t0))
+			warmCPU = append(warmCPU, c2-c0)
 		}
 		// A published port answers, on loopback and on the gateway.
 		l, err := listen(id, id)
@@ -368,21 +439,26 @@ func main() {
 			}
 		}
 		l.Close()
-		t3 := time.Now()
+		t3, c3 := time.Now(), cpu()
 		must(b.teardown(ctx, id, id, i, 8000+i))
-		must(network.RemoveNetns(nsPath(id)))
+		must(rmns(b, id))
 		down = append(down, time.Since(t3))
+		if i > 0 {
+			downCPU = append(downCPU, cpu()-c3)
+		}
 	}
 	fmt.Printf("netns alone:            %s\n", stats(nsOnly))
 	fmt.Printf("setup, first (bridge):  %s\n", stats(first))
 	fmt.Printf("setup, next:            %s\n", stats(warm))
+	fmt.Printf("  CPU:                  %s\n", stats(warmCPU))
 	fmt.Printf("teardown (+ netns rm):  %s\n", stats(down))
+	fmt.Printf("  CPU:                  %s\n", stats(downCPU))
 	fmt.Printf("after cycles: %+v\n", count(b))
 
 	// 2. Name resolution between two containers.
 	var ipB string
 	for i, id := range []string{"dnsa", "dnsb"} {
-		must(network.CreateNetns(nsPath(id)))
+		must(mkns(b, id))
 		a, err := b.setup(ctx, id, id, 100+i, 8100+i)
 		must(err)
 		ipB = a
@@ -419,7 +495,7 @@ func main() {
 		float64(resolvable.Microseconds())/1000, stats(q), reach, err)
 	for i, id := range []string{"dnsa", "dnsb"} {
 		must(b.teardown(ctx, id, id, 100+i, 8100+i))
-		must(network.RemoveNetns(nsPath(id)))
+		must(rmns(b, id))
 	}
 	fmt.Printf("after dns: %+v\n", count(b))
 
@@ -440,7 +516,11 @@ func main() {
 		for sh("systemctl", "is-active", unit) == "active\n" {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if network.IsNetns(nsPath(id)) {
+		if b.ownsNetns() {
+			if err := b.teardown(ctx, id, id, 200+i, 9000+200+i); err != nil {
+				fmt.Printf("  teardown %s: %v\n", id, firstLine(err))
+			}
+		} else if network.IsNetns(nsPath(id)) {
 			alive++
 			if err := b.teardown(ctx, id, id, 200+i, 9000+200+i); err != nil {
 				fmt.Printf("  teardown %s: %v\n", id, firstLine(err))
@@ -448,7 +528,7 @@ func main() {
 		} else if err := tearDownWithoutNetns(ctx, b, id, 200+i); err != nil {
 			fmt.Printf("  teardown %s (no netns): %v\n", id, firstLine(err))
 		}
-		must(network.RemoveNetns(nsPath(id)))
+		must(rmns(b, id))
 	}
 	fmt.Printf("crashes: %d, netns existed at teardown in %d\n", *crashes, alive)
 	fmt.Printf("after crashes: %+v\n", count(b))
@@ -463,7 +543,7 @@ func main() {
 		fmt.Printf("  unit setter: %v %s\n%s", err, out, sh("journalctl", "-u", "netmeasure-unitdns", "--no-pager"))
 	}
 	fmt.Printf("DNS servers just after the first container's unit ended: %q\n", count(b).procs)
-	must(network.CreateNetns(nsPath("other")))
+	must(mkns(b, "other"))
 	_, err = b.setup(ctx, "other", "other", 151, 9151)
 	must(err)
 	time.Sleep(100 * time.Millisecond)
@@ -473,7 +553,7 @@ func main() {
 		if err := b.teardown(ctx, id, id, 150+i, 9150+i); err != nil {
 			fmt.Printf("  teardown %s: %v\n", id, firstLine(err))
 		}
-		must(network.RemoveNetns(nsPath(id)))
+		must(rmns(b, id))
 	}
 	fmt.Printf("at the end: %+v\n", count(b))
 }
