@@ -16,9 +16,10 @@ all: build
 build:
 	$(GO) build -o bin/ ./cmd/ctr-unit ./cmd/ctr-unit-step
 
-# Debian packages the tests and the demo need.
+# Debian packages the tests and the demo need (netavark and aardvark-dns:
+# the network backend; iptables: its firewall; iproute2: the boxes' lo).
 deps:
-	@missing=$$(for p in systemd dbus runc busybox-static util-linux; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in systemd dbus runc busybox-static util-linux iproute2 iptables netavark aardvark-dns; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi

@@ -169,6 +169,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.pauseCommands()...)
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
+	root.AddCommand(a.networkCommand())
 	return root
 }
 
