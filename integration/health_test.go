@@ -61,16 +61,12 @@ func (e *env) healthUnits() []string {
 	out := systemctl(e.t, "list-units", "--all", "--plain", "--no-legend", "ctr-*health*")
 	var left []string
 	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "ctr-"+escape(e.prefix)) {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "ctr-health@"+e.prefix) {
 			left = append(left, line)
 		}
 	}
 	return left
 }
-
-// escape escapes a container name as unit names are (names only have
-// letters, digits, '_', '.' and '-').
-func escape(name string) string { return strings.ReplaceAll(name, "-", `\x2d`) }
 
 func (e *env) assertNoHealthUnits(after string) {
 	e.t.Helper()
@@ -119,7 +115,7 @@ func TestHealthcheckOneSecondIntervalFiresAboutOncePerSecond(t *testing.T) {
 	if ps := e.must("ps"); !strings.Contains(ps, "(healthy)") {
 		t.Errorf("ps does not show the health:\n%s", ps)
 	}
-	if got := unitProperty(t, "ctr-"+escape(name)+"-health.timer", "AccuracyUSec"); got != "50ms" {
+	if got := unitProperty(t, "ctr-health@"+name+".timer", "AccuracyUSec"); got != "50ms" {
 		t.Errorf("timer AccuracyUSec %s, want 50ms", got)
 	}
 }
@@ -286,7 +282,7 @@ func TestNoCheckUnitsRemainAfterAnyStop(t *testing.T) {
 	e := newEnv(t)
 	name := e.name("tidy")
 	e.runChecked(name, "--restart", "on-failure")
-	timer := "ctr-" + escape(name) + "-health.timer"
+	timer := "ctr-health@" + name + ".timer"
 	if got := unitProperty(t, timer, "ActiveState"); got != "active" {
 		t.Fatalf("timer %s is %s after run", timer, got)
 	}

@@ -28,7 +28,8 @@ const healthCgroup = "/health"
 
 // healthUnits lists the timer and service that check cfg's container.
 func healthUnits(cfg *container.Config) []string {
-	return []string{healthcheck.TimerUnit(cfg.Name), healthcheck.ServiceUnit(cfg.Name)}
+	timer, service := healthcheck.Units(cfg.Name, cfg.Unit)
+	return []string{timer, service}
 }
 
 // healthCleanup stops and forgets what is left of a container's check
@@ -65,7 +66,8 @@ func (s *Supervisor) healthTimer(cfg *container.Config) (string, []units.Prop, u
 		first = h.Period() // the start step has just checked
 	}
 	argv := s.steps.Argv(unitstep.HealthCheck, false, cfg.Name)
-	return healthcheck.TimerUnit(cfg.Name), h.TimerProperties(cfg.Unit, first), units.Aux{Name: healthcheck.ServiceUnit(cfg.Name), Props: h.ServiceProperties(argv)}
+	timer, service := healthcheck.Units(cfg.Name, cfg.Unit)
+	return timer, h.TimerProperties(cfg.Unit, first), units.Aux{Name: service, Props: h.ServiceProperties(argv)}
 }
 
 // HealthArm creates the check timer of a container whose unit is
