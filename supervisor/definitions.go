@@ -182,6 +182,9 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 		rec = nil
 	} else {
 		cfg.CreatedAt = rec.CreatedAt
+		if units.IsLegacy(rec.Unit) {
+			cfg.Unit = rec.Unit // until migrateUnits renames it
+		}
 	}
 	if cfg.Image != "" {
 		return s.syncImageDefinition(cfg, rec)

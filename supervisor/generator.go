@@ -22,8 +22,10 @@ import (
 // that makes ctr@NAME.service run it, and the symlinks its [Install]
 // section asks for (a generator cannot enable; this is what enabling
 // would do). It runs at boot and at every daemon-reload, before anything
-// is mounted but the root: it reads no record and never fails for one bad
-// file; it logs the file's problems and goes on with the others.
+// is mounted but the root: it needs no record (it reads one only to keep
+// the unit name of a container an older ctr-unit started) and never fails
+// for one bad file; it logs the file's problems and goes on with the
+// others.
 func (s *Supervisor) Generate(dir string, logf func(format string, args ...any)) error {
 	defs, err := s.definitions()
 	if err != nil {
@@ -36,6 +38,12 @@ func (s *Supervisor) Generate(dir string, logf func(format string, args ...any))
 		if err != nil {
 			logf("skipping %s: %v", defs[name], err)
 			continue
+		}
+		if rec, err := s.store.Config(name); err == nil && rec.Source != "" && units.IsLegacy(rec.Unit) {
+			// Made by an older ctr-unit and maybe running: its unit
+			// keeps its name (and this drop-in) until migrateUnits
+			// renames it, once it stops.
+			cfg.Unit = rec.Unit
 		}
 		configs[name] = cfg
 		graph[name] = cfg.Requires
