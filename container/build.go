@@ -43,6 +43,8 @@ func Build(o Options, now time.Time) (*Config, error) {
 		ImageID:       o.ImageID,
 		User:          o.User,
 		ShmSize:       o.ShmSize,
+		Timezone:      o.Timezone,
+		EnvHost:       o.EnvHost,
 		CreateCommand: o.CreateCommand,
 	}
 	if cfg.Unit == "" {
@@ -194,6 +196,9 @@ func checkWorkDir(cfg *Config) Problems {
 func checkMounts(cfg *Config) Problems {
 	var probs Problems
 	seen := map[string]bool{}
+	if cfg.Timezone != "" {
+		seen[localtime] = true
+	}
 	for _, m := range cfg.Mounts {
 		if seen[m.Destination] {
 			setting := "volume"

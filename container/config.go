@@ -68,6 +68,12 @@ type Config struct {
 	GID     uint32  `json:"GID,omitempty"`
 	Mounts  []Mount `json:"Mounts,omitempty"`
 	ShmSize int64   `json:"ShmSize,omitempty"`
+	// Timezone is a zone name, or "local" for the host's; empty: the
+	// image's.
+	Timezone string `json:"Timezone,omitempty"`
+	// EnvHost passes the environment of whoever writes the bundle (the
+	// unit's start, or ctr-unit's CLI) under the container's own.
+	EnvHost bool `json:"EnvHost,omitempty"`
 	// Health is the container's healthcheck; nil if it has none.
 	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
 	// CreateCommand is create's options and arguments, as podman keeps

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -112,19 +114,30 @@ func applyHealth(svc *units.Service, cfg *Config, steps unitstep.Runner) {
 	}
 }
 
-// BuildSpec maps a container to its OCI runtime spec.
-func BuildSpec(cfg *Config) ociruntime.SpecConfig {
+// BuildSpec maps a container to its OCI runtime spec. environ is the
+// environment of the process that writes the bundle, which a container
+// with EnvHost gets under its own.
+func BuildSpec(cfg *Config, environ []string) ociruntime.SpecConfig {
+	mounts := specMounts(cfg.Mounts)
+	if cfg.Timezone != "" {
+		// The zone's file itself, however the host links to it.
+		mounts = append(mounts, specs.Mount{Destination: localtime, Source: TimezoneSource(cfg.Timezone), Type: "bind", Options: []string{"rbind", "ro", "rprivate"}})
+	}
+	env := cfg.Env
+	if cfg.EnvHost {
+		env = underHostEnv(cfg.Env, environ)
+	}
 	return ociruntime.SpecConfig{
 		Rootfs:      cfg.Rootfs,
 		Args:        cfg.Command,
-		Env:         cfg.Env,
+		Env:         env,
 		Cwd:         cfg.WorkDir,
 		Hostname:    cfg.Hostname,
 		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),
 		HostNetwork: cfg.Network == NetworkHost,
 		UID:         cfg.UID,
 		GID:         cfg.GID,
-		Mounts:      specMounts(cfg.Mounts),
+		Mounts:      mounts,
 		ShmSize:     cfg.ShmSize,
 	}
 }
@@ -145,6 +158,24 @@ func specMounts(mounts []Mount) []specs.Mount {
 			sm.Type, sm.Options = "bind", []string{"rbind", mode, "rprivate"}
 		}
 		out = append(out, sm)
+	}
+	return out
+}
+
+// underHostEnv is env with the variables of host it does not set, as
+// podman's --env-host puts the host's environment under the container's.
+func underHostEnv(env, host []string) []string {
+	set := map[string]bool{}
+	for _, e := range env {
+		k, _, _ := strings.Cut(e, "=")
+		set[k] = true
+	}
+	out := slices.Clone(env)
+	for _, e := range host {
+		if k, _, ok := strings.Cut(e, "="); ok && k != "" && !set[k] {
+			set[k] = true
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -47,6 +47,13 @@ type Options struct {
 	Volumes []Mount
 	Tmpfs   []Mount
 	ShmSize int64
+	// Timezone is the container's time zone: a zone name, or "local"
+	// for the host's.
+	Timezone string
+	// EnvHost passes the environment of the process that writes the
+	// container's bundle (the unit's, for systemd's starts) under the
+	// container's own.
+	EnvHost bool
 	Health  HealthOptions
 	// BaseDir is where relative host paths are taken from: the working
 	// directory of a command, the directory of a definition file.
@@ -72,20 +79,55 @@ type Setting struct {
 	// Arg is what plays the setting's part on the command line when it
 	// has no flag: a positional argument (IMAGE, COMMAND).
 	Arg string
+	// OldKey is an older spelling of Key that files may still use.
+	OldKey string
 	// Bool: a flag given without a value means true.
 	Bool bool
-	// List: the flag repeats, and so do the key's lines, each adding.
+	// List: the flag repeats, and so do the key's lines, each adding;
+	// an empty assignment (KEY=) empties the list. Otherwise the key's
+	// last line counts, and an empty one means the default.
 	List bool
-	// Words: a key's value is a list of words, quoted as systemd quotes
-	// them, each a value of the flag.
-	Words bool
-	// FromKey turns a key's value into the flag's values; nil passes it
-	// as it is.
+	// Read is how a key's value is read, as quadlet reads that key.
+	Read Reading
+	// KeepEmpty: an empty value of the key is given to the flag, as
+	// quadlet passes Entrypoint= ("" clears the image's).
+	KeepEmpty bool
+	// FromKey turns one value of a key (as Read gives them) into the
+	// flag's values; nil passes it as it is.
 	FromKey func(value string) ([]string, error)
 	// Set parses one flag value into o.
 	Set    func(o *Options, value string) error
 	Hidden bool
 }
+
+// Reading is how a definition file's value of a key is read: as podman's
+// quadlet reads that key (its Lookup functions), so that a file written
+// for quadlet means the same. Every value then has its specifiers and $
+// read as systemd reads them in the ExecStart= quadlet writes (package
+// definition).
+type Reading int
+
+const (
+	// ReadUnquoted is the value with one pair of double quotes around
+	// it removed; escapes stay (quadlet's Lookup).
+	ReadUnquoted Reading = iota
+	// ReadRaw is the value as written (LookupAll).
+	ReadRaw
+	// ReadWords splits at blanks; quotes group and go; backslashes stay
+	// (LookupAllStrv).
+	ReadWords
+	// ReadArgs splits as systemd splits a command line: quotes group
+	// and go, C escapes are decoded (LookupAllArgs, LookupLastArgs).
+	ReadArgs
+	// ReadKeyVal is ReadArgs with each word KEY=VALUE: a later KEY
+	// replaces an earlier one, and they come sorted by KEY
+	// (LookupAllKeyVal).
+	ReadKeyVal
+	// ReadBool is a boolean: 1, yes, true, on or 0, no, false, off, in
+	// any case (quadlet's LookupBoolean, which reads anything else as
+	// false, where systemd reads y and t as true: those are refused).
+	ReadBool
+)
 
 // Name is the setting's name in Problems: its flag, or its key.
 func (s Setting) Name() string {
@@ -104,7 +146,7 @@ const (
 	KeyEntrypoint            = "Entrypoint"
 	KeyEnvironment           = "Environment"
 	KeyWorkingDir            = "WorkingDir"
-	KeyHostname              = "Hostname"
+	KeyHostName              = "HostName"
 	KeyNetwork               = "Network"
 	KeyRestart               = "Restart"
 	KeyStopSignal            = "StopSignal"
@@ -131,6 +173,12 @@ const (
 	KeyHealthStartupRetries  = "HealthStartupRetries"
 	KeyHealthStartupSuccess  = "HealthStartupSuccess"
 	KeyNotify                = "Notify"
+	KeyContainerName         = "ContainerName"
+	KeyMount                 = "Mount"
+	KeyTimezone              = "Timezone"
+	KeyEnvironmentHost       = "EnvironmentHost"
+	KeyLogDriver             = "LogDriver"
+	KeyVolatileTmp           = "VolatileTmp"
 )
 
 // Settings is every container setting. run and create bind their flags
@@ -152,12 +200,12 @@ var Settings = []Setting{
 		o.Image = v
 		return nil
 	}},
-	{Key: KeyExec, Arg: "a COMMAND (after the IMAGE, or after --)", Words: true, Set: func(o *Options, v string) error { o.Command = append(o.Command, v); return nil }},
+	{Key: KeyExec, Arg: "a COMMAND (after the IMAGE, or after --)", Read: ReadArgs, Set: func(o *Options, v string) error { o.Command = append(o.Command, v); return nil }},
 	{Key: KeyRestart, Flag: "restart", Usage: "restart policy: no, on-failure[:N], always, unless-stopped (default no)", Set: func(o *Options, v string) (err error) {
 		o.Restart, err = ParseRestartPolicy(v)
 		return err
 	}},
-	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Words: true, Usage: "set an environment variable (KEY=VALUE)", Set: func(o *Options, v string) error {
+	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Read: ReadKeyVal, Usage: "set an environment variable (KEY=VALUE)", Set: func(o *Options, v string) error {
 		e, err := ParseEnv(v)
 		o.Env = append(o.Env, e)
 		return err
@@ -166,12 +214,12 @@ var Settings = []Setting{
 		o.WorkDir, err = ParsePath(v)
 		return err
 	}},
-	{Key: KeyEntrypoint, Flag: "entrypoint", Usage: `replace the image's ENTRYPOINT, and drop its CMD: PATH or '["PROGRAM","ARG"]' ("" clears it)`, Set: func(o *Options, v string) (err error) {
+	{Key: KeyEntrypoint, Flag: "entrypoint", KeepEmpty: true, Usage: `replace the image's ENTRYPOINT, and drop its CMD: PATH or '["PROGRAM","ARG"]' ("" clears it)`, Set: func(o *Options, v string) (err error) {
 		o.Entrypoint, err = ParseEntrypoint(v)
 		return err
 	}},
-	{Key: KeyHostname, Flag: "hostname", Usage: "container host name", Set: func(o *Options, v string) error { o.Hostname = v; return nil }},
-	{Key: KeyNetwork, Flag: "network", Usage: "network: host or none (default host)", Set: func(o *Options, v string) (err error) {
+	{Key: KeyHostName, OldKey: "Hostname", Flag: "hostname", Usage: "container host name", Set: func(o *Options, v string) error { o.Hostname = v; return nil }},
+	{Key: KeyNetwork, Flag: "network", Read: ReadRaw, Usage: "network: host or none (default host)", Set: func(o *Options, v string) (err error) {
 		o.Network, err = ParseNetwork(v)
 		return err
 	}},
@@ -185,11 +233,11 @@ var Settings = []Setting{
 		o.StopTimeout = &secs
 		return err
 	}},
-	{Key: KeyRequires, Flag: "requires", List: true, Words: true, Usage: "container that must run before this one (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyRequires, Flag: "requires", List: true, Read: ReadWords, Usage: "container that must run before this one (repeatable)", Set: func(o *Options, v string) error {
 		o.Requires = append(o.Requires, v)
 		return ValidateName(v)
 	}},
-	{Key: KeyWaitNetwork, Flag: "no-network-wait", Bool: true, Usage: "do not order the container's unit after network-online.target at boot",
+	{Key: KeyWaitNetwork, Flag: "no-network-wait", Bool: true, Read: ReadBool, Usage: "do not order the container's unit after network-online.target at boot",
 		FromKey: func(v string) ([]string, error) {
 			wait, err := ParseBool(v)
 			return []string{strconv.FormatBool(!wait)}, err
@@ -222,7 +270,7 @@ var Settings = []Setting{
 		o.Group = v
 		return nil
 	}},
-	{Key: KeyVolume, Flag: "volume", Short: "v", List: true, Usage: "mount HOSTDIR:CTRDIR[:ro] or named volume NAME:CTRDIR[:ro] (repeatable)",
+	{Key: KeyVolume, Flag: "volume", Short: "v", List: true, Read: ReadRaw, Usage: "mount HOSTDIR:CTRDIR[:ro] or named volume NAME:CTRDIR[:ro] (repeatable)",
 		FromKey: func(v string) ([]string, error) {
 			if src, dest, _ := strings.Cut(v, ":"); strings.HasSuffix(src, ".volume") && !strings.HasPrefix(src, "/") {
 				return nil, fmt.Errorf("ctr-unit has no .volume units; name the volume instead (NAME:%s), which is made on first use or with ctr-unit volume create", dest)
@@ -237,7 +285,7 @@ var Settings = []Setting{
 			o.Volumes = append(o.Volumes, m)
 			return err
 		}},
-	{Key: KeyTmpfs, Flag: "tmpfs", List: true, Usage: "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyTmpfs, Flag: "tmpfs", List: true, Read: ReadRaw, Usage: "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)", Set: func(o *Options, v string) error {
 		m, err := ParseTmpfs(v)
 		if err == nil {
 			err = o.mountedAlready(m.Destination)
@@ -301,6 +349,60 @@ var Settings = []Setting{
 			o.Health.SdNotify, err = ParseSdNotify(v)
 			return err
 		}},
+	// The file's name names the container; quadlet's ContainerName= may
+	// only say the same (ContainerName=%N does).
+	{Key: KeyContainerName, Set: func(o *Options, v string) error {
+		if v != o.Name {
+			return fmt.Errorf("the container is named after its file (%s); to name it %s, name the file %s.container", o.Name, v, v)
+		}
+		return nil
+	}},
+	{Key: KeyMount, Flag: "mount", List: true, Read: ReadArgs, Usage: "mount type=bind,source=HOSTDIR,destination=CTRDIR[,ro], type=volume,source=NAME,... or type=tmpfs,destination=CTRDIR[,tmpfs-size=SIZE][,tmpfs-mode=MODE] (repeatable)",
+		FromKey: func(v string) ([]string, error) {
+			if src := mountSource(v); strings.HasSuffix(src, ".volume") && !strings.HasPrefix(src, "/") {
+				return nil, fmt.Errorf("ctr-unit has no .volume units; name the volume instead (source=NAME), which is made on first use or with ctr-unit volume create")
+			}
+			return []string{v}, nil
+		},
+		Set: func(o *Options, v string) error {
+			m, err := ParseMount(v, o.BaseDir)
+			if err == nil {
+				err = o.mountedAlready(m.Destination)
+			}
+			if m.Type == MountTmpfs {
+				o.Tmpfs = append(o.Tmpfs, m)
+			} else {
+				o.Volumes = append(o.Volumes, m)
+			}
+			return err
+		}},
+	{Key: KeyTimezone, Flag: "tz", Usage: "time zone of the container: a zone name (Europe/Paris) or local (the host's)", Set: func(o *Options, v string) (err error) {
+		o.Timezone, err = ParseTimezone(v)
+		return err
+	}},
+	{Key: KeyEnvironmentHost, Flag: "env-host", Bool: true, Read: ReadBool, Usage: "pass the environment of the unit (of ctr-unit for a transient unit) to the container, under its own", Set: func(o *Options, v string) (err error) {
+		o.EnvHost, err = ParseBool(v)
+		return err
+	}},
+	// Output always goes to the journal, through the unit.
+	{Key: KeyLogDriver, Flag: "log-driver", Usage: "where the container's output goes: journald (the only one)", Set: func(o *Options, v string) error {
+		if v != "journald" {
+			return fmt.Errorf("log driver %q: the container's output goes to the journal (journald)", v)
+		}
+		return nil
+	}},
+	// quadlet's VolatileTmp=yes is --tmpfs /tmp:rw,size=512M,mode=1777.
+	{Key: KeyVolatileTmp, Read: ReadBool, Set: func(o *Options, v string) error {
+		if on, err := ParseBool(v); err != nil || !on {
+			return err
+		}
+		m, err := ParseTmpfs("/tmp:rw,size=512M,mode=1777")
+		if err == nil {
+			err = o.mountedAlready(m.Destination)
+		}
+		o.Tmpfs = append(o.Tmpfs, m)
+		return err
+	}},
 	{Flag: "unit", Hidden: true, Usage: "the unit file that runs the container (set by generate systemd --new units)", Set: func(o *Options, v string) (err error) {
 		o.Unit, err = ParseUnitName(v)
 		return err
@@ -360,26 +462,15 @@ func Lookup(name string) (Setting, bool) {
 	return Setting{}, false
 }
 
-// KeySetting finds the setting of a [Container] key.
+// KeySetting finds the setting of a [Container] key, by its name or its
+// older spelling.
 func KeySetting(key string) (Setting, bool) {
 	for _, s := range Settings {
-		if s.Key != "" && s.Key == key {
+		if s.Key != "" && (s.Key == key || s.OldKey == key) {
 			return s, true
 		}
 	}
 	return Setting{}, false
-}
-
-// KeyValues turns one of a key's values into the flag values its setting
-// parses, split into words by split where the setting takes words.
-func (s Setting) KeyValues(value string, split func(string) ([]string, error)) ([]string, error) {
-	if s.FromKey != nil {
-		return s.FromKey(value)
-	}
-	if s.Words {
-		return split(value)
-	}
-	return []string{value}, nil
 }
 
 // Canonical is a flag value as it must be written to create the same
@@ -395,6 +486,10 @@ func Canonical(flag, value, baseDir string) string {
 		if m, err := ParseVolume(value, baseDir); err == nil && m.Type == MountBind && !strings.HasPrefix(value, "/") {
 			_, rest, _ := strings.Cut(value, ":")
 			return m.Source + ":" + rest
+		}
+	case "mount":
+		if m, err := ParseMount(value, baseDir); err == nil && m.Type == MountBind {
+			return canonicalMount(value, m.Source)
 		}
 	}
 	return value

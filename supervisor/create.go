@@ -108,6 +108,11 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 	if _, err := s.runc(); err != nil {
 		return err
 	}
+	if cfg.Timezone != "" {
+		if err := checkTimezone(cfg.Timezone); err != nil {
+			return fmt.Errorf("%w: container %s: --tz %s: %w", container.ErrInvalid, cfg.Name, cfg.Timezone, err)
+		}
+	}
 	want := cgroupmgr.Limits{
 		MemoryBytes: int64(cfg.MemoryMax),
 		CPUs:        float64(cfg.CPUQuotaUSec) / 1e6,
@@ -118,6 +123,18 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 	}
 	if err := cgroupmgr.CheckLimits(s.cgroups.Mode(), s.cgroups.Available, want); err != nil {
 		return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
+	}
+	return nil
+}
+
+// checkTimezone says whether the host has a time zone's file.
+func checkTimezone(tz string) error {
+	src := container.TimezoneSource(tz)
+	if info, err := os.Stat(src); err != nil || !info.Mode().IsRegular() {
+		if tz == "local" {
+			return fmt.Errorf("the host has no time zone (%s)", src)
+		}
+		return fmt.Errorf("no such time zone on the host (%s)", src)
 	}
 	return nil
 }

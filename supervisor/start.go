@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
@@ -84,7 +85,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
-	if err := ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg))); err != nil {
+	if err := ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg, os.Environ()))); err != nil {
 		return err
 	}
 	if err := s.store.ClearExit(name); err != nil {
