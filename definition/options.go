@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -139,13 +138,20 @@ func containerValues(e Entry, r container.Reading, sp *Specifiers) ([]string, er
 	case container.ReadArgs, container.ReadKeyVal:
 		mode = Args
 	}
-	vals, err := e.Values(mode, sp)
+	// Quadlet splits, then systemd expands each word of its unit: a word
+	// that only a specifier empties stays.
+	vals, err := e.Values(mode, nil)
 	if err != nil {
 		return nil, err
 	}
 	for i, v := range vals {
 		if mode == Args && v == "" {
 			return nil, Problems{e.Problem(`%s=%s: an empty word ("") is dropped by quadlet; leave it out`, e.Key, e.Value)}
+		}
+		if sp != nil {
+			if v, err = sp.Expand(v); err != nil {
+				return nil, Problems{e.Problem("%s=%s: %v", e.Key, e.Value, err)}
+			}
 		}
 		if vals[i], err = dollars(v); err != nil {
 			return nil, Problems{e.Problem("%s=%s: %v", e.Key, e.Value, err)}
@@ -196,19 +202,18 @@ func quadletBool(v string) (string, error) {
 	return "", errors.New("want yes or no")
 }
 
-// envName is a whole word systemd would replace with a variable's words.
-var envName = regexp.MustCompile(`^\$[A-Za-z_][A-Za-z0-9_]*$`)
-
 // dollars reads $ in a value as systemd reads it in the ExecStart= quadlet
-// writes: $$ is a $. ${NAME} anywhere and a whole word $NAME would be
-// replaced by the unit's environment (not the container's), which
-// ctr-unit does not do: they are refused. Any other $ stays.
+// writes (measured: TestDollarsAsSystemdRunsThem): $$ is a $. ${NAME}
+// anywhere, and a word that starts with a single $ ($NAME, even $ or $1),
+// would be replaced by the unit's environment (not the container's; an
+// unset one removes the word), which ctr-unit does not do: they are
+// refused. Any other $ stays.
 func dollars(v string) (string, error) {
 	if !strings.Contains(v, "$") {
 		return v, nil
 	}
 	refuse := errors.New("quadlet's unit would replace $NAME and ${NAME} with a variable of the unit's environment, which ctr-unit does not do: write $$ for a $")
-	if envName.MatchString(v) {
+	if strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "$$") {
 		return "", refuse
 	}
 	var b strings.Builder
