@@ -107,8 +107,10 @@ func (a *app) validateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check container definition files (NAME.container)",
-		Long:  "Check definition files and report every problem with its file and line.",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Check definition files, with their drop-ins, and report every problem with its\n" +
+			"file and line. A file outside the definition directories is read with the\n" +
+			"drop-ins beside it (FILE.d/).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.refresh = false // a bad file would be reported twice
 			sv, err := a.supervisor()
