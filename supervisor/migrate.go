@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/renameio/v2"
 
@@ -75,7 +76,7 @@ func (s *Supervisor) migrateUnits(ctx context.Context) (migrated, error) {
 		if !units.IsLegacy(cfg.Unit) {
 			continue
 		}
-		renamed, err := s.migrateUnit(ctx, name)
+		renamed, err := s.migrateUnit(ctx, name, cfg.Unit)
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("rename the unit of container %s: %w", name, err))
@@ -96,38 +97,47 @@ func (s *Supervisor) migrateUnits(ctx context.Context) (migrated, error) {
 	return m, errors.Join(errs...)
 }
 
+// lockWait bounds the wait for a container's lock while renaming its
+// unit: a command that holds it (stopping the container) leaves the
+// renaming to a later one.
+const lockWait = 2 * time.Second
+
 // migrateUnit renames the unit of one container, under its lock, if the
 // unit does not run; it reports whether it did.
-func (s *Supervisor) migrateUnit(ctx context.Context, name string) (bool, error) {
-	unlock, err := s.store.Lock(ctx, name)
-	if err != nil {
-		if errors.Is(err, container.ErrNoSuchContainer) {
-			return false, nil
-		}
-		return false, err
-	}
-	defer unlock()
-	cfg, err := s.store.Config(name)
-	if err != nil || !units.IsLegacy(cfg.Unit) {
-		return false, err
-	}
+func (s *Supervisor) migrateUnit(ctx context.Context, name, old string) (bool, error) {
 	systemd, err := s.sd(ctx)
 	if err != nil {
 		return false, err
 	}
-	old := cfg.Unit
-	st, err := systemd.Status(ctx, old)
-	if err != nil {
+	// Running units are left alone without waiting for their lock.
+	if st, err := systemd.Status(ctx, old); err != nil || !idle(st) {
 		return false, err
 	}
-	switch st.ActiveState {
-	case "inactive", "":
-	case "failed":
+	lockCtx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	unlock, err := s.store.Lock(lockCtx, name)
+	switch {
+	case errors.Is(err, container.ErrNoSuchContainer), lockCtx.Err() != nil:
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	defer unlock()
+	cfg, err := s.store.Config(name)
+	if err != nil || cfg.Unit != old {
+		return false, err
+	}
+	st, err := systemd.Status(ctx, old)
+	switch {
+	case err != nil:
+		return false, err
+	case st.ActiveState == "failed":
+		// Its failed state would linger under the old name.
 		if err := systemd.ResetFailed(ctx, old); err != nil {
 			return false, err
 		}
-	default:
-		return false, nil // running: it keeps its unit until it stops
+	case !idle(st):
+		return false, nil
 	}
 	cfg.Unit = units.Current(old)
 	if err := s.moveDropIns(old, cfg.Unit); err != nil {
@@ -216,4 +226,13 @@ func globQuote(s string) string {
 		out = append(out, r)
 	}
 	return string(out)
+}
+
+// idle tells whether a unit runs nothing: inactive, failed or not loaded.
+func idle(st units.Status) bool {
+	switch st.ActiveState {
+	case "inactive", "failed", "":
+		return true
+	}
+	return false
 }
