@@ -1,6 +1,12 @@
-# ctr-unit build, test and demo. Everything builds with CGO_ENABLED=0:
-# containers/storage's btrfs driver needs C headers otherwise.
+# ctr-unit build, test and demo. Everything builds with CGO_ENABLED=0 and
+# the tags in buildtags/tags: containers/image without gpgme and
+# containers/storage without btrfs, both of which need C otherwise.
+# GOFLAGS carries the tags to every go command make runs, and to the builds
+# the tests and the bench make; a -tags on a command line replaces GOFLAGS'
+# own, so those name them again.
 export CGO_ENABLED := 0
+TAGS := $(shell cat buildtags/tags)
+export GOFLAGS := $(strip $(GOFLAGS) -tags=$(TAGS))
 GO ?= go
 PREFIX ?= /usr/local
 BIN := bin/ctr-unit
@@ -17,8 +23,9 @@ build:
 	$(GO) build -o bin/ ./cmd/ctr-unit ./cmd/ctr-unit-step
 
 # Debian packages the tests and the demo need.
+DEPS := systemd dbus runc busybox-static util-linux
 deps:
-	@missing=$$(for p in systemd dbus runc busybox-static util-linux; do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
@@ -28,14 +35,14 @@ unit-test:
 	$(GO) test -count=1 ./...
 
 integration-v2: deps
-	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/ ./definition/
+	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/ ./definition/
 
 integration-hybrid: deps
-	hack/sysbox run hybrid --name $(BOX)-hy -- $(GO) test -tags integration -count=1 -timeout 20m ./integration/
+	hack/sysbox run hybrid --name $(BOX)-hy -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/
 
 # Reboots drive the boxes from the host (integration/reboot_test.go).
 integration-reboot: deps
-	CTR_UNIT_REBOOT_BOX=$(BOX)-rb $(GO) test -tags reboot -count=1 -timeout 20m ./integration/
+	CTR_UNIT_REBOOT_BOX=$(BOX)-rb $(GO) test -tags reboot,$(TAGS) -count=1 -timeout 20m ./integration/
 
 integration-test: integration-v2 integration-hybrid integration-reboot
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 )
 
@@ -46,7 +47,7 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "ctr-unit")
 	// ctr-unit-step beside it, where ctr-unit finds it.
-	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step")
+	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", dir+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build ctr-unit: %v\n%s", err, out)
