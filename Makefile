@@ -14,21 +14,27 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench demo deps install deb clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-pull bench-deps demo deps install deb clean
 
 all: build
 
-# ctr-unit-step, the lean binary of the units' steps, goes beside it.
+# ctr-unit-step, the lean binary of the units' steps, and ctr-unit-image,
+# which moves images with containers/image, go beside it.
 build:
-	$(GO) build -o bin/ ./cmd/ctr-unit ./cmd/ctr-unit-step
+	$(GO) build -o bin/ ./cmd/ctr-unit ./cmd/ctr-unit-step ./cmd/ctr-unit-image
 
-# Debian packages the tests and the demo need.
-DEPS := systemd dbus runc busybox-static util-linux
+# Debian packages the tests and the demo need: the registry the image
+# tests start, podman to check that logins are shared with it.
+DEPS := systemd dbus runc busybox-static util-linux docker-registry podman
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# The pull benchmark also runs skopeo (and podman) on the same image.
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) skopeo"
 
 unit-test:
 	$(GO) vet ./...
@@ -52,12 +58,19 @@ bench: deps build
 	hack/sysbox run v2 --name $(BOX)-bv2 -- $(GO) run ./bench -layout v2
 	hack/sysbox run hybrid --name $(BOX)-bhy -- $(GO) run ./bench -layout hybrid
 
+# Time to pull a ~100 MB five-layer image from a local registry, beside
+# podman pull and skopeo copy of the same image into stores of the same
+# driver (see bench/pull).
+bench-pull: bench-deps
+	hack/sysbox run v2 --name $(BOX)-bpl -- $(GO) run ./bench/pull
+
 demo: deps build
 	hack/demo
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctr-unit
 	install -D -m 0755 bin/ctr-unit-step $(DESTDIR)$(PREFIX)/libexec/ctr-unit/ctr-unit-step
+	install -D -m 0755 bin/ctr-unit-image $(DESTDIR)$(PREFIX)/libexec/ctr-unit/ctr-unit-image
 	install -D -m 0644 packaging/ctr@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr@.service
 	# The unit names the binary where the Debian package puts it.
 	sed 's|/usr/bin/ctr-unit|$(PREFIX)/bin/ctr-unit|' packaging/ctr-unit-restart.service >ctr-unit-restart.service.tmp

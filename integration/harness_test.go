@@ -46,8 +46,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "ctr-unit")
-	// ctr-unit-step beside it, where ctr-unit finds it.
-	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", dir+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step")
+	// ctr-unit-step and ctr-unit-image beside it, where ctr-unit finds
+	// them.
+	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", dir+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step", "../cmd/ctr-unit-image")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build ctr-unit: %v\n%s", err, out)

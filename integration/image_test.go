@@ -102,7 +102,7 @@ func TestImageArchivesLoadAndRunWithImageDefaultsAndFlagOverrides(t *testing.T) 
 		t.Run(format, func(t *testing.T) {
 			e := newEnv(t)
 			archive := testImage(t, format, "app:1", appConfig, appLayer)
-			if out := e.must("image", "load", "-i", archive); !strings.Contains(out, "Loaded image: app:1") {
+			if out := e.must("image", "load", "-i", archive); !strings.Contains(out, "Loaded image: localhost/app:1") {
 				t.Fatalf("load printed %q", out)
 			}
 			var imgs []struct {
@@ -110,7 +110,7 @@ func TestImageArchivesLoadAndRunWithImageDefaultsAndFlagOverrides(t *testing.T) 
 				Names []string
 				Size  int64
 			}
-			if err := json.Unmarshal([]byte(e.must("images", "--format", "json")), &imgs); err != nil || len(imgs) != 1 || imgs[0].Names[0] != "app:1" || imgs[0].Size <= 0 {
+			if err := json.Unmarshal([]byte(e.must("images", "--format", "json")), &imgs); err != nil || len(imgs) != 1 || imgs[0].Names[0] != "localhost/app:1" || imgs[0].Size <= 0 {
 				t.Fatalf("images: %+v %v", imgs, err)
 			}
 			var insp []imagestore.Image
