@@ -47,7 +47,7 @@ func Login(ctx context.Context, registry, user, password string, o Options) (str
 		return "", err
 	}
 	if err := docker.CheckAuth(ctx, sys, user, password, host); err != nil {
-		return "", fmt.Errorf("logging in to %s: %w (nothing was stored)", host, classify(err))
+		return "", fmt.Errorf("logging in to %s: %w (nothing was stored)", host, classify(err, true))
 	}
 	where, err := config.SetCredentials(sys, key, user, password)
 	if err != nil {

@@ -10,9 +10,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docker/distribution/registry/api/errcode"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/pkg/docker/config"
 	"go.podman.io/image/v5/signature"
 	istorage "go.podman.io/image/v5/storage"
 	"go.podman.io/image/v5/transports"
@@ -32,6 +34,9 @@ import (
 var (
 	// ErrUnauthorized marks credentials a registry refused.
 	ErrUnauthorized = errors.New("the registry refused the credentials")
+	// ErrLoginRequired marks a registry that wants credentials and got
+	// none.
+	ErrLoginRequired = errors.New("the registry requires a login (ctr-unit login REGISTRY, or --creds)")
 	// ErrNotFound marks an image the registry does not have.
 	ErrNotFound = errors.New("no such image in the registry")
 	// ErrAmbiguous marks a short name several registries could serve.
@@ -127,6 +132,7 @@ func policyContext(sys *types.SystemContext) (*signature.PolicyContext, error) {
 // copyImage copies one image with the host's policy and returns the
 // image the destination resolved to (for the store: its ID).
 func copyImage(ctx context.Context, sys *types.SystemContext, dest, src types.ImageReference, o Options, extra func(*copy.Options)) (types.ImageReference, []byte, error) {
+	credentialed := hasCredentials(sys, src) || hasCredentials(sys, dest)
 	pc, err := policyContext(sys)
 	if err != nil {
 		return nil, nil, err
@@ -147,18 +153,38 @@ func copyImage(ctx context.Context, sys *types.SystemContext, dest, src types.Im
 	}
 	man, err := copy.Image(ctx, pc, dest, src, opts)
 	if err != nil {
-		return nil, nil, classify(err)
+		return nil, nil, classify(err, credentialed)
 	}
 	return resolved, man, nil
 }
 
-// classify puts a sentinel on the errors users must tell apart.
-func classify(err error) error {
+// hasCredentials says whether a registry reference goes with
+// credentials: --creds, or a login in the credentials files.
+func hasCredentials(sys *types.SystemContext, ref types.ImageReference) bool {
+	if ref.Transport().Name() != "docker" || ref.DockerReference() == nil {
+		return false
+	}
+	if sys.DockerAuthConfig != nil {
+		return true
+	}
+	auth, err := config.GetCredentialsForRef(sys, ref.DockerReference())
+	return err == nil && (auth.Username != "" || auth.IdentityToken != "")
+}
+
+// classify puts a sentinel on the errors users must tell apart;
+// credentialed says whether credentials were sent.
+func classify(err error, credentialed bool) error {
 	var unauth docker.ErrUnauthorizedForCredentials
 	var rejected signature.PolicyRequirementError
+	var coded errcode.ErrorCoder
 	switch {
 	case errors.As(err, &unauth):
 		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	case errors.As(err, &coded) && coded.ErrorCode() == errcode.ErrorCodeUnauthorized:
+		if credentialed {
+			return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		}
+		return fmt.Errorf("%w: %w", ErrLoginRequired, err)
 	case errors.As(err, &rejected):
 		return fmt.Errorf("%w: %w", ErrRejected, err)
 	case isNotFound(err):

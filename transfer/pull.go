@@ -136,7 +136,7 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 		remote, err := docker.GetDigest(ctx, sys, src)
 		if err != nil {
 			a.Done()
-			return Pulled{}, fmt.Errorf("pull %s: %w", candidate, classify(err))
+			return Pulled{}, fmt.Errorf("pull %s: %w", candidate, classify(err, hasCredentials(sys, src)))
 		}
 		if local.Digest == remote || slices.Contains(local.RepoDigests, reference.TrimNamed(candidate).String()+"@"+remote.String()) {
 			a.Done()
