@@ -4,130 +4,35 @@ package integration
 
 import (
 	"archive/tar"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ctr-unit/ctr-unit/imagestore/testarchive"
+	"github.com/ctr-unit/ctr-unit/testregistry"
 )
 
-// registry is a Debian docker-registry (the CNCF distribution registry)
-// that a test runs on loopback, its storage in the test's temp dir. The
-// box has a network namespace of its own: nothing reaches the host's.
-type registry struct {
-	Addr string // 127.0.0.1:PORT
-	// CertDir holds ca.crt, the test's CA, for --cert-dir ("" for plain
-	// HTTP).
-	CertDir    string
-	User, Pass string
-}
-
-// startRegistry starts a registry: plain HTTP, or with secure TLS from a
-// CA the test makes and htpasswd authentication. It stops at the test's
-// end.
-func startRegistry(t *testing.T, secure bool) *registry {
+// startRegistry starts a registry (see testregistry) in the test's temp
+// dir, plain HTTP or TLS with a login; it stops at the test's end.
+func startRegistry(t *testing.T, secure bool) *testregistry.Registry {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatalf("docker-registry is not installed (make deps installs it): %v", err)
-	}
-	dir := t.TempDir()
-	r := &registry{Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), r.Addr)
-	client := &http.Client{Timeout: 2 * time.Second}
-	scheme := "http"
-	if secure {
-		r.CertDir = filepath.Join(dir, "certs")
-		pool := makeCerts(t, dir, r.CertDir)
-		r.User, r.Pass = "tester", "s3cret-Pass"
-		hash, err := bcrypt.GenerateFromPassword([]byte(r.Pass), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, "htpasswd"), r.User+":"+string(hash)+"\n")
-		cfg += fmt.Sprintf(`  tls:
-    certificate: %s
-    key: %s
-auth:
-  htpasswd:
-    realm: ctr-unit-test
-    path: %s
-`, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), filepath.Join(dir, "htpasswd"))
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-		scheme = "https"
-	}
-	writeFile(t, filepath.Join(dir, "config.yml"), cfg)
-	log, err := os.Create(filepath.Join(dir, "registry.log"))
+	r, err := testregistry.Start(t.TempDir(), secure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	// REGISTRY_* variables override the configuration (REGISTRY_AUTH_FILE
-	// would be read as auth.file): none of the test's.
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		log.Close()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := client.Get(scheme + "://" + r.Addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(log.Name())
-			t.Fatalf("registry on %s did not answer: %v\n%s", r.Addr, err, data)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	t.Cleanup(r.Stop)
 	return r
 }
 
 // freePort is a loopback port nothing listens on now.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testregistry.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func writeFile(t *testing.T, path, data string) {
@@ -138,51 +43,6 @@ func writeFile(t *testing.T, path, data string) {
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// makeCerts writes a CA (certDir/ca.crt, as --cert-dir wants it) and a
-// server certificate for 127.0.0.1 it signed (dir/server.crt, .key).
-func makeCerts(t *testing.T, dir, certDir string) *x509.CertPool {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ctr-unit test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(certDir, "ca.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})))
-	writeFile(t, filepath.Join(dir, "server.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER})))
-	writeFile(t, filepath.Join(dir, "server.key"), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool
 }
 
 // hostConfig points the test's ctr-unit commands at configuration files
