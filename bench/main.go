@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -74,8 +75,9 @@ func (b *bench) setup() error {
 		return err
 	}
 	b.binary = filepath.Join(b.dir, "ctr-unit")
-	// ctr-unit-step beside it, where ctr-unit finds it.
-	build := exec.Command("go", "build", "-o", b.dir+"/", "./cmd/ctr-unit", "./cmd/ctr-unit-step")
+	// ctr-unit-step and ctr-unit-image beside it, where ctr-unit finds
+	// them.
+	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", b.dir+"/", "./cmd/ctr-unit", "./cmd/ctr-unit-step", "./cmd/ctr-unit-image")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v: %s", err, out)

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -64,7 +65,7 @@ func newBox(t *testing.T, layout string) *box {
 		exec.Command("../hack/sysbox", "down", b.name).Run()
 		os.RemoveAll(persist)
 	})
-	build := exec.Command("go", "build", "-o", filepath.Dir(b.bin)+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step")
+	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", filepath.Dir(b.bin)+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step", "../cmd/ctr-unit-image")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

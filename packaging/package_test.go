@@ -46,6 +46,7 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 	for path, mode := range map[string]os.FileMode{
 		"usr/bin/ctr-unit":                            0o755,
 		"usr/libexec/ctr-unit/ctr-unit-step":          0o755,
+		"usr/libexec/ctr-unit/ctr-unit-image":         0o755,
 		"lib/systemd/system/ctr@.service":             0o644,
 		"lib/systemd/system/ctr-unit-restart.service": 0o644,
 		"usr/lib/tmpfiles.d/ctr-unit.conf":            0o644,
