@@ -45,6 +45,9 @@ type SpecConfig struct {
 	Mounts []specs.Mount
 	// ShmSize sizes /dev/shm in bytes (0: the default 64 MiB).
 	ShmSize int64
+	// Annotations are passed to the runtime and read by the unit's
+	// start step.
+	Annotations map[string]string
 }
 
 // Spec builds the OCI runtime spec for c.
@@ -72,9 +75,10 @@ func Spec(c SpecConfig) *specs.Spec {
 		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
 	return &specs.Spec{
-		Version:  specs.Version,
-		Hostname: c.Hostname,
-		Root:     &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
+		Version:     specs.Version,
+		Hostname:    c.Hostname,
+		Annotations: c.Annotations,
+		Root:        &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
 		Process: &specs.Process{
 			Args: c.Args,
 			Env:  env,

@@ -18,8 +18,11 @@ const ExitRuntimeError = 125
 // Exit is how the container's last run ended, written by the unit's
 // stop step every time the container stops, whoever stopped it.
 type Exit struct {
-	ExitCode   int       `json:"ExitCode"`
-	Result     string    `json:"Result,omitempty"`
+	ExitCode int    `json:"ExitCode"`
+	Result   string `json:"Result,omitempty"`
+	// Error is why the container's process could not be started (the
+	// runtime's message), as podman's State.Error.
+	Error      string    `json:"Error,omitempty"`
 	FinishedAt time.Time `json:"FinishedAt"`
 }
 

@@ -67,8 +67,22 @@ func (s Steps) StartCreated(name string, pid int) error {
 // gets the stop signal and then, without any wait, SIGKILL. A pid file
 // would not do: systemd reads it again once the start is done, and a
 // container that has exited by then fails the unit with 'protocol'.
+//
+// A container whose process cannot be started fails with a
+// *RuntimeError, recorded for the stop step (recordStartError).
 func (s Steps) Create(name string) (int, error) {
-	if err := Run(s.Runc.CreateArgv(name, s.Dirs.Bundle(name), s.Dirs.PIDFile(name))); err != nil {
+	bundle := s.Dirs.Bundle(name)
+	// What an earlier start recorded is not this one's.
+	_ = os.Remove(s.Dirs.StartErrorFile(name))
+	if rerr := checkWorkDir(name, bundle); rerr != nil {
+		return 0, s.recordStartError(rerr)
+	}
+	logFile := s.Dirs.RuncLog(name)
+	_ = os.Remove(logFile)
+	if err := Run(s.Runc.CreateArgv(name, bundle, s.Dirs.PIDFile(name), logFile)); err != nil {
+		if msg := runcError(logFile); msg != "" && !errors.Is(err, ErrStoppedWhileStarting) {
+			return 0, s.recordStartError(&RuntimeError{Container: name, ExitCode: runtimeExitCode(msg), Msg: msg, Printed: true})
+		}
 		return 0, fmt.Errorf("create container %s: %w", name, err)
 	}
 	return s.NameMainProcess(name)
@@ -133,7 +147,13 @@ func Run(argv []string) error {
 // are left.
 func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(string) string) error {
 	var errs []error
-	if err := SaveExit(s.Dirs.ExitFile(name), ExitFromEnv(getenv, time.Now())); err != nil {
+	ex := ExitFromEnv(getenv, time.Now())
+	// No process ran if systemd has no status of one: the start step
+	// may have recorded why.
+	if se := takeStartError(s.Dirs.StartErrorFile(name)); se != nil && getenv("EXIT_CODE") == "" {
+		ex.ExitCode, ex.Error = se.ExitCode, se.Msg
+	}
+	if err := SaveExit(s.Dirs.ExitFile(name), ex); err != nil {
 		errs = append(errs, fmt.Errorf("save exit status: %w", err))
 	}
 	cgroups := cgroupmgr.New(cgroupmgr.Detect())

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -20,10 +21,21 @@ import (
 const exitError = 125
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "ctr-unit-step:", err)
-		os.Exit(exitError)
+	err := run(os.Args[1:])
+	if err == nil {
+		return
 	}
+	// A container whose process could not be started exits with
+	// podman's code for it, which systemd shows; runc has said why.
+	var rerr *unitstep.RuntimeError
+	if errors.As(err, &rerr) {
+		if !rerr.Printed {
+			fmt.Fprintln(os.Stderr, "ctr-unit-step:", err)
+		}
+		os.Exit(rerr.ExitCode)
+	}
+	fmt.Fprintln(os.Stderr, "ctr-unit-step:", err)
+	os.Exit(exitError)
 }
 
 func run(args []string) error {
