@@ -2,9 +2,11 @@ package container
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -46,7 +48,10 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Timezone:      o.Timezone,
 		EnvHost:       o.EnvHost,
 		CreateCommand: o.CreateCommand,
+		AutoRemove:    o.AutoRemove,
+		Labels:        mergeLabels(o.FileLabels, o.Labels),
 	}
+	cfg.WorkDirMustExist = cfg.WorkDir != "" && !o.WorkDirFromImage
 	if cfg.Unit == "" {
 		cfg.Unit = units.TransientService(o.Name)
 	}
@@ -66,6 +71,11 @@ func Build(o Options, now time.Time) (*Config, error) {
 		// No image config: the entrypoint just goes first (ApplyImage
 		// composed an image container's command).
 		cfg.Command = CommandLine(o.Entrypoint, o.Command, nil, nil)
+	}
+	if len(cfg.Command) == 0 && (o.Image == "" || o.ImageID != "") {
+		// No command at all runs "", which fails as it starts (127),
+		// as in podman; an image not read yet has its command to come.
+		cfg.Command = []string{""}
 	}
 	var probs Problems
 	if o.Group != "" {
@@ -105,12 +115,12 @@ type check struct {
 var checks = []check{
 	{"name", checkName},
 	{"root", checkRoot},
-	{"command", checkCommand},
 	{"requires", checkRequires},
 	{"network", checkNetwork},
 	{"environment", checkEnv},
 	{"working directory", checkWorkDir},
 	{"mounts", checkMounts},
+	{"removal", checkAutoRemove},
 }
 
 // Validate checks a container's definition: the one gate, as runc's
@@ -142,16 +152,6 @@ func checkRoot(cfg *Config) Problems {
 		return Problems{{Msg: fmt.Sprintf("container %s needs {rootfs} or {Image}", cfg.Name)}}
 	}
 	return nil
-}
-
-func checkCommand(cfg *Config) Problems {
-	if len(cfg.Command) > 0 || cfg.Image != "" && cfg.ImageID == "" {
-		return nil
-	}
-	if cfg.Image != "" {
-		return Problems{{Msg: fmt.Sprintf("container %s: image %s has no command; give {Exec}", cfg.Name, cfg.Image)}}
-	}
-	return Problems{{Msg: fmt.Sprintf("container %s has no command; give {Exec}", cfg.Name)}}
 }
 
 func checkRequires(cfg *Config) Problems {
@@ -210,4 +210,30 @@ func checkMounts(cfg *Config) Problems {
 		seen[m.Destination] = true
 	}
 	return probs
+}
+
+// checkAutoRemove refuses what would restart a container --rm removes as
+// it stops (podman refuses --rm with a restart policy too).
+func checkAutoRemove(cfg *Config) Problems {
+	if !cfg.AutoRemove {
+		return nil
+	}
+	if cfg.Restart.Name != "" && cfg.Restart.Name != PolicyNo {
+		return Problems{{Setting: "rm", Msg: "{rm} conflicts with {restart} " + cfg.Restart.String() + ": the container is removed once it stops, so it cannot be restarted"}}
+	}
+	if h := cfg.Health; h != nil && (h.OnFailure == healthcheck.ActionRestart || h.Startup != nil && h.Startup.Retries > 0) {
+		return Problems{{Setting: "rm", Msg: "{rm} conflicts with a healthcheck that restarts the container ({health-on-failure} restart, {health-startup-retries}): the container is removed once it stops"}}
+	}
+	return nil
+}
+
+// mergeLabels is the labels of a label file with --label's over them.
+func mergeLabels(file, given map[string]string) map[string]string {
+	if len(file)+len(given) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(file)+len(given))
+	maps.Copy(out, file)
+	maps.Copy(out, given)
+	return out
 }

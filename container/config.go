@@ -14,6 +14,9 @@
 package container
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"syscall"
 	"time"
@@ -28,12 +31,27 @@ import (
 // never changed afterwards (a definition file's container is the file's:
 // its record follows the file); what changes lives in State.
 type Config struct {
-	Name        string        `json:"Name"`
-	Unit        string        `json:"Unit"`
-	Rootfs      string        `json:"Rootfs"`
-	Command     []string      `json:"Command"`
-	Env         []string      `json:"Env,omitempty"`
-	WorkDir     string        `json:"WorkingDir,omitempty"`
+	// ID is the container's 64-hex-digit ID, as podman gives one; records
+	// made before ctr-unit had IDs get one derived from their name and
+	// creation time as they are read (DerivedID).
+	ID      string   `json:"ID,omitempty"`
+	Name    string   `json:"Name"`
+	Unit    string   `json:"Unit"`
+	Rootfs  string   `json:"Rootfs"`
+	Command []string `json:"Command"`
+	// Env holds KEY=VALUE entries, and, from a definition file, bare
+	// names (NAME or PREFIX*) taken from the unit's environment as it
+	// starts (ResolveEnv).
+	Env     []string `json:"Env,omitempty"`
+	WorkDir string   `json:"WorkingDir,omitempty"`
+	// WorkDirMustExist: the working directory is the user's (not the
+	// image's), so a missing one fails the start as in podman rather
+	// than being made.
+	WorkDirMustExist bool              `json:"WorkingDirMustExist,omitempty"`
+	Labels           map[string]string `json:"Labels,omitempty"`
+	// AutoRemove (--rm): the container is removed once it stops, by its
+	// unit's last stop step.
+	AutoRemove  bool          `json:"AutoRemove,omitempty"`
 	Hostname    string        `json:"Hostname,omitempty"`
 	Network     string        `json:"Network"`
 	Restart     RestartPolicy `json:"RestartPolicy"`
@@ -79,6 +97,29 @@ type Config struct {
 	// CreateCommand is create's options and arguments, as podman keeps
 	// them, for generate systemd --new.
 	CreateCommand []string `json:"CreateCommand,omitempty"`
+}
+
+// NewID is a new container's ID: 32 random bytes in hex, as podman's.
+func NewID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// DerivedID is the ID of a container recorded before ctr-unit gave IDs:
+// derived from what never changes in its record, so it is the same at
+// every read.
+func DerivedID(name string, created time.Time) string {
+	sum := sha256.Sum256([]byte(name + "\x00" + created.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(sum[:])
+}
+
+// ShortID is the 12-digit form podman's ps shows.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // UnitSetting is one unit-file setting.

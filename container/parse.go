@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -156,12 +157,68 @@ func ParseCount(s string) (int, error) {
 	return n, nil
 }
 
-// ParseEnv checks one environment entry, KEY=VALUE.
+// ParseEnv checks one environment entry: KEY=VALUE, or a bare NAME (or
+// PREFIX*) whose value comes from an environment (ResolveEnv), as
+// podman's --env NAME takes the caller's.
 func ParseEnv(s string) (string, error) {
-	if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
-		return "", fmt.Errorf("%q is not KEY=VALUE", s)
+	k, _, _ := strings.Cut(s, "=")
+	if k == "" || k == "*" || strings.ContainsAny(k, " \t\n") {
+		return "", fmt.Errorf("%q is not KEY=VALUE or a variable's NAME", s)
 	}
 	return s, nil
+}
+
+// ResolveEnv replaces the bare names of env (see ParseEnv) with their
+// entries in environ: NAME by its entry, if it has one (else nothing, as
+// podman skips an unset one), PREFIX* by every entry whose name starts so.
+func ResolveEnv(env, environ []string) []string {
+	var out []string
+	for _, e := range env {
+		if strings.Contains(e, "=") {
+			out = append(out, e)
+			continue
+		}
+		prefix, wild := strings.CutSuffix(e, "*")
+		for _, have := range environ {
+			name, _, _ := strings.Cut(have, "=")
+			if name == e || wild && strings.HasPrefix(name, prefix) {
+				out = append(out, have)
+			}
+		}
+	}
+	return out
+}
+
+// ParseLabel reads a label, KEY=VALUE or KEY (an empty value), as
+// podman's --label.
+func ParseLabel(s string) (key, value string, err error) {
+	key, value, _ = strings.Cut(s, "=")
+	if strings.TrimSpace(key) == "" || strings.ContainsAny(key, "\n") {
+		return "", "", fmt.Errorf("label %q: want KEY=VALUE", s)
+	}
+	return key, value, nil
+}
+
+// ReadLabelFile reads a --label-file: a label per line, KEY=VALUE or KEY;
+// blank lines and lines starting with # are skipped.
+func ReadLabelFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("label file: %w", err)
+	}
+	labels := map[string]string{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimLeft(line, " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, err := ParseLabel(strings.TrimRight(line, "\r"))
+		if err != nil {
+			return nil, fmt.Errorf("label file %s, line %d: %w", path, i+1, err)
+		}
+		labels[k] = v
+	}
+	return labels, nil
 }
 
 // ParseEntrypoint reads an --entrypoint value (or a definition file's

@@ -48,6 +48,12 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		CPUQuotaUSec:     cfg.CPUQuotaUSec,
 		TasksMax:         cfg.PidsLimit,
 	}
+	if cfg.AutoRemove {
+		// Removed once it stops, whoever stopped it; its unit is
+		// collected even when the container failed.
+		s.ExecStopPost = append(s.ExecStopPost, steps.Argv(unitstep.Remove, false, name, cfg.Unit))
+		s.CollectMode = units.CollectInactiveOrFailed
+	}
 	for _, u := range requires {
 		s.Requires = append(s.Requires, u)
 		s.After = append(s.After, u)
@@ -115,22 +121,30 @@ func applyHealth(svc *units.Service, cfg *Config, steps unitstep.Runner) {
 }
 
 // BuildSpec maps a container to its OCI runtime spec. environ is the
-// environment of the process that writes the bundle, which a container
-// with EnvHost gets under its own.
+// environment of the process that writes the bundle: bare names in the
+// container's environment (a definition file's Environment=NAME) are
+// taken from it, and a container with EnvHost gets it under its own. The
+// unit's prepare step writes the bundle of a definition's container, so
+// that is the unit's environment.
 func BuildSpec(cfg *Config, environ []string) ociruntime.SpecConfig {
 	mounts := specMounts(cfg.Mounts)
 	if cfg.Timezone != "" {
 		// The zone's file itself, however the host links to it.
 		mounts = append(mounts, specs.Mount{Destination: localtime, Source: TimezoneSource(cfg.Timezone), Type: "bind", Options: []string{"rbind", "ro", "rprivate"}})
 	}
-	env := cfg.Env
+	env := ResolveEnv(cfg.Env, environ)
 	if cfg.EnvHost {
-		env = underHostEnv(cfg.Env, environ)
+		env = underHostEnv(env, environ)
+	}
+	var annotations map[string]string
+	if cfg.WorkDirMustExist {
+		annotations = map[string]string{unitstep.AnnotationWorkDirMustExist: "true"}
 	}
 	return ociruntime.SpecConfig{
 		Rootfs:      cfg.Rootfs,
 		Args:        cfg.Command,
 		Env:         env,
+		Annotations: annotations,
 		Cwd:         cfg.WorkDir,
 		Hostname:    cfg.Hostname,
 		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),

@@ -28,9 +28,20 @@ type Options struct {
 	Command []string
 	// Entrypoint is nil when not given, empty to clear the image's. It
 	// goes before Command.
-	Entrypoint    []string
-	Env           []string
-	WorkDir       string
+	Entrypoint []string
+	Env        []string
+	// Environ gives the environment a bare --env NAME is taken from (the
+	// caller's); nil keeps bare names, for the unit to resolve as it
+	// starts (a definition file's Environment=NAME).
+	Environ func() []string
+	WorkDir string
+	// WorkDirFromImage: WorkDir is the image's, made if it is missing.
+	WorkDirFromImage bool
+	// Labels are --label's; FileLabels --label-file's, which --label
+	// overrides.
+	Labels, FileLabels map[string]string
+	// AutoRemove is --rm.
+	AutoRemove    bool
 	Hostname      string
 	Network       string
 	Restart       RestartPolicy
@@ -145,6 +156,7 @@ const (
 	KeyExec                  = "Exec"
 	KeyEntrypoint            = "Entrypoint"
 	KeyEnvironment           = "Environment"
+	KeyLabel                 = "Label"
 	KeyWorkingDir            = "WorkingDir"
 	KeyHostName              = "HostName"
 	KeyNetwork               = "Network"
@@ -205,9 +217,38 @@ var Settings = []Setting{
 		o.Restart, err = ParseRestartPolicy(v)
 		return err
 	}},
-	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Read: ReadKeyVal, Usage: "set an environment variable (KEY=VALUE)", Set: func(o *Options, v string) error {
+	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Read: ReadKeyVal, Usage: "set an environment variable: KEY=VALUE, or NAME (or PREFIX*) to pass the caller's", Set: func(o *Options, v string) error {
 		e, err := ParseEnv(v)
+		if err != nil {
+			return err
+		}
+		if o.Environ != nil && !strings.Contains(e, "=") {
+			o.Env = append(o.Env, ResolveEnv([]string{e}, o.Environ())...)
+			return nil
+		}
 		o.Env = append(o.Env, e)
+		return nil
+	}},
+	{Key: KeyLabel, Flag: "label", Short: "l", List: true, Read: ReadKeyVal, Usage: "set a label (KEY=VALUE, or KEY for an empty value)", Set: func(o *Options, v string) error {
+		k, val, err := ParseLabel(v)
+		if err == nil {
+			o.Labels = setLabel(o.Labels, k, val)
+		}
+		return err
+	}},
+	{Flag: "label-file", List: true, Usage: "read labels from a file of KEY=VALUE lines (# comments)", Set: func(o *Options, v string) error {
+		path, err := hostPath(v, o.BaseDir)
+		if err != nil {
+			return err
+		}
+		labels, err := ReadLabelFile(path)
+		for k, val := range labels {
+			o.FileLabels = setLabel(o.FileLabels, k, val)
+		}
+		return err
+	}},
+	{Flag: "rm", Bool: true, Usage: "remove the container once it stops, however it stops", Set: func(o *Options, v string) (err error) {
+		o.AutoRemove, err = ParseBool(v)
 		return err
 	}},
 	{Key: KeyWorkingDir, Flag: "workdir", Short: "w", Usage: "working directory inside the container", Set: func(o *Options, v string) (err error) {
@@ -407,6 +448,14 @@ var Settings = []Setting{
 		o.Unit, err = ParseUnitName(v)
 		return err
 	}},
+}
+
+func setLabel(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
 }
 
 // mountedAlready refuses a second mount on one path.

@@ -41,7 +41,6 @@ var refusedKeys = map[string]string{
 	"HttpProxy":             notYet,
 	"IP":                    notYet,
 	"IP6":                   notYet,
-	"Label":                 notYet,
 	"LogOpt":                journalOnly,
 	"Mask":                  notYet,
 	"NetworkAlias":          notYet,

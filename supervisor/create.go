@@ -55,6 +55,7 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 	if err != nil {
 		return nil, err
 	}
+	cfg.ID = container.NewID()
 	if err := s.checkHost(cfg); err != nil {
 		return nil, err
 	}
@@ -66,7 +67,9 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 	if err := s.checkNewName(cfg); err != nil {
 		return nil, err
 	}
-	if r.Template && r.Unit == "" {
+	// A --rm container is gone once it stops: nothing for systemctl
+	// or boot to start again, so its unit stays transient.
+	if r.Template && r.Unit == "" && !cfg.AutoRemove {
 		systemd, err := s.sd(ctx)
 		if err != nil {
 			return nil, err

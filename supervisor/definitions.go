@@ -204,8 +204,9 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	}
 	if recErr != nil {
 		rec = nil
+		cfg.ID = container.NewID()
 	} else {
-		cfg.CreatedAt = rec.CreatedAt
+		cfg.CreatedAt, cfg.ID = rec.CreatedAt, rec.ID
 		if units.IsLegacy(rec.Unit) {
 			cfg.Unit = rec.Unit // until migrateUnits renames it
 		}

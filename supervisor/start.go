@@ -10,6 +10,7 @@ import (
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // StartOptions modify one start.
@@ -109,7 +110,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 		if ranAndEnded(ctx, systemd, cfg.Unit, launched, err) {
 			return nil
 		}
-		return s.startFailed(name, cfg.Unit, err)
+		return s.startFailed(ctx, systemd, name, cfg.Unit, err)
 	}
 	return nil
 }
@@ -127,12 +128,45 @@ func ranAndEnded(ctx context.Context, systemd Systemd, unit string, launched tim
 	return serr == nil && st.StartedAt.After(launched)
 }
 
-// startFailed explains a start job that did not succeed.
-func (s *Supervisor) startFailed(name, unit string, err error) error {
-	if ex, _ := s.store.Exit(name); ex != nil {
+// startFailed explains a start job that did not succeed. A container
+// whose process could not be started fails with the runtime's message
+// and podman's exit code for it (a *unitstep.RuntimeError), which the
+// unit's stop step records.
+func (s *Supervisor) startFailed(ctx context.Context, systemd Systemd, name, unit string, err error) error {
+	ex := s.awaitExit(ctx, systemd, name, unit)
+	switch {
+	case ex != nil && ex.Error != "":
+		return &unitstep.RuntimeError{Container: name, ExitCode: ex.ExitCode, Msg: ex.Error}
+	case ex != nil:
 		return fmt.Errorf("container %s failed to start (exit code %d); see journalctl -u %s: %w", name, ex.ExitCode, unit, err)
 	}
 	return fmt.Errorf("container %s failed to start; see journalctl -u %s: %w", name, unit, err)
+}
+
+// exitWait bounds how long a failed start waits for the unit's stop step.
+const exitWait = 5 * time.Second
+
+// awaitExit waits for the exit record of a unit whose start job failed:
+// systemd ends the job as the unit leaves its start, before the stop
+// step that writes the record has run. nil if none comes, or once the
+// unit has stopped (or waits to be restarted) without one.
+func (s *Supervisor) awaitExit(ctx context.Context, systemd Systemd, name, unit string) *container.Exit {
+	deadline := time.Now().Add(exitWait)
+	for {
+		if ex, _ := s.store.Exit(name); ex != nil {
+			return ex
+		}
+		states, err := systemd.ActiveStates(ctx, []string{unit})
+		if st, loaded := states[unit]; err != nil || !loaded || st.ActiveState == "inactive" || st.ActiveState == "failed" || st.SubState == "auto-restart" || time.Now().After(deadline) {
+			ex, _ := s.store.Exit(name)
+			return ex
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // Run starts a container attached to stdio and waits until it exits,

@@ -66,6 +66,9 @@ type Options struct {
 	// DefinitionDirs hold NAME.container files, earlier ones first
 	// (definition.DefaultDirs() if nil).
 	DefinitionDirs []string
+	// Warn reports what a command did not do as asked but carried out
+	// all the same (a stop that came to SIGKILL); nil drops it.
+	Warn func(msg string)
 }
 
 // Supervisor runs containers as systemd services.
@@ -77,6 +80,7 @@ type Supervisor struct {
 	steps   unitstep.Runner
 	unitDir string
 	defDirs []string
+	warn    func(string)
 	connect func(context.Context) (Systemd, error)
 	// systemd and runc are found on first use, once.
 	systemd Systemd
@@ -87,7 +91,10 @@ type Supervisor struct {
 func New(o Options) *Supervisor {
 	s := &Supervisor{
 		dirs: o.Dirs, store: o.Store, fs: o.FS, cgroups: o.Cgroups, steps: o.Steps,
-		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect,
+		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect, warn: o.Warn,
+	}
+	if s.warn == nil {
+		s.warn = func(string) {}
 	}
 	if s.unitDir == "" {
 		s.unitDir = DefaultUnitDir

@@ -396,7 +396,7 @@ func printJSON(v any) error {
 }
 
 // addSizes fills inspect --size's fields (an image container's only).
-func addSizes(sv *supervisor.Supervisor, item *containerJSON) error {
+func addSizes(sv *supervisor.Supervisor, item *inspectJSON) error {
 	sizes, err := sv.Sizes(item.Name)
 	if err != nil || sizes == nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,7 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definitionDirs(),
+		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
@@ -184,16 +186,45 @@ func main() {
 	a := &app{}
 	err := run(a, os.Args)
 	a.close()
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// exitStatus reports err on w, unless it is a container's own exit code
+// or an error runc has reported already, and returns the exit status for
+// it: the container's exit code; podman's 126 or 127 for a container
+// whose process could not be started; a command's own code (codedError);
+// 125 for any other failure of ctr-unit's.
+func exitStatus(err error, w io.Writer) int {
 	var code exitCode
+	var rerr *unitstep.RuntimeError
+	var coded *codedError
 	switch {
 	case err == nil:
+		return 0
 	case errors.As(err, &code):
-		os.Exit(int(code))
-	default:
-		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
-		os.Exit(exitError)
+		return int(code)
+	case errors.As(err, &rerr):
+		if !rerr.Printed {
+			fmt.Fprintln(w, "ctr-unit:", err)
+		}
+		return rerr.ExitCode
+	case errors.As(err, &coded):
+		fmt.Fprintln(w, "ctr-unit:", err)
+		return coded.code
 	}
+	fmt.Fprintln(w, "ctr-unit:", err)
+	return exitError
 }
+
+// codedError is a failure a command exits with a code of its own for, as
+// podman's rm does (1: no such container, 2: it is running).
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
 
 // run runs ctr-unit's command line: a unit step (unitstep.Table) or a
 // user's command.

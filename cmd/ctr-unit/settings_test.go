@@ -88,6 +88,8 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		{[]string{"--restart", "sometimes"}, "Restart=sometimes", false},
 		{[]string{"-e", "A=1", "-e", "B=two words"}, `Environment=A=1 "B=two words"`, true},
 		{[]string{"-e", "=x"}, "Environment==x", false},
+		{[]string{"--label", "a=1", "--label", "b=two words", "-l", "c"}, `Label=a=1 "b=two words" c`, true},
+		{[]string{"--label", "=x"}, "Label==x", false},
 		{[]string{"-w", "/srv"}, "WorkingDir=/srv", true},
 		{[]string{"-w", "srv"}, "WorkingDir=srv", false},
 		{[]string{"--entrypoint", `["/bin/sh","-c"]`}, `Entrypoint=["/bin/sh","-c"]`, true},
@@ -188,7 +190,7 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 			t.Errorf("%q and %q disagree:\nflags %+v\nkeys  %+v", row.flags, row.keys, flags, keys)
 		}
 	}
-	short := map[string]string{"e": "env", "w": "workdir", "u": "user", "v": "volume", "m": "memory"}
+	short := map[string]string{"e": "env", "w": "workdir", "u": "user", "v": "volume", "m": "memory", "l": "label"}
 	for _, row := range rows {
 		for _, a := range row.flags {
 			if s, ok := short[strings.TrimPrefix(a, "-")]; ok && strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") {
