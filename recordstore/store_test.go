@@ -213,13 +213,17 @@ func TestStoreLockWaiterSeesRemoval(t *testing.T) {
 func TestOlderRecordsGetAStableID(t *testing.T) {
 	dirs := unitstep.Dirs{StateDir: t.TempDir(), RuntimeDir: t.TempDir()}
 	s := Open(dirs)
-	cfg := &container.Config{Name: "old", Rootfs: "/r", Command: []string{"sh"}, CreatedAt: time.Unix(1700000000, 5)}
+	cfg := testConfig("old")
+	cfg.StopSignal, cfg.CreatedAt = container.DefaultStopSignal, time.Unix(1700000000, 5)
 	if err := s.Create(cfg); err != nil {
 		t.Fatal(err)
 	}
 	a, errA := s.Config("old")
 	b, errB := s.Config("old")
-	if errA != nil || errB != nil || a.ID == "" || a.ID != b.ID || a.ID != container.DerivedID("old", cfg.CreatedAt) {
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if a.ID == "" || a.ID != b.ID || a.ID != container.DerivedID("old", cfg.CreatedAt) {
 		t.Errorf("IDs %q %q (%v %v)", a.ID, b.ID, errA, errB)
 	}
 }
