@@ -133,7 +133,7 @@ func (b *box) must(args ...string) string {
 type psEntry struct {
 	Name  string
 	Unit  string
-	State struct{ Status string }
+	State string
 }
 
 func (b *box) ps() map[string]psEntry {
@@ -209,14 +209,14 @@ func testReboot(t *testing.T, layout string) {
 	want := map[string]string{"my-web": "running", "my-filed": "running", "idle": "exited", "tr": "exited",
 		"al": "running", "us": "running", "uss": "exited"}
 	for name, status := range want {
-		if got := ps[name].State.Status; got != status {
+		if got := ps[name].State; got != status {
 			t.Errorf("ps after reboot: %s is %q, want %q", name, got, status)
 		}
 	}
 	for name, e := range ps {
 		active, _ := b.exec("systemctl", "is-active", e.Unit)
-		if (e.State.Status == "running") != (active == "active") {
-			t.Errorf("ps says %s is %s, systemd says its unit %s is %s", name, e.State.Status, e.Unit, active)
+		if (e.State == "running") != (active == "active") {
+			t.Errorf("ps says %s is %s, systemd says its unit %s is %s", name, e.State, e.Unit, active)
 		}
 	}
 	// The transient container starts again under its old name.
