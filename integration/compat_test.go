@@ -226,6 +226,24 @@ func TestCompatRmExitCodes(t *testing.T) {
 	if r := e.ctr("rm", missing); r.code != 1 || !strings.Contains(r.stderr, `no container with name or ID "`+missing+`" found: no such container`) {
 		t.Errorf("rm of a missing container: %s; want 1, no such container", r)
 	}
+	// volume rm and rmi alike.
+	vol := e.name("vol")
+	e.must("create", "--name", e.name("user"), "-v", vol+":/data", "--rootfs", rootfs, "--", "true")
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"volume", "rm", e.name("novol")}, 1},
+		{[]string{"volume", "rm", vol}, 2},
+		{[]string{"volume", "rm", vol, e.name("novol")}, 1},
+		{[]string{"rmi", "no-such-image:1"}, 1},
+	} {
+		if r := e.ctr(c.args...); r.code != c.code {
+			t.Errorf("%s: %s; want %d", strings.Join(c.args, " "), r, c.code)
+		}
+	}
+	e.must("rm", e.name("user"))
+	e.must("volume", "rm", vol)
 }
 
 // timedStop runs stop with args and returns how long it took and what it

@@ -181,3 +181,29 @@ func TestExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// rm, rmi and volume rm exit as podman's: 1 once something was missing,
+// 2 if something was in use, 125 for other failures.
+func TestRemoveCode(t *testing.T) {
+	missing, busy, other := errors.New("missing"), errors.New("busy"), errors.New("other")
+	for _, c := range []struct {
+		errs []error
+		want int
+	}{
+		{[]error{fmt.Errorf("x: %w", missing)}, 1},
+		{[]error{busy}, 2},
+		{[]error{other}, 125},
+		{[]error{busy, missing}, 1},
+		{[]error{missing, busy}, 1},
+		{[]error{other, busy}, 2},
+		{[]error{busy, other}, 2},
+	} {
+		code := 0
+		for _, err := range c.errs {
+			code = removeCode(code, err, missing, busy)
+		}
+		if code != c.want {
+			t.Errorf("%v: %d, want %d", c.errs, code, c.want)
+		}
+	}
+}

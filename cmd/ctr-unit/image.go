@@ -186,9 +186,11 @@ func (a *app) rmiCommand(use string) *cobra.Command {
 				return err
 			}
 			var errs []error
+			code := 0
 			for _, ref := range args {
 				untagged, err := sv.RemoveImage(cmd.Context(), ref, force)
 				if err != nil {
+					code = removeCode(code, err, imagestore.ErrNoSuchImage, imagestore.ErrImageInUse)
 					errs = append(errs, err)
 					continue
 				}
@@ -198,7 +200,10 @@ func (a *app) rmiCommand(use string) *cobra.Command {
 					fmt.Println("Deleted: " + ref)
 				}
 			}
-			return errors.Join(errs...)
+			if len(errs) == 0 {
+				return nil
+			}
+			return &codedError{code: code, err: errors.Join(errs...)}
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "also remove the containers that use the image")
@@ -346,7 +351,18 @@ func (a *app) volumeRmCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eachName(args, func(n string) error { return sv.RemoveVolume(cmd.Context(), n, force) })
+			code := 0
+			err = eachName(args, func(n string) error {
+				err := sv.RemoveVolume(cmd.Context(), n, force)
+				if err != nil {
+					code = removeCode(code, err, volume.ErrNoSuchVolume, supervisor.ErrVolumeInUse)
+				}
+				return err
+			})
+			if err != nil {
+				return &codedError{code: code, err: err}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "also remove the containers that use the volume")

@@ -294,9 +294,8 @@ func (a *app) rmCommand() *cobra.Command {
 }
 
 // removeAll removes the named containers as podman's rm does: with force
-// a missing container is skipped silently; otherwise the exit code is 1
-// if one was missing ("no such container"), 2 if one was running, 125 for
-// other failures.
+// a missing container is skipped silently; otherwise the exit code is
+// removeCode's.
 func removeAll(ctx context.Context, sv *supervisor.Supervisor, names []string, force bool) error {
 	var errs []error
 	code := 0
@@ -306,23 +305,34 @@ func removeAll(ctx context.Context, sv *supervisor.Supervisor, names []string, f
 		case err == nil:
 			fmt.Println(n)
 			continue
+		case errors.Is(err, container.ErrNoSuchContainer) && force:
+			continue
 		case errors.Is(err, container.ErrNoSuchContainer):
-			if force {
-				continue
-			}
-			code = 1
 			err = fmt.Errorf("no container with name or ID %q found: %w", n, container.ErrNoSuchContainer)
-		case errors.Is(err, supervisor.ErrRunning) && code != 1:
-			code = 2
-		case code == 0:
-			code = exitError
 		}
+		code = removeCode(code, err, container.ErrNoSuchContainer, supervisor.ErrRunning)
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return &codedError{code: code, err: errors.Join(errs...)}
+}
+
+// removeCode is podman's exit code for removals (rm, rmi, volume rm),
+// given the code so far and one more failure: 1 once something named did
+// not exist, else 2 if something was in use (or running), else 125.
+func removeCode(code int, err, missing, inUse error) int {
+	switch {
+	case code == 1:
+	case errors.Is(err, missing):
+		code = 1
+	case errors.Is(err, inUse):
+		code = 2
+	case code == 0:
+		code = exitError
+	}
+	return code
 }
 
 func (a *app) killCommand() *cobra.Command {
