@@ -93,6 +93,9 @@ func TestCompatRunRmDetached(t *testing.T) {
 	if got := strings.TrimSpace(e.must("inspect", "--format", "{{.HostConfig.AutoRemove}} {{.State.Status}}", name)); got != "true running" {
 		t.Errorf("inspect: %q, want true running", got)
 	}
+	// A restart is not its end.
+	e.must("restart", "-t", "0", name)
+	e.waitStatus(name, "running", 10*time.Second)
 	e.must("stop", name)
 	if !e.gone(name) {
 		t.Errorf("%s is left after stop", name)

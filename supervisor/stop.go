@@ -164,6 +164,19 @@ func (s *Supervisor) Restart(ctx context.Context, name string, timeout *time.Dur
 		return err
 	}
 	defer unlock()
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return err
+	}
+	if cfg.AutoRemove {
+		// Its unit would remove it as it stops: a restart is not its
+		// end.
+		release, err := s.HoldRemoval(name)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	if err := s.stopLocked(ctx, name, timeout, false); err != nil {
 		return err
 	}
