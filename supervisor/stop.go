@@ -168,16 +168,18 @@ func (s *Supervisor) Restart(ctx context.Context, name string, timeout *time.Dur
 	if err != nil {
 		return err
 	}
+	release := func() {}
 	if cfg.AutoRemove {
 		// Its unit would remove it as it stops: a restart is not its
-		// end.
-		release, err := s.HoldRemoval(name)
-		if err != nil {
+		// end. Held for the stop only, so that the unit removes it when
+		// it ends after the start.
+		if release, err = s.HoldRemoval(name); err != nil {
 			return err
 		}
-		defer release()
 	}
-	if err := s.stopLocked(ctx, name, timeout, false); err != nil {
+	err = s.stopLocked(ctx, name, timeout, false)
+	release()
+	if err != nil {
 		return err
 	}
 	return s.startLocked(ctx, name, StartOptions{})
