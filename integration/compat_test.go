@@ -205,6 +205,7 @@ func TestCompatNameWithLeadingSlash(t *testing.T) {
 		t.Errorf("ps: %q", got)
 	}
 	e.must("start", name)
+	e.waitStatus(name, "exited", 10*time.Second)
 	e.must("rm", name)
 }
 

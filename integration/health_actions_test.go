@@ -89,8 +89,8 @@ func TestHealthStartupProbeGatesTheRegularCheck(t *testing.T) {
 	}
 	// The regular check now counts: one failure (--health-retries 1)
 	// makes the container unhealthy.
-	e.runcIn(name, "rm", "/tmp/seq")
-	e.runcIn(name, "mkdir", "/tmp/seq") // "echo >> /tmp/seq" now fails
+	// At once: a check between the two would make the file again.
+	e.runcIn(name, "sh", "-c", "rm /tmp/seq && mkdir /tmp/seq") // "echo >> /tmp/seq" now fails
 	e.waitFor("unhealthy", 10*time.Second, func() bool { return e.health(name).Status == "unhealthy" })
 }
 
