@@ -12,9 +12,9 @@ import (
 func TestRuntimeExitCodeIsPodmans(t *testing.T) {
 	for msg, want := range map[string]int{
 		`runc create failed: unable to start container process: exec: "/no/such": stat /no/such: no such file or directory`: ExitNotFound,
-		`runc create failed: unable to start container process: exec: "": executable file not found in $PATH`:              ExitNotFound,
-		`runc create failed: unable to start container process: exec: "/etc": permission denied`:                          ExitCannotInvoke,
-		`workdir "/x" does not exist on container web`:                                                                    ExitCannotInvoke,
+		`runc create failed: unable to start container process: exec: "": executable file not found in $PATH`:               ExitNotFound,
+		`runc create failed: unable to start container process: exec: "/etc": permission denied`:                            ExitCannotInvoke,
+		`workdir "/x" does not exist on container web`:                                                                      ExitCannotInvoke,
 	} {
 		if got := runtimeExitCode(msg); got != want {
 			t.Errorf("%q: %d, want %d", msg, got, want)
