@@ -35,7 +35,7 @@ func TestEnvNamesComeFromTheCallersEnvironment(t *testing.T) {
 		}
 	}
 	// Without an environment to read (a definition file), names are kept
-	// for the unit to resolve as it starts; the spec leaves them out.
+	// for the unit to resolve as it starts.
 	o = Options{Name: "web", Rootfs: "/r", Command: []string{"sh"}}
 	for _, v := range []string{"FOO", "X=1"} {
 		if err := env.Set(&o, v); err != nil {
@@ -46,11 +46,13 @@ func TestEnvNamesComeFromTheCallersEnvironment(t *testing.T) {
 	if err != nil || !slices.Equal(cfg.Env, []string{"FOO", "X=1"}) {
 		t.Fatalf("record env %q, %v", cfg.Env, err)
 	}
-	if got := BuildSpec(cfg).Env; !slices.Equal(got, []string{"X=1"}) {
-		t.Errorf("spec env %q, want the name left out", got)
+	// The spec takes them from the environment of who writes it: the
+	// unit's prepare step.
+	if got := BuildSpec(cfg, environ).Env; !slices.Equal(got, []string{"FOO=bar", "X=1"}) {
+		t.Errorf("spec env %q, want FOO from the environment", got)
 	}
-	if got := ResolveEnv(cfg.Env, environ); !slices.Equal(got, []string{"FOO=bar", "X=1"}) {
-		t.Errorf("resolved %q", got)
+	if got := BuildSpec(cfg, nil).Env; !slices.Equal(got, []string{"X=1"}) {
+		t.Errorf("spec env %q, want the name left out where the environment lacks it", got)
 	}
 }
 
@@ -125,14 +127,14 @@ func TestWorkDirMustExistOnlyWhenGiven(t *testing.T) {
 	o := base()
 	o.WorkDir = "/srv"
 	cfg, _ := Build(o, time.Now())
-	if !cfg.WorkDirMustExist || BuildSpec(cfg).Annotations[unitstep.AnnotationWorkDirMustExist] != "true" {
-		t.Errorf("-w /srv: must exist %v, annotations %v", cfg.WorkDirMustExist, BuildSpec(cfg).Annotations)
+	if !cfg.WorkDirMustExist || BuildSpec(cfg, nil).Annotations[unitstep.AnnotationWorkDirMustExist] != "true" {
+		t.Errorf("-w /srv: must exist %v, annotations %v", cfg.WorkDirMustExist, BuildSpec(cfg, nil).Annotations)
 	}
 	img, err := ApplyImage(Options{Name: "web", Image: "app"}, Image{ID: "sha256:1", Cmd: []string{"sh"}, WorkingDir: "/app"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg, _ := Build(img, time.Now()); cfg.WorkDir != "/app" || cfg.WorkDirMustExist || BuildSpec(cfg).Annotations != nil {
+	if cfg, _ := Build(img, time.Now()); cfg.WorkDir != "/app" || cfg.WorkDirMustExist || BuildSpec(cfg, nil).Annotations != nil {
 		t.Errorf("image workdir: %q must exist %v", cfg.WorkDir, cfg.WorkDirMustExist)
 	}
 }
