@@ -86,7 +86,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
-	if err := ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg, os.Environ()))); err != nil {
+	if err := s.writeBundle(cfg); err != nil {
 		return err
 	}
 	if err := s.store.ClearExit(name); err != nil {
@@ -195,4 +195,16 @@ func (s *Supervisor) Run(ctx context.Context, name string, stdio [3]int) (int, e
 		return -1, fmt.Errorf("container %s stopped but left no exit status; see journalctl -u %s", name, cfg.Unit)
 	}
 	return ex.ExitCode, nil
+}
+
+// writeBundle writes a container's bundle: its OCI spec, and the plan of
+// what its start step sets up for its network and /etc files.
+func (s *Supervisor) writeBundle(cfg *container.Config) error {
+	bundle := s.dirs.Bundle(cfg.Name)
+	if err := unitstep.WriteNetworkPlan(bundle, container.NetworkPlan(cfg, s.netDir)); err != nil {
+		return fmt.Errorf("container %s: write its network plan: %w", cfg.Name, err)
+	}
+	sc := container.BuildSpec(cfg, os.Environ())
+	container.NetworkSpec(&sc, cfg, s.dirs)
+	return ociruntime.WriteBundle(bundle, ociruntime.Spec(sc))
 }

@@ -69,6 +69,8 @@ type Options struct {
 	// Warn reports what a command did not do as asked but carried out
 	// all the same (a stop that came to SIGKILL); nil drops it.
 	Warn func(msg string)
+	// NetworkConfigDir holds the network definitions ("" the default).
+	NetworkConfigDir string
 }
 
 // Supervisor runs containers as systemd services.
@@ -80,6 +82,7 @@ type Supervisor struct {
 	steps   unitstep.Runner
 	unitDir string
 	defDirs []string
+	netDir  string
 	warn    func(string)
 	connect func(context.Context) (Systemd, error)
 	// systemd and runc are found on first use, once.
@@ -92,6 +95,7 @@ func New(o Options) *Supervisor {
 	s := &Supervisor{
 		dirs: o.Dirs, store: o.Store, fs: o.FS, cgroups: o.Cgroups, steps: o.Steps,
 		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect, warn: o.Warn,
+		netDir: o.NetworkConfigDir,
 	}
 	if s.warn == nil {
 		s.warn = func(string) {}

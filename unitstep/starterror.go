@@ -24,6 +24,9 @@ const AnnotationWorkDirMustExist = "io.ctr-unit.workdir-must-exist"
 const (
 	ExitCannotInvoke = 126
 	ExitNotFound     = 127
+	// ExitSetupFailed: what the container needs could not be set up (its
+	// network), as podman's own errors.
+	ExitSetupFailed = 125
 )
 
 // RuntimeError is why a container's process could not be started: runc

@@ -15,6 +15,7 @@ import (
 	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/recordstore"
 	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -64,7 +65,9 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definitionDirs(),
-		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
+		// As network's --network-config-dir, whose default it is.
+		NetworkConfigDir: envOr("CTR_UNIT_NETWORK_CONFIG_DIR", network.DefaultConfigDir),
+		Warn:             func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
