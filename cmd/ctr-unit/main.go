@@ -174,7 +174,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.pauseCommands()...)
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
-	root.AddCommand(a.networkCommand())
+	root.AddCommand(a.networkCommand(), a.portCommand())
 	return root
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -253,5 +254,56 @@ func templateNetwork(n *network.Network) map[string]any {
 		"Name": n.Name, "ID": n.ID, "Driver": n.Driver, "NetworkInterface": n.Interface,
 		"Created": n.Created, "Subnets": subnets, "IPv6Enabled": n.IPv6, "Internal": n.Internal,
 		"DNSEnabled": n.DNSEnabled, "Options": n.Options, "IPAMOptions": n.IPAMOptions,
+	}
+}
+
+// portCommand is podman's port: a running container's published ports,
+// as they were set up (a host port of 0 shows the one picked).
+func (a *app) portCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "port NAME [CTRPORT[/PROTO]]",
+		Short: "List a container's published ports",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			// The container must exist; one without a network set up now
+			// has nothing published.
+			if _, err := sv.Inspect(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			rt := &network.Runtime{RuntimeDir: a.globals.RuntimeDir}
+			att, err := rt.Attachment(args[0])
+			if err != nil {
+				return err
+			}
+			if att == nil {
+				return nil
+			}
+			want := ""
+			if len(args) == 2 {
+				want = args[1]
+				if !strings.Contains(want, "/") {
+					want += "/tcp"
+				}
+			}
+			for _, p := range att.Ports {
+				n := max(p.Range, 1)
+				for i := range n {
+					ctr := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Protocol)
+					if want != "" && want != ctr {
+						continue
+					}
+					ip := p.HostIP
+					if ip == "" {
+						ip = "0.0.0.0"
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s\n", ctr, net.JoinHostPort(ip, fmt.Sprint(p.HostPort+i)))
+				}
+			}
+			return nil
+		},
 	}
 }
