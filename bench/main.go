@@ -44,6 +44,7 @@ func main() {
 	flag.DurationVar(&b.settle, "settle", 250*time.Millisecond, "pause before each timed start and stop of the settled figures")
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
+	netOnly := flag.Bool("net", false, "measure only containers on a bridge network with a published port, beside podman's")
 	flag.Parse()
 	err := b.setup()
 	defer func() {
@@ -57,6 +58,10 @@ func main() {
 	must(err)
 
 	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
+	if *netOnly {
+		b.networkFigures(b.settle)
+		return
+	}
 	b.lifecycleFigures(b.settle)
 	b.lifecycleFigures(0)
 	b.pauseUnpause()

@@ -123,6 +123,10 @@ func TestContainersOnANetwork(t *testing.T) {
 	if _, err := wget("", "http://127.0.0.1:18091/"); err == nil {
 		t.Errorf("the published port answers after the container ended")
 	}
+	// Stopped, it still names the network: rm of the network is refused.
+	if msg := e.fails("network", "rm", net); !strings.Contains(msg, web) {
+		t.Errorf("network rm of a network a stopped container names: %q", msg)
+	}
 	e.must("rm", web)
 	for _, n := range []string{net, other} {
 		e.must("network", "rm", n)
@@ -142,6 +146,9 @@ func TestContainerNetworkRefusals(t *testing.T) {
 		e.fails("create", "--name", e.name("bad1"), "--rootfs", rootfs, "-p", "99999:80", "--", "true")
 		e.fails("create", "--name", e.name("bad2"), "--rootfs", rootfs, "-p", "8080:80", "--network", "host", "--", "true")
 		e.fails("create", "--name", e.name("bad3"), "--rootfs", rootfs, "--network", "no/such", "--", "true")
+		if msg := e.fails("create", "--name", e.name("bad4"), "--rootfs", rootfs, "--network", "nosuch", "--", "true"); !strings.Contains(msg, "nosuch") {
+			t.Errorf("create on a missing network: %q", msg)
+		}
 	})
 	// The port of another container: the start fails, naming it, and
 	// leaves nothing set up.

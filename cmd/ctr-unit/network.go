@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctr-unit/ctr-unit/network"
+	"github.com/ctr-unit/ctr-unit/recordstore"
 )
 
 // networkCommands are network create, ls, inspect, rm and prune, with
@@ -33,8 +35,8 @@ func (a *app) networkCommand() *cobra.Command {
 		a.networkCreateCommand(store),
 		networkLsCommand(store),
 		networkInspectCommand(store),
-		networkRmCommand(store, runtime),
-		networkPruneCommand(store, runtime),
+		a.networkRmCommand(store, runtime),
+		a.networkPruneCommand(store, runtime),
 	)
 	return cmd
 }
@@ -153,16 +155,34 @@ func networkInspectCommand(store func() *network.Store) *cobra.Command {
 	return cmd
 }
 
-// inUse names the containers using a network now. After the unit steps
-// set up networks, containers that are defined on it but stopped count
-// too (phase 2: their records).
-func inUse(cmd *cobra.Command, runtime func() *network.Runtime) func(string) ([]string, error) {
+// inUse names the containers attached to a network now, and those whose
+// records name it (stopped ones would fail to start without it).
+func (a *app) inUse(cmd *cobra.Command, runtime func() *network.Runtime) func(string) ([]string, error) {
 	return func(name string) ([]string, error) {
-		return runtime().Users(cmd.Context(), name)
+		users, err := runtime().Users(cmd.Context(), name)
+		if err != nil {
+			return nil, err
+		}
+		records := recordstore.Open(a.globals.Dirs)
+		names, err := records.Names()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range names {
+			cfg, err := records.Config(c)
+			if err != nil {
+				continue // removed meanwhile
+			}
+			if slices.Contains(cfg.NetworkNames(), name) && !slices.Contains(users, c) {
+				users = append(users, c)
+			}
+		}
+		slices.Sort(users)
+		return users, nil
 	}
 }
 
-func networkRmCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
+func (a *app) networkRmCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
 	return &cobra.Command{
 		Use:     "rm NAME...",
 		Aliases: []string{"remove"},
@@ -171,7 +191,7 @@ func networkRmCommand(store func() *network.Store, runtime func() *network.Runti
 		RunE: func(cmd *cobra.Command, args []string) error {
 			failed := 0
 			for _, name := range args {
-				if err := store().Remove(name, inUse(cmd, runtime)); err != nil {
+				if err := store().Remove(name, a.inUse(cmd, runtime)); err != nil {
 					if len(args) == 1 {
 						return err
 					}
@@ -189,7 +209,7 @@ func networkRmCommand(store func() *network.Store, runtime func() *network.Runti
 	}
 }
 
-func networkPruneCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
+func (a *app) networkPruneCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "prune [-f]",
@@ -199,7 +219,7 @@ func networkPruneCommand(store func() *network.Store, runtime func() *network.Ru
 			if !force && !confirm(os.Stdin, "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] ") {
 				return fmt.Errorf("not confirmed: nothing removed (-f removes without asking)")
 			}
-			removed, err := store().Prune(inUse(cmd, runtime))
+			removed, err := store().Prune(a.inUse(cmd, runtime))
 			for _, name := range removed {
 				fmt.Println(name)
 			}
