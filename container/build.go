@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Unit:          o.Unit,
 		Rootfs:        o.Rootfs,
 		Command:       o.Command,
-		Env:           o.Env,
+		Env:           append(slices.Clone(o.EnvFromFiles), o.Env...),
 		WorkDir:       o.WorkDir,
 		Hostname:      o.Hostname,
 		Network:       o.Network,
@@ -44,6 +45,16 @@ func Build(o Options, now time.Time) (*Config, error) {
 		User:          o.User,
 		ShmSize:       o.ShmSize,
 		CreateCommand: o.CreateCommand,
+		Init:          o.Init,
+		InitPath:      o.InitPath,
+		HooksDirs:     o.HooksDirs,
+	}
+	for _, a := range o.Annotations {
+		k, v, _ := strings.Cut(a, "=")
+		if cfg.Annotations == nil {
+			cfg.Annotations = map[string]string{}
+		}
+		cfg.Annotations[k] = v
 	}
 	if cfg.Unit == "" {
 		cfg.Unit = units.TransientService(o.Name)

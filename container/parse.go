@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -327,4 +328,35 @@ func ParseUnitName(name string) (string, error) {
 		return "", fmt.Errorf("unit %q: a template or an instance of %s cannot be a container's own unit", name, units.Template)
 	}
 	return name, nil
+}
+
+// ParseEnvFile reads an --env-file (EnvironmentFile=) as podman does: one
+// KEY=VALUE a line, blank lines and lines starting with # skipped, and a
+// KEY alone taking the value lookup gives it (the caller's environment;
+// left out if unset there). Problems name the file and line.
+func ParseEnvFile(path string, lookup func(string) (string, bool)) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	var env []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		key, _, hasValue := strings.Cut(trimmed, "=")
+		switch {
+		case key == "" || strings.ContainsAny(key, " \t"):
+			return nil, fmt.Errorf("%s:%d: %q is not KEY=VALUE", path, i+1, line)
+		case !hasValue:
+			if v, ok := lookup(key); ok {
+				env = append(env, key+"="+v)
+			}
+		default:
+			env = append(env, trimmed)
+		}
+	}
+	return env, nil
 }

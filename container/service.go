@@ -114,12 +114,23 @@ func applyHealth(svc *units.Service, cfg *Config, steps unitstep.Runner) {
 
 // BuildSpec maps a container to its OCI runtime spec.
 func BuildSpec(cfg *Config) ociruntime.SpecConfig {
+	hostname := cfg.Hostname
+	if hostname == "" {
+		// As podman: the container's name, not the host's.
+		hostname = cfg.Name
+	}
+	var initPath string
+	if cfg.Init {
+		initPath = cfg.InitPath
+	}
 	return ociruntime.SpecConfig{
 		Rootfs:      cfg.Rootfs,
 		Args:        cfg.Command,
 		Env:         cfg.Env,
 		Cwd:         cfg.WorkDir,
-		Hostname:    cfg.Hostname,
+		Hostname:    hostname,
+		InitPath:    initPath,
+		Annotations: cfg.Annotations,
 		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),
 		HostNetwork: cfg.Network == NetworkHost,
 		UID:         cfg.UID,

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,7 +31,10 @@ type Options struct {
 	// goes before Command.
 	Entrypoint    []string
 	Env           []string
-	WorkDir       string
+	// EnvFromFiles is what --env-file (EnvironmentFile=) read; Env
+	// overrides it.
+	EnvFromFiles []string
+	WorkDir      string
 	Hostname      string
 	Network       string
 	Restart       RestartPolicy
@@ -48,6 +52,14 @@ type Options struct {
 	Tmpfs   []Mount
 	ShmSize int64
 	Health  HealthOptions
+	// Init runs an init (catatonit) as the container's PID 1; InitPath
+	// is the host's binary (default: found at create).
+	Init     bool
+	InitPath string
+	// Annotations are the OCI spec's, KEY=VALUE (hooks select on them).
+	Annotations []string
+	// HooksDirs replace the default OCI hook directories.
+	HooksDirs []string
 	// BaseDir is where relative host paths are taken from: the working
 	// directory of a command, the directory of a definition file.
 	BaseDir string
@@ -131,12 +143,15 @@ const (
 	KeyHealthStartupRetries  = "HealthStartupRetries"
 	KeyHealthStartupSuccess  = "HealthStartupSuccess"
 	KeyNotify                = "Notify"
+	KeyEnvironmentFile       = "EnvironmentFile"
+	KeyRunInit               = "RunInit"
+	KeyAnnotation            = "Annotation"
 )
 
 // Settings is every container setting. run and create bind their flags
 // from it, and definition files read their keys through it.
 var Settings = []Setting{
-	{Flag: "name", Usage: "container name (required)", Set: func(o *Options, v string) error {
+	{Flag: "name", Usage: "container name (default: an adjective_noun made up and printed)", Set: func(o *Options, v string) error {
 		// docker writes names with a leading slash.
 		o.Name = strings.TrimPrefix(v, "/")
 		return ValidateName(o.Name)
@@ -160,6 +175,15 @@ var Settings = []Setting{
 	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Words: true, Usage: "set an environment variable (KEY=VALUE)", Set: func(o *Options, v string) error {
 		e, err := ParseEnv(v)
 		o.Env = append(o.Env, e)
+		return err
+	}},
+	{Key: KeyEnvironmentFile, Flag: "env-file", List: true, Usage: "read environment variables from a file of KEY=VALUE lines (repeatable; --env overrides)", Set: func(o *Options, v string) error {
+		path, err := hostPath(v, o.BaseDir)
+		if err != nil {
+			return err
+		}
+		env, err := ParseEnvFile(path, os.LookupEnv)
+		o.EnvFromFiles = append(o.EnvFromFiles, env...)
 		return err
 	}},
 	{Key: KeyWorkingDir, Flag: "workdir", Short: "w", Usage: "working directory inside the container", Set: func(o *Options, v string) (err error) {
@@ -301,6 +325,27 @@ var Settings = []Setting{
 			o.Health.SdNotify, err = ParseSdNotify(v)
 			return err
 		}},
+	{Key: KeyRunInit, Flag: "init", Bool: true, Usage: "run an init (catatonit) as PID 1 that reaps zombies and passes signals on", Set: func(o *Options, v string) (err error) {
+		o.Init, err = ParseBool(v)
+		return err
+	}},
+	{Flag: "init-path", Usage: "the init binary on the host for --init (default: catatonit, found in $PATH or /usr/libexec/podman)", Set: func(o *Options, v string) (err error) {
+		o.InitPath, err = hostPath(v, o.BaseDir)
+		return err
+	}},
+	{Key: KeyAnnotation, Flag: "annotation", List: true, Words: true, Usage: "add an annotation KEY=VALUE to the OCI spec (repeatable; hooks select on them)", Set: func(o *Options, v string) error {
+		a, err := ParseEnv(v)
+		o.Annotations = append(o.Annotations, a)
+		if err != nil {
+			return fmt.Errorf("annotation %w", err)
+		}
+		return nil
+	}},
+	{Flag: "hooks-dir", List: true, Usage: "directory of OCI hook files, replacing the default ones (repeatable)", Set: func(o *Options, v string) error {
+		dir, err := hostPath(v, o.BaseDir)
+		o.HooksDirs = append(o.HooksDirs, dir)
+		return err
+	}},
 	{Flag: "unit", Hidden: true, Usage: "the unit file that runs the container (set by generate systemd --new units)", Set: func(o *Options, v string) (err error) {
 		o.Unit, err = ParseUnitName(v)
 		return err
@@ -387,7 +432,7 @@ func (s Setting) KeyValues(value string, split func(string) ([]string, error)) (
 // host paths made absolute.
 func Canonical(flag, value, baseDir string) string {
 	switch flag {
-	case "rootfs":
+	case "rootfs", "env-file", "init-path", "hooks-dir":
 		if p, err := hostPath(value, baseDir); err == nil {
 			return p
 		}

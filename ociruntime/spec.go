@@ -45,7 +45,15 @@ type SpecConfig struct {
 	Mounts []specs.Mount
 	// ShmSize sizes /dev/shm in bytes (0: the default 64 MiB).
 	ShmSize int64
+	// InitPath, if set, is an init on the host (catatonit) that runs as
+	// the container's PID 1 and runs Args as its child.
+	InitPath    string
+	Annotations map[string]string
 }
+
+// InitDest is where an init is mounted in a container: in /dev, runc's
+// tmpfs, so nothing is written into the container's root.
+const InitDest = "/dev/init"
 
 // Spec builds the OCI runtime spec for c.
 func Spec(c SpecConfig) *specs.Spec {
@@ -62,6 +70,12 @@ func Spec(c SpecConfig) *specs.Spec {
 		env = append(env, "HOSTNAME="+c.Hostname)
 	}
 	caps := append([]string(nil), defaultCapabilities...)
+	args := c.Args
+	own := c.Mounts
+	if c.InitPath != "" {
+		args = append([]string{InitDest, "--"}, args...)
+		own = append(slices.Clone(own), specs.Mount{Destination: InitDest, Type: "bind", Source: c.InitPath, Options: []string{"bind", "ro"}})
+	}
 	namespaces := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace},
 		{Type: specs.IPCNamespace},
@@ -72,11 +86,12 @@ func Spec(c SpecConfig) *specs.Spec {
 		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
 	return &specs.Spec{
-		Version:  specs.Version,
-		Hostname: c.Hostname,
+		Version:     specs.Version,
+		Hostname:    c.Hostname,
+		Annotations: c.Annotations,
 		Root:     &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
 		Process: &specs.Process{
-			Args: c.Args,
+			Args: args,
 			Env:  env,
 			Cwd:  cwd,
 			User: specs.User{UID: c.UID, GID: c.GID},
@@ -87,7 +102,7 @@ func Spec(c SpecConfig) *specs.Spec {
 			},
 			NoNewPrivileges: true,
 		},
-		Mounts: withMounts(defaultMounts(), c.Mounts, c.ShmSize),
+		Mounts: withMounts(defaultMounts(), own, c.ShmSize),
 		Linux: &specs.Linux{
 			CgroupsPath: c.CgroupsPath,
 			Namespaces:  namespaces,

@@ -45,6 +45,7 @@ type Cgroups interface {
 	Thaw(ctx context.Context, path string) error
 	FreezerState(path string) (string, error)
 	Stats(path string) (cgroupmgr.Stats, error)
+	Processes(path string) ([]int, error)
 	SystemdRoots() []string
 }
 

@@ -30,6 +30,16 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
 
+// failure is an error of ctr-unit's that exits with a code of its own
+// rather than 125: podman's 126 and 127 for a command that cannot be run.
+type failure struct {
+	code int
+	err  error
+}
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
 // app holds the global flags and opens the supervisor on demand.
 type app struct {
 	globals unitstep.Globals
@@ -169,6 +179,8 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.pauseCommands()...)
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
+	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand())
+	a.registerCompletions(root)
 	return root
 }
 
@@ -184,10 +196,14 @@ func main() {
 	err := run(a, os.Args)
 	a.close()
 	var code exitCode
+	var fail failure
 	switch {
 	case err == nil:
 	case errors.As(err, &code):
 		os.Exit(int(code))
+	case errors.As(err, &fail):
+		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
+		os.Exit(fail.code)
 	default:
 		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
 		os.Exit(exitError)
