@@ -341,11 +341,6 @@ var Settings = []Setting{
 		}
 		return nil
 	}},
-	{Flag: "hooks-dir", List: true, Usage: "directory of OCI hook files, replacing the default ones (repeatable)", Set: func(o *Options, v string) error {
-		dir, err := hostPath(v, o.BaseDir)
-		o.HooksDirs = append(o.HooksDirs, dir)
-		return err
-	}},
 	{Flag: "unit", Hidden: true, Usage: "the unit file that runs the container (set by generate systemd --new units)", Set: func(o *Options, v string) (err error) {
 		o.Unit, err = ParseUnitName(v)
 		return err
@@ -432,7 +427,7 @@ func (s Setting) KeyValues(value string, split func(string) ([]string, error)) (
 // host paths made absolute.
 func Canonical(flag, value, baseDir string) string {
 	switch flag {
-	case "rootfs", "env-file", "init-path", "hooks-dir":
+	case "rootfs", "env-file", "init-path":
 		if p, err := hostPath(value, baseDir); err == nil {
 			return p
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -104,6 +105,7 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 			return nil, err
 		}
 	}
+	s.event(cfg, events.Create)
 	return cfg, nil
 }
 

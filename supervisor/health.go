@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -195,6 +196,9 @@ func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOption
 	unlock()
 	if err != nil {
 		return "", err
+	}
+	if out.Changed {
+		s.event(cfg, events.HealthStatus, func(ev *events.Event) { ev.Health = st.Status })
 	}
 	if out.Changed || out.Act != "" {
 		if err := s.tellSystemd(ctx, cfg, st.Status, out, o.inUnit); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 )
 
 // Stop stops a container: its stop signal, then after its stop timeout
@@ -146,5 +147,9 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 	if err := s.fs.Delete(info.Config); err != nil {
 		return err
 	}
-	return s.store.Remove(name)
+	if err := s.store.Remove(name); err != nil {
+		return err
+	}
+	s.event(info.Config, events.Remove)
+	return nil
 }

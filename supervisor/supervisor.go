@@ -67,6 +67,12 @@ type Options struct {
 	// DefinitionDirs hold NAME.container files, earlier ones first
 	// (definition.DefaultDirs() if nil).
 	DefinitionDirs []string
+	// HookDirs hold OCI hook files, in rising precedence
+	// (ociruntime.DefaultHookDirs if nil); a container's own replace them.
+	HookDirs []string
+	// EventSocket is the journal's socket events are written to ("":
+	// none are).
+	EventSocket string
 }
 
 // Supervisor runs containers as systemd services.
@@ -78,6 +84,9 @@ type Supervisor struct {
 	steps   unitstep.Runner
 	unitDir string
 	defDirs []string
+	// hookDirs and eventSocket: see Options.
+	hookDirs    []string
+	eventSocket string
 	connect func(context.Context) (Systemd, error)
 	// systemd and runc are found on first use, once.
 	systemd Systemd
@@ -89,6 +98,10 @@ func New(o Options) *Supervisor {
 	s := &Supervisor{
 		dirs: o.Dirs, store: o.Store, fs: o.FS, cgroups: o.Cgroups, steps: o.Steps,
 		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect,
+		hookDirs: o.HookDirs, eventSocket: o.EventSocket,
+	}
+	if s.hookDirs == nil {
+		s.hookDirs = ociruntime.DefaultHookDirs
 	}
 	if s.unitDir == "" {
 		s.unitDir = DefaultUnitDir

@@ -21,6 +21,9 @@ type Exit struct {
 	ExitCode   int       `json:"ExitCode"`
 	Result     string    `json:"Result,omitempty"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	// OOMKilled: the kernel's OOM killer killed a process of the
+	// container during this run.
+	OOMKilled bool `json:"OOMKilled,omitempty"`
 }
 
 // ExitFromEnv reads how the main process ended from the variables systemd

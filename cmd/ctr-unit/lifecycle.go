@@ -57,6 +57,7 @@ func (a *app) createCommand() *cobra.Command {
 		Short: "Create a container without starting it",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createOptions(cmd, &r, args)
+			r.HooksDirs = a.hookDirs
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
 			r.Template = true
@@ -86,6 +87,7 @@ func (a *app) runCommand() *cobra.Command {
 			"attached to the container's output and exits with its exit code.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createOptions(cmd, &r, args)
+			r.HooksDirs = a.hookDirs
 			if detach && remove {
 				return fmt.Errorf("--rm cannot be used with -d")
 			}

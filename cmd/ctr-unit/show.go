@@ -49,6 +49,7 @@ type stateJSON struct {
 	StartedAt  time.Time         `json:"StartedAt"`
 	FinishedAt time.Time         `json:"FinishedAt"`
 	Result     string            `json:"UnitResult,omitempty"`
+	OOMKilled  bool              `json:"OOMKilled"`
 	Health     *healthJSON       `json:"Health,omitempty"`
 }
 
@@ -95,6 +96,7 @@ func toJSON(i *supervisor.Info) containerJSON {
 		out.State.ExitCode = i.Exit.ExitCode
 		out.State.FinishedAt = i.Exit.FinishedAt
 		out.State.Result = i.Exit.Result
+		out.State.OOMKilled = i.Exit.OOMKilled
 	}
 	return out
 }
