@@ -59,6 +59,13 @@ install: build
 	install -D -m 0644 packaging/ctr-unit.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ctr-unit.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator
+	# Man pages and shell completions, made from the command definitions.
+	rm -rf bin/docs && $(BIN) generate-docs bin/docs
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 bin/docs/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 0644 bin/docs/bash/ctr-unit $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctr-unit
+	install -D -m 0644 bin/docs/zsh/_ctr-unit $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_ctr-unit
+	install -D -m 0644 bin/docs/fish/ctr-unit.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/ctr-unit.fish
 
 # The Debian package: dist/ctr-unit_VERSION_ARCH.deb.
 deb:

@@ -107,6 +107,12 @@ func detail(ev Event) string {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
+// JournalMatches are journalctl's matches for the entries Parse reads:
+// one field, so journalctl ORs them.
+func JournalMatches() []string {
+	return []string{"MESSAGE_ID=" + MessageID, "MESSAGE_ID=" + systemdUnitStarted, "MESSAGE_ID=" + systemdUnitStopping, "MESSAGE_ID=" + systemdUnitRestartSchedule}
+}
+
 // Parse reads one journal entry (journalctl --output=json) as an event:
 // ctr-unit's own, or systemd's about a container's unit. nameOf tells the
 // container of a unit ("" if none); ok is false for any other entry.
@@ -119,6 +125,10 @@ func Parse(entry map[string]any, nameOf func(unit string) string) (Event, bool) 
 	ev.Type = "container"
 	switch str("MESSAGE_ID") {
 	case MessageID:
+		// Anyone may log; only root's entries are ctr-unit's.
+		if str("_UID") != "0" {
+			return ev, false
+		}
 		ev.Status, ev.Name, ev.Unit = str("CTR_UNIT_EVENT"), str("CTR_UNIT_NAME"), str("CTR_UNIT_UNIT")
 		ev.Image, ev.Health = str("CTR_UNIT_IMAGE"), str("CTR_UNIT_HEALTH")
 		if c, err := strconv.Atoi(str("CTR_UNIT_EXIT_CODE")); err == nil {

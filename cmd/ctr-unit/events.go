@@ -41,7 +41,10 @@ func (a *app) eventsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			argv := []string{"journalctl", "--output=json", "--no-pager", "--unit=ctr-*.service", "--unit=ctr@*.service"}
+			// By message ID: ctr-unit's and systemd's unit messages, of any
+			// unit (a --unit glob would only match units the journal has
+			// seen before journalctl started).
+			argv := append([]string{"journalctl", "--output=json", "--no-pager"}, events.JournalMatches()...)
 			for _, t := range []struct{ flag, value string }{{"--since", since}, {"--until", until}} {
 				if t.value == "" {
 					continue
