@@ -46,6 +46,8 @@ func Build(o Options, now time.Time) (*Config, error) {
 		ShmSize:       o.ShmSize,
 		CreateCommand: o.CreateCommand,
 		Init:          o.Init,
+		Terminal:      o.Terminal,
+		Interactive:   o.Interactive,
 		InitPath:      o.InitPath,
 		HooksDirs:     o.HooksDirs,
 	}
@@ -120,6 +122,7 @@ var checks = []check{
 	{"environment", checkEnv},
 	{"working directory", checkWorkDir},
 	{"mounts", checkMounts},
+	{"terminal", checkTerminal},
 }
 
 // Validate checks a container's definition: the one gate, as runc's
@@ -216,4 +219,13 @@ func checkMounts(cfg *Config) Problems {
 		seen[m.Destination] = true
 	}
 	return probs
+}
+
+// checkTerminal refuses a terminal systemd would have to restart the
+// container with: a restart has no attached run to hold the terminal.
+func checkTerminal(cfg *Config) Problems {
+	if cfg.Terminal && cfg.Restart.Name != PolicyNo {
+		return Problems{{Setting: "tty", Msg: fmt.Sprintf("container %s: a terminal (-t) is held by the attached run, which a restart by systemd would not have; use --restart no", cfg.Name)}}
+	}
+	return nil
 }

@@ -70,6 +70,11 @@ type Config struct {
 	ShmSize int64   `json:"ShmSize,omitempty"`
 	// Health is the container's healthcheck; nil if it has none.
 	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
+	// Terminal: the container's process has a terminal, which only an
+	// attached run can hold (nothing of ctr-unit stays to hold it
+	// otherwise); Interactive: it reads the attached run's input.
+	Terminal    bool `json:"Tty,omitempty"`
+	Interactive bool `json:"OpenStdin,omitempty"`
 	// Init: an init (InitPath on the host) is the container's PID 1.
 	Init     bool   `json:"Init,omitempty"`
 	InitPath string `json:"InitPath,omitempty"`

@@ -130,6 +130,7 @@ func BuildSpec(cfg *Config) ociruntime.SpecConfig {
 		Cwd:         cfg.WorkDir,
 		Hostname:    hostname,
 		InitPath:    initPath,
+		Terminal:    cfg.Terminal,
 		Annotations: cfg.Annotations,
 		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),
 		HostNetwork: cfg.Network == NetworkHost,

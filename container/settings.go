@@ -52,6 +52,10 @@ type Options struct {
 	Tmpfs   []Mount
 	ShmSize int64
 	Health  HealthOptions
+	// Terminal gives the container's process a terminal (-t), which an
+	// attached run holds; Interactive passes it the caller's input (-i).
+	Terminal    bool
+	Interactive bool
 	// Init runs an init (catatonit) as the container's PID 1; InitPath
 	// is the host's binary (default: found at create).
 	Init     bool
@@ -325,6 +329,14 @@ var Settings = []Setting{
 			o.Health.SdNotify, err = ParseSdNotify(v)
 			return err
 		}},
+	{Flag: "tty", Short: "t", Bool: true, Usage: "give the container a terminal, held by the attached run (run -it)", Set: func(o *Options, v string) (err error) {
+		o.Terminal, err = ParseBool(v)
+		return err
+	}},
+	{Flag: "interactive", Short: "i", Bool: true, Usage: "pass the attached run's input to the container", Set: func(o *Options, v string) (err error) {
+		o.Interactive, err = ParseBool(v)
+		return err
+	}},
 	{Key: KeyRunInit, Flag: "init", Bool: true, Usage: "run an init (catatonit) as PID 1 that reaps zombies and passes signals on", Set: func(o *Options, v string) (err error) {
 		o.Init, err = ParseBool(v)
 		return err

@@ -67,7 +67,9 @@ func Write(socket string, ev Event) error {
 	fields := []string{
 		"MESSAGE_ID=" + MessageID,
 		"MESSAGE=container " + ev.Name + ": " + ev.Status + detail(ev),
-		"PRIORITY=6",
+		// notice: a check unit keeps its logging to notice and above
+		// (LogLevelMax=), and a container's events are worth one.
+		"PRIORITY=5",
 		"SYSLOG_IDENTIFIER=ctr-unit",
 		"CTR_UNIT_EVENT=" + ev.Status,
 		"CTR_UNIT_NAME=" + ev.Name,

@@ -119,57 +119,124 @@ func TestExecPrivilegedGetsEveryCapability(t *testing.T) {
 	}
 }
 
-// The terminal of exec -it, driven through tmux as a user would: type,
-// edit the line, resize the pane, interrupt with Ctrl-C, leave with exit.
-func TestExecTerminalThroughTmux(t *testing.T) {
+// tmuxSession runs command in a detached tmux session of 80x24 and
+// returns a function that runs tmux commands against it, and one that
+// reads the screen.
+func tmuxSession(t *testing.T, e *env, command string) (tmux func(args ...string) string, screen func() string) {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (apt-get install tmux)")
 	}
-	e := newEnv(t)
-	name := e.name("tty")
-	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", termable)
 	session := strings.TrimSuffix(e.prefix, "-") + "tty"
 	sock := filepath.Join(t.TempDir(), "tmux")
-	tmux := func(args ...string) string {
+	tmux = func(args ...string) string {
 		t.Helper()
+		for i, a := range args {
+			if a == "TARGET" {
+				args[i] = session
+			}
+		}
 		out, err := exec.Command("tmux", append([]string{"-S", sock}, args...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tmux %v: %v: %s", args, err, out)
 		}
 		return string(out)
 	}
-	codeFile := filepath.Join(t.TempDir(), "code")
-	shell := strings.Join([]string{binary, "--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir, "exec", "-it", name, "sh"}, " ") + "; echo $? >" + codeFile + "; sleep 100"
-	tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", shell)
+	tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
 	t.Cleanup(func() { exec.Command("tmux", "-S", sock, "kill-server").Run() })
-	screen := func() string { return tmux("capture-pane", "-p", "-t", session) }
-	e.waitFor("the shell's prompt", 10*time.Second, func() bool { return strings.Contains(screen(), "#") })
+	return tmux, func() string { return tmux("capture-pane", "-p", "-t", session) }
+}
 
+// driveShell types into a shell on a terminal as a user would: edits a
+// line, reads the window size before and after a resize, interrupts a
+// command with Ctrl-C, and leaves with exit 5.
+func driveShell(t *testing.T, e *env, tmux func(...string) string, screen func() string) {
+	t.Helper()
+	e.waitFor("the shell's prompt", 10*time.Second, func() bool { return strings.Contains(screen(), "#") })
 	// Line editing: the typo is erased with backspaces before Enter.
-	tmux("send-keys", "-t", session, "echo helXX", "BSpace", "BSpace", "lo-tty; tty", "Enter")
+	tmux("send-keys", "-t", "TARGET", "echo helXX", "BSpace", "BSpace", "lo-tty; tty", "Enter")
 	e.waitFor("the echo", 5*time.Second, func() bool { return strings.Contains(screen(), "hello-tty") })
 	if s := screen(); !strings.Contains(s, "/dev/pts/") || strings.Contains(s, "not a tty") {
 		t.Errorf("the process has no terminal:\n%s", s)
 	}
 	// The window size, and its change.
-	tmux("send-keys", "-t", session, "stty size", "Enter")
+	tmux("send-keys", "-t", "TARGET", "stty size", "Enter")
 	e.waitFor("stty size 24 80", 5*time.Second, func() bool { return strings.Contains(screen(), "24 80") })
-	tmux("resize-window", "-t", session, "-x", "100", "-y", "30")
-	tmux("send-keys", "-t", session, "clear; stty size", "Enter")
+	tmux("resize-window", "-t", "TARGET", "-x", "100", "-y", "30")
+	tmux("send-keys", "-t", "TARGET", "clear; stty size", "Enter")
 	e.waitFor("stty size 30 100 after the resize", 5*time.Second, func() bool { return strings.Contains(screen(), "30 100") })
 	// Ctrl-C interrupts the foreground command, not the session.
-	tmux("send-keys", "-t", session, "clear; sleep 100", "Enter")
+	tmux("send-keys", "-t", "TARGET", "clear; sleep 100", "Enter")
 	time.Sleep(300 * time.Millisecond)
-	tmux("send-keys", "-t", session, "C-c")
-	tmux("send-keys", "-t", session, "echo still-here", "Enter")
+	tmux("send-keys", "-t", "TARGET", "C-c")
+	tmux("send-keys", "-t", "TARGET", "echo still-here", "Enter")
 	e.waitFor("the shell after Ctrl-C", 5*time.Second, func() bool { return strings.Contains(screen(), "still-here") })
-	// Leaving: exec exits with the shell's code.
-	tmux("send-keys", "-t", session, "exit 5", "Enter")
-	e.waitFor("exec's exit code", 5*time.Second, func() bool {
-		data, _ := os.ReadFile(codeFile)
+	tmux("send-keys", "-t", "TARGET", "exit 5", "Enter")
+}
+
+// exitCodeFile waits for the exit code a tmux session's command wrote.
+func exitCodeFile(t *testing.T, e *env, file string) string {
+	t.Helper()
+	e.waitFor("the exit code", 10*time.Second, func() bool {
+		data, _ := os.ReadFile(file)
 		return len(data) > 0
 	})
-	if data, _ := os.ReadFile(codeFile); strings.TrimSpace(string(data)) != "5" {
-		t.Errorf("exec -it exited %q, want the shell's 5", data)
+	data, _ := os.ReadFile(file)
+	return strings.TrimSpace(string(data))
+}
+
+// The terminal of exec -it, driven through tmux as a user would.
+func TestExecTerminalThroughTmux(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("tty")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	codeFile := filepath.Join(t.TempDir(), "code")
+	cmd := strings.Join([]string{binary, "--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir, "exec", "-it", name, "sh"}, " ") + "; echo $? >" + codeFile + "; sleep 100"
+	tmux, screen := tmuxSession(t, e, cmd)
+	driveShell(t, e, tmux, screen)
+	if code := exitCodeFile(t, e, codeFile); code != "5" {
+		t.Errorf("exec -it exited %q, want the shell's 5", code)
+	}
+	if r := e.ctr("exec", "-d", "-t", name, "true"); r.code != 125 || !strings.Contains(r.stderr, "terminal") {
+		t.Errorf("exec -d -t: %s", r)
+	}
+}
+
+// run -it: the container's own terminal, held by the attached run; the
+// container's exit code is run's.
+func TestRunInteractiveTerminalThroughTmux(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("runit")
+	codeFile := filepath.Join(t.TempDir(), "code")
+	cmd := strings.Join([]string{binary, "--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir, "run", "-it", "--name", name, "--rootfs", rootfs, "--", "sh"}, " ") + "; echo $? >" + codeFile + "; sleep 100"
+	tmux, screen := tmuxSession(t, e, cmd)
+	driveShell(t, e, tmux, screen)
+	if code := exitCodeFile(t, e, codeFile); code != "5" {
+		t.Errorf("run -it exited %q, want the shell's 5", code)
+	}
+	if c := e.inspect(name); c.State.Status != "exited" || c.State.ExitCode != 5 {
+		t.Errorf("after run -it: %+v", c.State)
+	}
+	// Nothing holds a terminal for a container started otherwise.
+	if r := e.ctr("start", name); r.code != 125 || !strings.Contains(r.stderr, "run -it") {
+		t.Errorf("start of a container with a terminal: %s", r)
+	}
+	if r := e.ctr("run", "-d", "-t", "--name", e.name("dt"), "--rootfs", rootfs, "--", "sh"); r.code != 125 || !strings.Contains(r.stderr, "terminal") {
+		t.Errorf("run -d -t: %s", r)
+	}
+}
+
+// attach follows a running container's output until it exits, with its
+// exit code.
+func TestAttachFollowsOutputToTheExit(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("att")
+	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "sleep 1; echo one; echo two; sleep 0.5; exit 4")
+	r := e.ctr("attach", name)
+	if r.code != 4 || r.stdout != "one\ntwo\n" {
+		t.Errorf("attach: %s, want one, two and exit 4", r)
+	}
+	if r := e.ctr("attach", name); r.code != 125 || !strings.Contains(r.stderr, "exited") {
+		t.Errorf("attach to an exited container: %s", r)
 	}
 }

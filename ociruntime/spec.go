@@ -49,6 +49,9 @@ type SpecConfig struct {
 	// the container's PID 1 and runs Args as its child.
 	InitPath    string
 	Annotations map[string]string
+	// Terminal gives the process a terminal (runc create then hands it
+	// over through a console socket).
+	Terminal bool
 }
 
 // InitDest is where an init is mounted in a container: in /dev, runc's
@@ -66,6 +69,9 @@ func Spec(c SpecConfig) *specs.Spec {
 		env = append([]string{DefaultPath}, env...)
 	}
 	env = append(env, "container=ctr-unit")
+	if c.Terminal && !hasEnv(env, "TERM") {
+		env = append(env, "TERM=xterm")
+	}
 	if c.Hostname != "" && !hasEnv(env, "HOSTNAME") {
 		env = append(env, "HOSTNAME="+c.Hostname)
 	}
@@ -91,8 +97,9 @@ func Spec(c SpecConfig) *specs.Spec {
 		Annotations: c.Annotations,
 		Root:     &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
 		Process: &specs.Process{
-			Args: args,
-			Env:  env,
+			Args:     args,
+			Env:      env,
+			Terminal: c.Terminal,
 			Cwd:  cwd,
 			User: specs.User{UID: c.UID, GID: c.GID},
 			Capabilities: &specs.LinuxCapabilities{

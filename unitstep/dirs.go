@@ -39,6 +39,12 @@ func (d Dirs) Bundle(name string) string { return filepath.Join(d.RuntimeDir, "c
 // PIDFile is where runc create writes the pid of container name's init.
 func (d Dirs) PIDFile(name string) string { return filepath.Join(d.Bundle(name), "pid") }
 
+// ConsoleSocketFile names the console socket an attached run -t holds,
+// for the start step's runc create to hand the container's terminal to.
+func (d Dirs) ConsoleSocketFile(name string) string {
+	return filepath.Join(d.Bundle(name), "console-socket")
+}
+
 // RuncRoot holds runc's state of each container.
 func (d Dirs) RuncRoot() string { return filepath.Join(d.RuntimeDir, "runc") }
 

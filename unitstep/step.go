@@ -83,7 +83,14 @@ func (s Steps) StartCreated(name string, pid int) error {
 // would not do: systemd reads it again once the start is done, and a
 // container that has exited by then fails the unit with 'protocol'.
 func (s Steps) Create(name string) (int, error) {
-	if err := Run(s.Runc.CreateArgv(name, s.Dirs.Bundle(name), s.Dirs.PIDFile(name))); err != nil {
+	argv := s.Runc.CreateArgv(name, s.Dirs.Bundle(name), s.Dirs.PIDFile(name))
+	if sock, err := os.ReadFile(s.Dirs.ConsoleSocketFile(name)); err == nil {
+		// An attached run -t holds the terminal: runc hands it over. The
+		// socket is this start's alone.
+		_ = os.Remove(s.Dirs.ConsoleSocketFile(name))
+		argv = append(argv[:len(argv)-1], "--console-socket", string(sock), name)
+	}
+	if err := Run(argv); err != nil {
 		return 0, fmt.Errorf("create container %s: %w", name, err)
 	}
 	return s.NameMainProcess(name)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -144,4 +145,64 @@ func (a *app) cpCommand() *cobra.Command {
 			return out, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveDefault
 		},
 	}
+}
+
+func (a *app) attachCommand() *cobra.Command {
+	var sigProxy, noStdin bool
+	cmd := &cobra.Command{
+		Use:   "attach [--sig-proxy=false] NAME",
+		Short: "Follow a running container's output until it exits",
+		Long: "Follow a running container's output, from the journal, until the container\n" +
+			"exits, and exit with its exit code. Signals sent to attach (Ctrl-C) go to\n" +
+			"the container unless --sig-proxy=false.\n\n" +
+			"attach gives output only. A container's input is the standard input its\n" +
+			"unit was started with: the attached run's (run -i), or none for a detached\n" +
+			"one. Nothing of ctr-unit stays beside a running container (systemd is its\n" +
+			"monitor), so nothing holds a pipe or a terminal another command could join\n" +
+			"later; a container with a terminal (run -it) is the run's alone.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			info, err := sv.Inspect(ctx, name)
+			if err != nil {
+				return err
+			}
+			if info.Status != supervisor.StatusRunning {
+				return fmt.Errorf("%w: %s is %s; attach follows a running container", supervisor.ErrNotRunning, name, info.Status)
+			}
+			if info.Config.Terminal {
+				return fmt.Errorf("container %s has a terminal, held by the run that started it; nothing else can attach to it", name)
+			}
+			journalctl, err := exec.LookPath("journalctl")
+			if err != nil {
+				return fmt.Errorf("journalctl not found: %w", err)
+			}
+			follow := exec.CommandContext(ctx, journalctl, "--unit", info.Config.Unit, "--identifier", name, "--output", "cat", "--no-pager", "--follow", "--lines=0")
+			follow.Stdout, follow.Stderr = os.Stdout, os.Stderr
+			if err := follow.Start(); err != nil {
+				return fmt.Errorf("journalctl: %w", err)
+			}
+			if sigProxy {
+				stop := forwardSignals(func(sig syscall.Signal) { _ = sv.Kill(ctx, name, sig, false) })
+				defer stop()
+			}
+			code, err := sv.Wait(ctx, name, supervisor.ConditionStopped)
+			// The journal may still be passing on the last lines.
+			time.Sleep(300 * time.Millisecond)
+			_ = follow.Process.Kill()
+			_ = follow.Wait()
+			if err != nil {
+				return err
+			}
+			return exitCode(code)
+		},
+	}
+	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "pass signals sent to attach on to the container")
+	cmd.Flags().BoolVar(&noStdin, "no-stdin", false, "accepted for podman's sake: attach never passes input")
+	return cmd
 }

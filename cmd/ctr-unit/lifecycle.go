@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/tty"
 )
 
 // createFlags binds the flags shared by run and create: every container
@@ -96,6 +97,9 @@ func (a *app) runCommand() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if detach && r.Terminal {
+				return fmt.Errorf("run -d -t: nothing of ctr-unit stays to hold a detached container's terminal; run -it attached, or -d without -t (its output goes to the journal)")
+			}
 			if detach {
 				cfg, err := sv.RunDetached(ctx, r)
 				if err != nil {
@@ -111,7 +115,22 @@ func (a *app) runCommand() *cobra.Command {
 			stop := forwardSignals(func(sig syscall.Signal) {
 				_ = sv.Kill(ctx, cfg.Name, sig, false)
 			})
-			code, err := sv.Run(ctx, cfg.Name, [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())})
+			stdio := [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())}
+			var code int
+			if cfg.Terminal {
+				code, err = sv.RunTerminal(ctx, cfg.Name, stdio, func(master *os.File) error {
+					sess := tty.Session{Master: master, Out: os.Stdout}
+					if cfg.Interactive {
+						sess.In = os.Stdin
+					}
+					if tty.IsTerminal(os.Stdin) {
+						sess.Local = os.Stdin
+					}
+					return sess.Run()
+				})
+			} else {
+				code, err = sv.Run(ctx, cfg.Name, stdio)
+			}
 			stop()
 			if err != nil {
 				return err
