@@ -46,14 +46,14 @@ const (
 
 // Event is one thing that happened to a container.
 type Event struct {
-	Time     time.Time `json:"time"`
-	Type     string    `json:"Type"`
-	Status   string    `json:"Status"`
-	Name     string    `json:"Name"`
-	Unit     string    `json:"Unit,omitempty"`
-	Image    string    `json:"Image,omitempty"`
-	ExitCode *int      `json:"ContainerExitCode,omitempty"`
-	Health   string    `json:"HealthStatus,omitempty"`
+	Time              time.Time `json:"time"`
+	Type              string    `json:"Type"`
+	Status            string    `json:"Status"`
+	Name              string    `json:"Name"`
+	Unit              string    `json:"Unit,omitempty"`
+	Image             string    `json:"Image,omitempty"`
+	ContainerExitCode *int      `json:"ContainerExitCode,omitempty"`
+	Health            string    `json:"HealthStatus,omitempty"`
 }
 
 // JournalSocket is journald's native socket.
@@ -80,8 +80,8 @@ func Write(socket string, ev Event) error {
 	if ev.Image != "" {
 		fields = append(fields, "CTR_UNIT_IMAGE="+oneLine(ev.Image))
 	}
-	if ev.ExitCode != nil {
-		fields = append(fields, "CTR_UNIT_EXIT_CODE="+strconv.Itoa(*ev.ExitCode))
+	if ev.ContainerExitCode != nil {
+		fields = append(fields, "CTR_UNIT_EXIT_CODE="+strconv.Itoa(*ev.ContainerExitCode))
 	}
 	if ev.Health != "" {
 		fields = append(fields, "CTR_UNIT_HEALTH="+oneLine(ev.Health))
@@ -99,8 +99,8 @@ func Write(socket string, ev Event) error {
 
 func detail(ev Event) string {
 	switch {
-	case ev.ExitCode != nil:
-		return fmt.Sprintf(" (exit code %d)", *ev.ExitCode)
+	case ev.ContainerExitCode != nil:
+		return fmt.Sprintf(" (exit code %d)", *ev.ContainerExitCode)
 	case ev.Health != "":
 		return " (" + ev.Health + ")"
 	}
@@ -134,7 +134,7 @@ func Parse(entry map[string]any, nameOf func(unit string) string) (Event, bool) 
 		ev.Status, ev.Name, ev.Unit = str("CTR_UNIT_EVENT"), str("CTR_UNIT_NAME"), str("CTR_UNIT_UNIT")
 		ev.Image, ev.Health = str("CTR_UNIT_IMAGE"), str("CTR_UNIT_HEALTH")
 		if c, err := strconv.Atoi(str("CTR_UNIT_EXIT_CODE")); err == nil {
-			ev.ExitCode = &c
+			ev.ContainerExitCode = &c
 		}
 		return ev, ev.Status != "" && ev.Name != ""
 	case systemdUnitStarted:

@@ -27,7 +27,7 @@ func TestParseReadsOursAndSystemdsAndNothingElse(t *testing.T) {
 		got := ""
 		if ok {
 			got = ev.Status + " " + ev.Name
-			if ev.ExitCode != nil {
+			if ev.ContainerExitCode != nil {
 				got += " 137"
 			}
 		}

@@ -198,7 +198,7 @@ func (s Steps) recordDeath(name, unit string, ex Exit) {
 	if ex.OOMKilled {
 		_ = events.Write(socket, events.Event{Status: events.OOM, Name: name, Unit: unit})
 	}
-	_ = events.Write(socket, events.Event{Status: events.Died, Name: name, Unit: unit, ExitCode: &code})
+	_ = events.Write(socket, events.Event{Status: events.Died, Name: name, Unit: unit, ContainerExitCode: &code})
 }
 
 // forgetRunc drops runc's state of a container that stopped. Its

@@ -15,8 +15,8 @@ import (
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/spf13/cobra"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/events"
-	"github.com/ctr-unit/ctr-unit/recordstore"
 )
 
 func (a *app) eventsCommand() *cobra.Command {
@@ -92,8 +92,7 @@ func (a *app) readEvents(ctx context.Context, argv []string, match func(events.E
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("journalctl: %w", err)
 	}
-	store := recordstore.Open(a.globals.Dirs)
-	nameOf := func(u string) string { return containerOfUnit(u, func(n string) bool { _, err := store.Config(n); return err == nil }) }
+	nameOf := containerOfUnit
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
@@ -119,7 +118,7 @@ func (a *app) readEvents(ctx context.Context, argv []string, match func(events.E
 
 // containerOfUnit is the name of the container a unit runs ("" for
 // another unit, such as a container's check service).
-func containerOfUnit(u string, exists func(string) bool) string {
+func containerOfUnit(u string) string {
 	base, ok := strings.CutSuffix(u, ".service")
 	if !ok {
 		return ""
@@ -132,7 +131,8 @@ func containerOfUnit(u string, exists func(string) bool) string {
 	} else {
 		return ""
 	}
-	if checked, ok := strings.CutSuffix(name, "-health"); ok && !exists(name) && exists(checked) {
+	// A check's unit (ctr-NAME-health) unescapes to no valid name.
+	if container.ValidateName(name) != nil {
 		return ""
 	}
 	return name
@@ -213,8 +213,8 @@ func eventPrinter(format string) (func(events.Event) error, error) {
 			if ev.Unit != "" {
 				attrs = append(attrs, "unit="+ev.Unit)
 			}
-			if ev.ExitCode != nil {
-				attrs = append(attrs, fmt.Sprintf("containerExitCode=%d", *ev.ExitCode))
+			if ev.ContainerExitCode != nil {
+				attrs = append(attrs, fmt.Sprintf("containerExitCode=%d", *ev.ContainerExitCode))
 			}
 			if ev.Health != "" {
 				attrs = append(attrs, "health_status="+ev.Health)
