@@ -8,7 +8,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench demo deps install deb clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-exec demo deps install deb clean
 
 all: build
 
@@ -44,6 +44,11 @@ test: unit-test integration-test
 bench: deps build
 	hack/sysbox run v2 --name $(BOX)-bv2 -- $(GO) run ./bench -layout v2
 	hack/sysbox run hybrid --name $(BOX)-bhy -- $(GO) run ./bench -layout hybrid
+
+# exec NAME true against runc exec and podman exec (installed if missing).
+bench-exec: deps build
+	hack/sysbox run v2 --name $(BOX)-bex -- $(GO) run ./bench -layout v2 -exec-only
+	hack/sysbox run hybrid --name $(BOX)-bexh -- $(GO) run ./bench -layout hybrid -exec-only
 
 demo: deps build
 	hack/demo

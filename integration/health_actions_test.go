@@ -89,8 +89,8 @@ func TestHealthStartupProbeGatesTheRegularCheck(t *testing.T) {
 	}
 	// The regular check now counts: one failure (--health-retries 1)
 	// makes the container unhealthy.
-	e.execIn(name, "rm", "/tmp/seq")
-	e.execIn(name, "mkdir", "/tmp/seq") // "echo >> /tmp/seq" now fails
+	// In one exec: a check between the two would write the file again.
+	e.execIn(name, "sh", "-c", "rm /tmp/seq && mkdir /tmp/seq") // "echo >> /tmp/seq" now fails
 	e.waitFor("unhealthy", 10*time.Second, func() bool { return e.health(name).Status == "unhealthy" })
 }
 

@@ -182,7 +182,11 @@ func (a *app) attachCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("journalctl not found: %w", err)
 			}
-			follow := exec.CommandContext(ctx, journalctl, "--unit", info.Config.Unit, "--identifier", name, "--output", "cat", "--no-pager", "--follow", "--lines=0")
+			// From now on, by time: --lines=0 would miss what comes while
+			// journalctl finds the journal's end.
+			now := time.Now()
+			follow := exec.CommandContext(ctx, journalctl, "--unit", info.Config.Unit, "--identifier", name, "--output", "cat", "--no-pager", "--follow",
+				fmt.Sprintf("--since=@%d.%06d", now.Unix(), now.Nanosecond()/1000))
 			follow.Stdout, follow.Stderr = os.Stdout, os.Stderr
 			if err := follow.Start(); err != nil {
 				return fmt.Errorf("journalctl: %w", err)
