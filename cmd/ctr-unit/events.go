@@ -58,7 +58,10 @@ func (a *app) eventsCommand() *cobra.Command {
 			if stream && until == "" {
 				argv = append(argv, "--follow")
 				if since == "" {
-					argv = append(argv, "--lines=0")
+					// New events only, by time: --lines=0 would miss those
+					// that come while journalctl finds the journal's end.
+					now := time.Now()
+					argv = append(argv, fmt.Sprintf("--since=@%d.%06d", now.Unix(), now.Nanosecond()/1000))
 				}
 			}
 			out, err := eventPrinter(format)
