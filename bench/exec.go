@@ -70,7 +70,7 @@ func (b *bench) execFigures() {
 	} else {
 		proot, prun := filepath.Join(b.dir, "podman"), filepath.Join(b.runDir, "podman")
 		base := []string{podman, "--root", proot, "--runroot", prun, "--runtime", b.runc, "--events-backend", "none", "--cgroup-manager", "systemd"}
-		run := append(append(append([]string{}, base...), "run", "-d", "--name", name, "--network", "host", "--rootfs", b.rootfs), termable...)
+		run := append(append(append([]string{}, base...), "run", "-d", "--name", name, "--network", "host", "--pids-limit", "-1", "--rootfs", b.rootfs), termable...)
 		if out, err := exec.Command(run[0], run[1:]...).CombinedOutput(); err != nil {
 			fmt.Printf("exec: podman not measured: podman run: %v: %s\n", err, out)
 		} else {

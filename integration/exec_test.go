@@ -240,3 +240,38 @@ func TestAttachFollowsOutputToTheExit(t *testing.T) {
 		t.Errorf("attach to an exited container: %s", r)
 	}
 }
+
+// Shell completion (cobra's __complete, which the bash, zsh and fish
+// scripts call) offers container, image and network names.
+func TestCompletionOffersNames(t *testing.T) {
+	e := newEnv(t)
+	name := e.name("comp")
+	e.must("create", "--name", name, "--rootfs", rootfs, "--", "true")
+	complete := func(args ...string) []string {
+		out := e.must(append([]string{"__complete"}, args...)...)
+		var words []string
+		for _, l := range strings.Split(out, "\n") {
+			if l != "" && !strings.HasPrefix(l, ":") && !strings.HasPrefix(l, "Completion ended") {
+				words = append(words, strings.SplitN(l, "\t", 2)[0])
+			}
+		}
+		return words
+	}
+	if got := complete("exec", e.prefix); !slices.Contains(got, name) {
+		t.Errorf("exec completes %v, want %s", got, name)
+	}
+	if got := complete("exec", name, ""); slices.Contains(got, name) {
+		t.Errorf("exec's command completes container names: %v", got)
+	}
+	if got := complete("cp", e.prefix); !slices.Contains(got, name+":") {
+		t.Errorf("cp completes %v, want %s:", got, name)
+	}
+	if got := complete("run", "--network", ""); !slices.Contains(got, "host") || !slices.Contains(got, "none") {
+		t.Errorf("--network completes %v", got)
+	}
+	e.must("image", "load", "-i", testImage(t, "oci", "compimg:1", appConfig, nil))
+	if got := complete("rmi", ""); !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "compimg") }) {
+		t.Errorf("rmi completes %v, want the image's name", got)
+	}
+	e.must("rmi", "compimg:1")
+}

@@ -99,8 +99,10 @@ func TestHealthcheckOneSecondIntervalFiresAboutOncePerSecond(t *testing.T) {
 	if n < 4 || n > 7 {
 		t.Errorf("%d checks in %v with a 1 s interval, want about 5", n, window)
 	}
-	if h := e.health(name); h.Status != "healthy" || len(h.Log) != 5 {
-		t.Errorf("health %s with %d log entries, want healthy with the last 5", h.Status, len(h.Log))
+	// The log keeps the last 5 (fewer when a loaded machine made the
+	// checks slower than the window allows).
+	if h := e.health(name); h.Status != "healthy" || len(h.Log) < min(n, 5) || len(h.Log) > 5 {
+		t.Errorf("health %s with %d log entries after %d checks, want healthy with the last 5 at most", h.Status, len(h.Log), n)
 	}
 	unit := e.inspect(name).Unit
 	if got := unitProperty(t, unit, "StatusText"); got != "healthy" {
