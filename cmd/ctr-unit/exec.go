@@ -90,6 +90,9 @@ func (a *app) execCommand() *cobra.Command {
 			return exitCode(code)
 		},
 	}
+	// No refresh (see supervisor.Refresh): exec needs only its running
+	// container's records, which a refresh would not change.
+	cmd.PersistentPreRun = func(*cobra.Command, []string) {}
 	f := cmd.Flags()
 	f.SetInterspersed(false)
 	f.BoolVarP(&interactive, "interactive", "i", false, "pass standard input to the process")
