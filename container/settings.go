@@ -29,12 +29,12 @@ type Options struct {
 	Command []string
 	// Entrypoint is nil when not given, empty to clear the image's. It
 	// goes before Command.
-	Entrypoint    []string
-	Env           []string
+	Entrypoint []string
+	Env        []string
 	// EnvFromFiles is what --env-file (EnvironmentFile=) read; Env
 	// overrides it.
-	EnvFromFiles []string
-	WorkDir      string
+	EnvFromFiles  []string
+	WorkDir       string
 	Hostname      string
 	Network       string
 	Restart       RestartPolicy

@@ -95,13 +95,13 @@ func Spec(c SpecConfig) *specs.Spec {
 		Version:     specs.Version,
 		Hostname:    c.Hostname,
 		Annotations: c.Annotations,
-		Root:     &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
+		Root:        &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
 		Process: &specs.Process{
 			Args:     args,
 			Env:      env,
 			Terminal: c.Terminal,
-			Cwd:  cwd,
-			User: specs.User{UID: c.UID, GID: c.GID},
+			Cwd:      cwd,
+			User:     specs.User{UID: c.UID, GID: c.GID},
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding:  caps,
 				Effective: caps,

@@ -87,7 +87,7 @@ type Supervisor struct {
 	// hookDirs and eventSocket: see Options.
 	hookDirs    []string
 	eventSocket string
-	connect func(context.Context) (Systemd, error)
+	connect     func(context.Context) (Systemd, error)
 	// systemd and runc are found on first use, once.
 	systemd Systemd
 	runcBin *ociruntime.Runc

@@ -11,9 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"regexp"
 	"sort"
+	"syscall"
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
