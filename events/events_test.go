@@ -19,6 +19,7 @@ func TestParseReadsOursAndSystemdsAndNothingElse(t *testing.T) {
 		{map[string]any{"MESSAGE_ID": MessageID, "_UID": "1000", "CTR_UNIT_EVENT": "died", "CTR_UNIT_NAME": "web"}, ""},
 		{map[string]any{"MESSAGE_ID": systemdUnitStarted, "_PID": "1", "UNIT": "ctr-web.service"}, "start web"},
 		{map[string]any{"MESSAGE_ID": systemdUnitStopping, "_PID": "1", "UNIT": "ctr-web.service"}, "stop web"},
+		{map[string]any{"MESSAGE_ID": systemdUnitRestartSchedule, "_PID": "1", "UNIT": "ctr-web.service"}, "restart web"},
 		{map[string]any{"MESSAGE_ID": systemdUnitStopping, "_PID": "1", "UNIT": "sshd.service"}, ""},
 		{map[string]any{"MESSAGE_ID": systemdUnitStarted, "_PID": "42", "UNIT": "ctr-web.service"}, ""},
 		{map[string]any{"MESSAGE": "container output", "_SYSTEMD_UNIT": "ctr-web.service"}, ""},
