@@ -94,6 +94,18 @@ type Config struct {
 	EnvHost bool `json:"EnvHost,omitempty"`
 	// Health is the container's healthcheck; nil if it has none.
 	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
+	// Terminal: the container's process has a terminal, which only an
+	// attached run can hold (nothing of ctr-unit stays to hold it
+	// otherwise); Interactive: it reads the attached run's input.
+	Terminal    bool `json:"Tty,omitempty"`
+	Interactive bool `json:"OpenStdin,omitempty"`
+	// Init: an init (InitPath on the host) is the container's PID 1.
+	Init     bool   `json:"Init,omitempty"`
+	InitPath string `json:"InitPath,omitempty"`
+	// Annotations go into the OCI spec; hooks select on them.
+	Annotations map[string]string `json:"Annotations,omitempty"`
+	// HooksDirs replace the default directories of OCI hook files.
+	HooksDirs []string `json:"HooksDirs,omitempty"`
 	// CreateCommand is create's options and arguments, as podman keeps
 	// them, for generate systemd --new.
 	CreateCommand []string `json:"CreateCommand,omitempty"`

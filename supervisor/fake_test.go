@@ -116,6 +116,13 @@ func (f *fakeSystemd) NRestarts(_ context.Context, unit string) (uint32, error) 
 
 func (f *fakeSystemd) WaitInactive(context.Context, string) error { return nil }
 
+// Watch sends no changes: the unit tests decide on states they set.
+func (f *fakeSystemd) Watch(ctx context.Context, _ func(string) bool) (<-chan sdbus.Change, error) {
+	ch := make(chan sdbus.Change)
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch, nil
+}
+
 func (f *fakeSystemd) Kill(_ context.Context, unit string, whom sdbus.Whom, sig syscall.Signal) error {
 	f.log("Kill %s %s %d", unit, whom, sig)
 	return nil
@@ -178,6 +185,7 @@ func (c *fakeCgroups) Mode() cgroupmgr.Mode                  { return c.mode }
 func (c *fakeCgroups) Available(ctrl string) bool            { return true }
 func (c *fakeCgroups) SystemdRoots() []string                { return nil }
 func (c *fakeCgroups) Stats(string) (cgroupmgr.Stats, error) { return cgroupmgr.Stats{}, nil }
+func (c *fakeCgroups) Processes(string) ([]int, error)       { return nil, nil }
 
 func (c *fakeCgroups) Freeze(_ context.Context, path string) error {
 	c.log("cgroup Freeze %s", path)

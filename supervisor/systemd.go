@@ -51,6 +51,11 @@ type unitFiles interface {
 	TemplateInstalled(ctx context.Context) (bool, error)
 }
 
+// watcher follows units' changes as systemd signals them.
+type watcher interface {
+	Watch(ctx context.Context, match func(unit string) bool) (<-chan sdbus.Change, error)
+}
+
 // Systemd is one connection to systemd's manager.
 type Systemd interface {
 	jobs
@@ -58,6 +63,7 @@ type Systemd interface {
 	unitState
 	unitControl
 	unitFiles
+	watcher
 }
 
 var _ Systemd = (*sdbus.Client)(nil)

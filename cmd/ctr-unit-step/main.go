@@ -13,6 +13,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
@@ -44,7 +45,7 @@ func run(args []string) error {
 		return err
 	}
 	runc, runcErr := ociruntime.FindRunc(call.Runtime, call.RuncRoot())
-	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc}
+	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc, EventSocket: events.JournalSocket}
 	switch call.Step {
 	case unitstep.Start:
 		if runcErr != nil {

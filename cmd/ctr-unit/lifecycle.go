@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/tty"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -58,6 +59,7 @@ func (a *app) createCommand() *cobra.Command {
 		Short: "Create a container without starting it",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createOptions(cmd, &r, args)
+			r.HooksDirs = a.hookDirs
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
 			r.Template = true
@@ -87,6 +89,10 @@ func (a *app) runCommand() *cobra.Command {
 			"attached to the container's output and exits with its exit code.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createOptions(cmd, &r, args)
+			r.HooksDirs = a.hookDirs
+			if detach && r.Terminal {
+				return fmt.Errorf("run -d -t: nothing of ctr-unit stays to hold a detached container's terminal; run -it attached, or -d without -t (its output goes to the journal)")
+			}
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
@@ -157,7 +163,22 @@ func runAttached(ctx context.Context, sv *supervisor.Supervisor, r supervisor.Cr
 	stop := forwardSignals(func(sig syscall.Signal) {
 		_ = sv.Kill(ctx, cfg.Name, sig, false)
 	})
-	code, err := sv.Run(ctx, cfg.Name, [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())})
+	stdio := [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())}
+	var code int
+	if cfg.Terminal {
+		code, err = sv.RunTerminal(ctx, cfg.Name, stdio, func(master *os.File) error {
+			sess := tty.Session{Master: master, Out: os.Stdout}
+			if cfg.Interactive {
+				sess.In = os.Stdin
+			}
+			if tty.IsTerminal(os.Stdin) {
+				sess.Local = os.Stdin
+			}
+			return sess.Run()
+		})
+	} else {
+		code, err = sv.Run(ctx, cfg.Name, stdio)
+	}
 	stop()
 	var rerr *unitstep.RuntimeError
 	if errors.As(err, &rerr) {

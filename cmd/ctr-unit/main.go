@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/recordstore"
 	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -40,6 +43,8 @@ type app struct {
 	refresh bool
 	// storageDriver is the image store's driver ("" detects).
 	storageDriver string
+	// hookDirs replace the default OCI hook directories (--hooks-dir).
+	hookDirs []string
 	// closers run when the command is done.
 	closers []func() error
 }
@@ -65,6 +70,8 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definitionDirs(),
 		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
+		HookDirs:       a.hookDirs,
+		EventSocket:    events.JournalSocket,
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
@@ -161,6 +168,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.globals.Runtime, "runtime", def.Runtime, "path of the runc binary (default: runc in $PATH)")
 	root.PersistentFlags().StringVar(&a.unitDir, "unit-dir", envOr("CTR_UNIT_UNIT_DIR", supervisor.DefaultUnitDir), "where drop-ins for ctr@NAME.service are written")
 	root.PersistentFlags().StringVar(&a.storageDriver, "storage-driver", envOr("CTR_UNIT_STORAGE_DRIVER", ""), "image store driver: overlay or vfs (default: detected)")
+	root.PersistentFlags().StringArrayVar(&a.hookDirs, "hooks-dir", nil, "directory of OCI hook files, replacing "+strings.Join(ociruntime.DefaultHookDirs, " and ")+" (repeatable; run and create keep it for the container)")
 	root.PersistentPreRun = func(*cobra.Command, []string) { a.refresh = true }
 	root.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.stopCommand(),
@@ -172,6 +180,9 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
 	root.AddCommand(a.networkCommand())
+	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand(), a.eventsCommand(), a.attachCommand())
+	root.AddCommand(a.docsCommand(root))
+	a.registerCompletions(root)
 	return root
 }
 

@@ -51,6 +51,7 @@ type stateJSON struct {
 	StartedAt  time.Time   `json:"StartedAt"`
 	FinishedAt time.Time   `json:"FinishedAt"`
 	Result     string      `json:"UnitResult,omitempty"`
+	OOMKilled  bool        `json:"OOMKilled"`
 	Health     *healthJSON `json:"Health,omitempty"`
 }
 
@@ -144,6 +145,7 @@ func toInspectJSON(i *supervisor.Info) inspectJSON {
 		out.State.FinishedAt = i.Exit.FinishedAt
 		out.State.Result = i.Exit.Result
 		out.State.Error = i.Exit.Error
+		out.State.OOMKilled = i.Exit.OOMKilled
 	}
 	return out
 }
