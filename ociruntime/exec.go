@@ -1,7 +1,6 @@
 package ociruntime
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,7 +112,7 @@ func (r *Runc) Exec(ctx context.Context, id string, p *specs.Process, scratch st
 		startDone <- nil
 	}
 	err = cmd.Wait()
-	msg := runcError(logFile)
+	msg := LogError(logFile)
 	if msg != "" {
 		// runc failed: it may never have connected.
 		cancel()
@@ -178,34 +177,13 @@ func waitOrphan(id, pidFile string) (int, error) {
 
 // execError maps runc's message to podman's classes of failure.
 func execError(id, msg string) error {
-	switch {
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+	switch ExitCodeOf(msg) {
+	case ExitNotFound:
 		return fmt.Errorf("%w (%s): %s", ErrExecNotFound, id, msg)
-	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"), strings.Contains(msg, "is a directory"):
+	case ExitCannotInvoke:
 		return fmt.Errorf("%w (%s): %s", ErrExecCannotInvoke, id, msg)
 	}
 	return fmt.Errorf("%w (%s): %s", ErrExec, id, msg)
-}
-
-// runcError is the last error runc logged, "" if none.
-func runcError(logFile string) string {
-	f, err := os.Open(logFile)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var last string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var entry struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &entry) == nil && (entry.Level == "error" || entry.Level == "fatal") {
-			last = entry.Msg
-		}
-	}
-	return last
 }
 
 func withoutNotifySocket(env []string) []string {

@@ -102,7 +102,7 @@ func (s Steps) Create(name string) (int, error) {
 		argv = append(argv[:len(argv)-1], "--console-socket", string(sock), name)
 	}
 	if err := Run(argv); err != nil {
-		if msg := runcError(logFile); msg != "" && !errors.Is(err, ErrStoppedWhileStarting) {
+		if msg := ociruntime.LogError(logFile); msg != "" && !errors.Is(err, ErrStoppedWhileStarting) {
 			return 0, s.recordStartError(&RuntimeError{Container: name, ExitCode: runtimeExitCode(msg), Msg: msg, Printed: true})
 		}
 		return 0, fmt.Errorf("create container %s: %w", name, err)

@@ -13,19 +13,13 @@ import (
 	"github.com/ctr-unit/ctr-unit/tty"
 )
 
-// Exit codes of podman exec (and run) for a command that cannot be run.
-const (
-	exitCannotInvoke = 126
-	exitNotFound     = 127
-)
-
 // execFailure gives runc's failures to start a command podman's codes.
 func execFailure(err error) error {
 	switch {
 	case errors.Is(err, ociruntime.ErrExecNotFound):
-		return &codedError{code: exitNotFound, err: err}
+		return &codedError{code: ociruntime.ExitNotFound, err: err}
 	case errors.Is(err, ociruntime.ErrExecCannotInvoke):
-		return &codedError{code: exitCannotInvoke, err: err}
+		return &codedError{code: ociruntime.ExitCannotInvoke, err: err}
 	}
 	return err
 }
