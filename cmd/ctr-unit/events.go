@@ -12,11 +12,11 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/spf13/cobra"
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/units"
 )
 
 func (a *app) eventsCommand() *cobra.Command {
@@ -122,19 +122,8 @@ func (a *app) readEvents(ctx context.Context, argv []string, match func(events.E
 // containerOfUnit is the name of the container a unit runs ("" for
 // another unit, such as a container's check service).
 func containerOfUnit(u string) string {
-	base, ok := strings.CutSuffix(u, ".service")
-	if !ok {
-		return ""
-	}
-	var name string
-	if rest, ok := strings.CutPrefix(base, "ctr@"); ok {
-		name = unit.UnitNameUnescape(rest)
-	} else if rest, ok := strings.CutPrefix(base, "ctr-"); ok {
-		name = unit.UnitNameUnescape(rest)
-	} else {
-		return ""
-	}
-	// A check's unit (ctr-NAME-health) unescapes to no valid name.
+	name := units.ContainerOf(u)
+	// A check's unit (ctr-health@NAME) names no container.
 	if container.ValidateName(name) != nil {
 		return ""
 	}
