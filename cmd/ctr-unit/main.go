@@ -150,6 +150,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ctr-unit",
 		Short:         "Run containers as systemd services",
+		Version:       unitstep.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
