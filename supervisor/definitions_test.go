@@ -27,7 +27,6 @@ func configFromFile2(f *definition.File, checkFS bool, resolve imageResolver) (*
 	return configFromFile(f, nil, checkFS, resolve)
 }
 
-
 func TestFindCycle(t *testing.T) {
 	chain := map[string][]string{"a": {"b"}, "b": {"c"}, "c": nil}
 	if c := findCycle(chain, "a"); c != nil {
@@ -132,7 +131,6 @@ ExecStart=/bin/evil
 		}
 	}
 }
-
 
 // The Health* keys give the healthcheck the same flags give create.
 func TestHealthKeysGiveTheFlagsHealthcheck(t *testing.T) {
@@ -252,7 +250,6 @@ func TestImageDefinition(t *testing.T) {
 	}
 }
 
-
 // Entrypoint= is --entrypoint in a definition file.
 func TestEntrypointKey(t *testing.T) {
 	for _, tc := range []struct {
@@ -291,7 +288,6 @@ func TestEntrypointKeyWithAnImageNeedsNoImageInTheGenerator(t *testing.T) {
 		t.Error(err)
 	}
 }
-
 
 const fileHead = "[Container]\nRootfs=/srv/web\nExec=sleep 1\n" // the keys under test start at line 4
 

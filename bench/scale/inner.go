@@ -279,7 +279,9 @@ func (e *inBox) commandsOf(kind string) []command {
 	case kindFloor:
 		runc, _ := lookRunc()
 		return []command{
-			{"ps -a", func(int) []string { return []string{"systemctl", "list-units", "--all", "--no-pager", "--no-legend", "floor-*"} }, nil},
+			{"ps -a", func(int) []string {
+				return []string{"systemctl", "list-units", "--all", "--no-pager", "--no-legend", "floor-*"}
+			}, nil},
 			{"ps --format json", func(int) []string {
 				return []string{"systemctl", "show", "-p", "Id,MainPID,ActiveState,SubState,ExecMainStartTimestamp,NRestarts", "floor-*"}
 			}, nil},
