@@ -35,8 +35,13 @@ func currentBootID() (string, error) {
 // that match their files. Within one boot the first part costs one read of
 // the boot ID. Problems with single definition files are returned but
 // every other container is refreshed all the same.
-func (s *Supervisor) Refresh(ctx context.Context) error {
-	return errors.Join(s.refreshBoot(), s.syncDefinitions())
+//
+// names are the containers a command is about: only their definition
+// files are read (nil: every file, for a command about all containers),
+// so that a command on one container costs the same with ten or with a
+// thousand defined.
+func (s *Supervisor) Refresh(ctx context.Context, names []string) error {
+	return errors.Join(s.refreshBoot(), s.syncDefinitions(names))
 }
 
 func (s *Supervisor) refreshBoot() error {

@@ -60,7 +60,7 @@ func (a *app) createCommand() *cobra.Command {
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
 			r.Template = true
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -89,7 +89,7 @@ func (a *app) runCommand() *cobra.Command {
 			if detach && remove {
 				return fmt.Errorf("--rm cannot be used with -d")
 			}
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -126,6 +126,15 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "start the container and return")
 	cmd.Flags().BoolVar(&remove, "rm", false, "remove the container when it exits")
 	return cmd
+}
+
+// nameScope is what a create or run refreshes: the container it names,
+// whose name a definition file may hold; all without a name.
+func nameScope(r supervisor.CreateRequest) []string {
+	if r.Options.Name == "" {
+		return nil
+	}
+	return []string{r.Options.Name}
 }
 
 // forwardSignals passes the signals a user sends to an attached run on to
@@ -168,7 +177,7 @@ func (a *app) perName(use, short string, do func(ctx context.Context, sv *superv
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
