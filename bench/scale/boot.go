@@ -35,6 +35,9 @@ type bootTimes struct {
 	// queued) to the last container active.
 	LoadedToRunning time.Duration
 	Active          int
+	// CPU: everything the box used from its start (the boot) until all
+	// its containers ran, and systemd's (PID 1's) share of it.
+	CPU, PID1CPU time.Duration
 }
 
 type memFigures struct {
@@ -54,6 +57,8 @@ type stopFigures struct {
 	// All: from systemctl stop of the target to the last container's
 	// unit inactive; Return: until systemctl returned.
 	All, Return time.Duration
+	// CPU the box used from the stop until all were stopped.
+	CPU time.Duration
 }
 
 // bootRun boots a box with n containers of kind, enabled, as many times as

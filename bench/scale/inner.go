@@ -161,6 +161,7 @@ func usec(s string) time.Duration {
 
 func (e *inBox) boot() (bootTimes, error) {
 	var t bootTimes
+	t.CPU, t.PID1CPU = boxCPU(), pid1CPU()
 	mgr, err := show([]string{"UserspaceTimestampMonotonic", "GeneratorsStartTimestampMonotonic", "GeneratorsFinishTimestampMonotonic", "UnitsLoadFinishTimestampMonotonic"})
 	if err != nil || len(mgr) != 1 {
 		return t, fmt.Errorf("manager timestamps: %v", err)
@@ -351,14 +352,20 @@ func (e *inBox) commands() (map[string]cmdFigure, error) {
 func timeOne(cmd command, i int) (time.Duration, error) {
 	r, err := measure.Command(cmd.argv(i)...)
 	if err != nil {
-		return 0, err
+		return 0, withJournal(err)
 	}
 	if cmd.after != nil {
 		if _, err := measure.Command(cmd.after(i)...); err != nil {
-			return 0, err
+			return 0, withJournal(err)
 		}
 	}
 	return r.Wall, nil
+}
+
+// withJournal adds the journal's last lines to a command's error.
+func withJournal(err error) error {
+	out, _ := exec.Command("journalctl", "-n", "40", "--no-pager").CombinedOutput()
+	return fmt.Errorf("%w\njournal:\n%s", err, out)
 }
 
 type reloadFigures struct {
@@ -417,7 +424,7 @@ func monotonic() time.Duration {
 // systemd's timestamps when the last of them became inactive.
 func (e *inBox) stopAll() (stopFigures, error) {
 	var f stopFigures
-	t0 := monotonic()
+	t0, c0 := monotonic(), boxCPU()
 	r, err := measure.Command("systemctl", "stop", target)
 	if err != nil {
 		return f, err
@@ -438,7 +445,7 @@ func (e *inBox) stopAll() (stopFigures, error) {
 			last = max(last, usec(p["InactiveEnterTimestampMonotonic"]))
 		}
 		if live == 0 {
-			f.All = last - t0
+			f.All, f.CPU = last-t0, boxCPU()-c0
 			return f, nil
 		}
 		if time.Now().After(deadline) {

@@ -60,7 +60,7 @@ func main() {
 	flag.IntVar(&c.boots, "boots", 2, "boots per kind and N: the first makes what the later ones find (records, podman's storage)")
 	flag.IntVar(&c.health, "health", 100, "containers with a 30 s healthcheck (0: skip)")
 	flag.DurationVar(&c.window, "window", 90*time.Second, "how long the healthchecks are watched")
-	flag.StringVar(&c.baseline, "baseline", "", "git revision to build ctr-unit-base from, for before/after figures")
+	flag.StringVar(&c.baseline, "baseline", "", "git revision to build a baseline ctr-unit from: its commands take turns with this one's in the ctr-unit boxes (before/after figures); -kinds ctr-unit-base boots it too")
 	flag.StringVar(&c.box, "box", "scale", "prefix of the boxes' names")
 	flag.StringVar(&c.out, "out", "", "also write the report (markdown) to this file")
 	flag.Parse()
@@ -72,8 +72,8 @@ func main() {
 		c.ns = append(c.ns, n)
 	}
 	c.kinds = strings.Split(*kinds, ",")
-	if c.baseline != "" && !contains(c.kinds, kindBase) {
-		c.kinds = append([]string{kindBase}, c.kinds...)
+	if contains(c.kinds, kindBase) && c.baseline == "" {
+		fatal(fmt.Errorf("-kinds %s needs -baseline", kindBase))
 	}
 	if err := c.run(); err != nil {
 		fatal(err)

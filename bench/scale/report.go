@@ -140,6 +140,8 @@ func (r *report) markdown() string {
 			t.row(fmt.Sprintf("%d, reboot", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).ToRunning) }))
 			t.row(fmt.Sprintf("%d, reboot: units loaded to all running", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).LoadedToRunning) }))
 		}
+		t.row(fmt.Sprintf("%d, CPU of the whole boot", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).CPU) }))
+		t.row(fmt.Sprintf("%d, CPU of systemd (PID 1) in it", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).PID1CPU) }))
 	}
 
 	b.WriteString("\n### Generators and daemon-reload with N containers defined\n\n")
@@ -212,6 +214,7 @@ func (r *report) markdown() string {
 	t = r.table(&b, "N", msFormat)
 	for _, n := range r.Ns {
 		t.row(fmt.Sprintf("%d, until the last unit is inactive", n), r.each(n, func(f *bootFigures) value { return dur(f.Stop.All) }))
+		t.row(fmt.Sprintf("%d, CPU the box used meanwhile", n), r.each(n, func(f *bootFigures) value { return dur(f.Stop.CPU) }))
 	}
 
 	if len(r.Health) > 0 {
