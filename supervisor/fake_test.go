@@ -217,7 +217,7 @@ func (c *fakeCgroups) FreezerState(path string) (string, error) {
 
 // testSupervisor is a supervisor over the fake systemd, with its records
 // and runtime files in temporary directories, in the given cgroup layout.
-func testSupervisor(t *testing.T, mode cgroupmgr.Mode) (*Supervisor, *fakeSystemd) {
+func testSupervisor(t testing.TB, mode cgroupmgr.Mode) (*Supervisor, *fakeSystemd) {
 	t.Helper()
 	sd := newFakeSystemd()
 	dirs := unitstep.Dirs{StateDir: t.TempDir(), RuntimeDir: t.TempDir()}
