@@ -304,38 +304,44 @@ func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[stri
 // Details reads what ActiveStates does not return, for many units at
 // once: the main process and its start time of the units in live, the
 // restart count of those in restartable. systemd answers one property at
-// a time: the calls are all sent before any answer is read, so they cost
-// one round trip and systemd's own work, not a round trip each (a GetAll
-// of a service returns over a hundred properties, most of them unused).
+// a time; the requests are sent ahead of the answers (pipelined), so they
+// cost about one round trip and systemd's own work rather than a round
+// trip each (a GetAll of a service would return over a hundred
+// properties, most of them unused).
 func (c *Client) Details(ctx context.Context, live, restartable []string) (map[string]units.Status, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	type query struct {
-		unit, prop string
-		call       *dbus.Call
-	}
+	type query struct{ unit, prop string }
 	var queries []query
-	ask := func(unit string, props ...string) {
-		obj := c.bus.Object("org.freedesktop.systemd1", dbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(unit)))
-		for _, p := range props {
-			queries = append(queries, query{unit: unit, prop: p,
-				call: obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, "org.freedesktop.systemd1.Service", p)})
-		}
-	}
 	for _, u := range live {
-		ask(u, "MainPID", "ExecMainStartTimestamp")
+		queries = append(queries, query{u, "MainPID"}, query{u, "ExecMainStartTimestamp"})
 	}
 	for _, u := range restartable {
-		ask(u, "NRestarts")
+		queries = append(queries, query{u, "NRestarts"})
 	}
 	out := make(map[string]units.Status, len(live)+len(restartable))
-	for _, q := range queries {
-		<-q.call.Done
-		if q.call.Err != nil {
-			return nil, fmt.Errorf("read %s of %s: %w", q.prop, q.unit, mapError(q.call.Err))
+	// The bus daemon refuses a client more than 128 calls awaiting
+	// answers: a window of them is kept in flight.
+	const window = 64
+	calls := make([]*dbus.Call, len(queries))
+	send := func(i int) {
+		q := queries[i]
+		obj := c.bus.Object("org.freedesktop.systemd1", dbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(q.unit)))
+		calls[i] = obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, "org.freedesktop.systemd1.Service", q.prop)
+	}
+	for i := range min(window, len(queries)) {
+		send(i)
+	}
+	for i, q := range queries {
+		call := <-calls[i].Done
+		if i+window < len(queries) {
+			send(i + window)
+		}
+		if call.Err != nil {
+			return nil, fmt.Errorf("read %s of %s: %w", q.prop, q.unit, mapError(call.Err))
 		}
 		var v dbus.Variant
-		if err := q.call.Store(&v); err != nil {
+		if err := call.Store(&v); err != nil {
 			return nil, fmt.Errorf("read %s of %s: %w", q.prop, q.unit, err)
 		}
 		st := out[q.unit]
