@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-pull bench-deps bench-exec demo deps install deb clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
 
 all: build
 
@@ -69,6 +69,13 @@ bench-pull: bench-deps
 bench-exec: deps build
 	hack/sysbox run v2 --name $(BOX)-bex -- $(GO) run ./bench -layout v2 -exec-only
 	hack/sysbox run hybrid --name $(BOX)-bexh -- $(GO) run ./bench -layout hybrid -exec-only
+# Hundreds of containers from boot, against podman 4.3 and bare runc units
+# (bench/scale); the report goes to bench-scale.md (and .json). It boots
+# its own boxes, so it runs on the host. About 15 minutes on two cores.
+SCALE_N ?= 10,100,500
+bench-scale: deps
+	@dpkg -s podman >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman; }
+	$(GO) run ./bench/scale -n $(SCALE_N) -box $(BOX)-sc -out bench-scale.md
 
 demo: deps build
 	hack/demo

@@ -70,6 +70,10 @@ type Config struct {
 	// Source is the definition file of a container defined in a file
 	// (which then owns the definition); empty for ctr-unit create/run.
 	Source string `json:"Source,omitempty"`
+	// SourceStamp identifies the definition file as read and the ctr-unit
+	// that read it (supervisor's sourceStamp): while both are the same,
+	// the record follows the file without reading it again.
+	SourceStamp string `json:"SourceStamp,omitempty"`
 	// Extra are the [Unit] and [Service] settings of the definition file,
 	// passed to the unit as written.
 	Extra []UnitSetting `json:"UnitSettings,omitempty"`

@@ -114,6 +114,23 @@ func (f *fakeSystemd) NRestarts(_ context.Context, unit string) (uint32, error) 
 	return 0, nil
 }
 
+func (f *fakeSystemd) Details(_ context.Context, live, restartable []string) (map[string]units.Status, error) {
+	out := map[string]units.Status{}
+	for _, n := range live {
+		if u, ok := f.units[n]; ok {
+			out[n] = units.Status{Unit: n, MainPID: u.st.MainPID, StartedAt: u.st.StartedAt}
+		}
+	}
+	for _, n := range restartable {
+		if u, ok := f.units[n]; ok {
+			st := out[n]
+			st.Unit, st.NRestarts = n, u.st.NRestarts
+			out[n] = st
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeSystemd) WaitInactive(context.Context, string) error { return nil }
 
 // Watch sends no changes: the unit tests decide on states they set.
@@ -208,7 +225,7 @@ func (c *fakeCgroups) FreezerState(path string) (string, error) {
 
 // testSupervisor is a supervisor over the fake systemd, with its records
 // and runtime files in temporary directories, in the given cgroup layout.
-func testSupervisor(t *testing.T, mode cgroupmgr.Mode) (*Supervisor, *fakeSystemd) {
+func testSupervisor(t testing.TB, mode cgroupmgr.Mode) (*Supervisor, *fakeSystemd) {
 	t.Helper()
 	sd := newFakeSystemd()
 	dirs := unitstep.Dirs{StateDir: t.TempDir(), RuntimeDir: t.TempDir()}

@@ -95,6 +95,8 @@ type Supervisor struct {
 	// systemd and runc are found on first use, once.
 	systemd Systemd
 	runcBin *ociruntime.Runc
+	// binStamp identifies the ctr-unit binary (sourceStamp), read once.
+	binStamp string
 }
 
 // New makes a Supervisor of what o gives.

@@ -31,6 +31,7 @@ type unitState interface {
 	Status(ctx context.Context, unit string) (units.Status, error)
 	ActiveStates(ctx context.Context, unitNames []string) (map[string]units.Status, error)
 	NRestarts(ctx context.Context, unit string) (uint32, error)
+	Details(ctx context.Context, live, restartable []string) (map[string]units.Status, error)
 	WaitInactive(ctx context.Context, unit string) error
 }
 

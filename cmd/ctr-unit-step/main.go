@@ -40,6 +40,10 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Println("ctr-unit-step version", unitstep.Version())
+		return nil
+	}
 	call, err := unitstep.Parse(args, unitstep.DefaultGlobals())
 	if err != nil {
 		return err

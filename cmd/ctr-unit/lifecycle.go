@@ -63,7 +63,7 @@ func (a *app) createCommand() *cobra.Command {
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
 			r.Template = true
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func (a *app) runCommand() *cobra.Command {
 			if detach && r.Terminal {
 				return fmt.Errorf("run -d -t: nothing of ctr-unit stays to hold a detached container's terminal; run -it attached, or -d without -t (its output goes to the journal)")
 			}
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -204,6 +204,15 @@ func removeGone(ctx context.Context, sv *supervisor.Supervisor, name string) err
 	return nil
 }
 
+// nameScope is what a create or run refreshes: the container it names,
+// whose name a definition file may hold; all without a name.
+func nameScope(r supervisor.CreateRequest) []string {
+	if r.Options.Name == "" {
+		return nil
+	}
+	return []string{r.Options.Name}
+}
+
 // forwardSignals passes the signals a user sends to an attached run on to
 // the container, as podman's --sig-proxy does.
 func forwardSignals(send func(syscall.Signal)) (stop func()) {
@@ -244,7 +253,7 @@ func (a *app) perName(use, short string, do func(ctx context.Context, sv *superv
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}

@@ -49,7 +49,13 @@ type app struct {
 	closers []func() error
 }
 
-func (a *app) supervisor() (*supervisor.Supervisor, error) {
+// supervisor opens the supervisor for a command about every container.
+func (a *app) supervisor() (*supervisor.Supervisor, error) { return a.supervisorFor(nil) }
+
+// supervisorFor opens the supervisor for a command about the named
+// containers: its refresh reads their definition files only (all of them
+// for nil), so the command costs the same however many are defined.
+func (a *app) supervisorFor(names []string) (*supervisor.Supervisor, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("locate the ctr-unit binary: %w", err)
@@ -75,7 +81,7 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
-		if rerr := sv.Refresh(context.Background()); rerr != nil {
+		if rerr := sv.Refresh(context.Background(), names); rerr != nil {
 			fmt.Fprintln(os.Stderr, "ctr-unit: warning:", rerr)
 		}
 	}
@@ -159,6 +165,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ctr-unit",
 		Short:         "Run containers as systemd services",
+		Version:       unitstep.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -353,7 +353,7 @@ func (a *app) inspectCommand() *cobra.Command {
 		Short: "Show containers' configuration and state as JSON",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -394,7 +394,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Show a container's output from the journal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
