@@ -45,6 +45,7 @@ func main() {
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
 	netOnly := flag.Bool("net", false, "measure only containers on a bridge network with a published port, beside podman's")
+	execOnly := flag.Bool("exec-only", false, "measure only exec NAME true (against runc exec and podman exec)")
 	flag.Parse()
 	err := b.setup()
 	defer func() {
@@ -62,10 +63,15 @@ func main() {
 		b.networkFigures(b.settle)
 		return
 	}
+	if *execOnly {
+		b.execFigures()
+		return
+	}
 	b.lifecycleFigures(b.settle)
 	b.lifecycleFigures(0)
 	b.pauseUnpause()
 	b.idleMemory(*idle)
+	b.execFigures()
 	if *images {
 		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runDir, b.runs))
 	}

@@ -36,8 +36,12 @@ func (b *bench) networkFigures(settle time.Duration) {
 	}
 	podRun := func(netArgs ...string) func(int) error {
 		return func(i int) error {
-			args := append([]string{"run", "-d", "--name", fmt.Sprintf("pb%d", i), "--rootfs", b.rootfs}, netArgs...)
-			return podman(append(args, termable...)...)
+			// --rootfs takes no value: the directory is the image
+			// argument, so the options go first. No pids limit, as
+			// ctr-unit's (the box's machine.slice has no pids
+			// controller).
+			args := append([]string{"run", "-d", "--name", fmt.Sprintf("pb%d", i), "--pids-limit", "-1"}, netArgs...)
+			return podman(append(append(args, "--rootfs", b.rootfs), termable...)...)
 		}
 	}
 	podStop := func(i int) error {

@@ -171,11 +171,10 @@ func NetworkPlan(cfg *Config, configDir string) *unitstep.NetworkPlan {
 	return p
 }
 
-// specHostname is the container's host name: given, or its name on a
-// network of its own (the name its peers know it by); with the host's
-// network or none, the host's.
+// specHostname is the container's host name: given, or its name (as
+// BuildSpec's, as podman's).
 func specHostname(cfg *Config) string {
-	if cfg.Hostname == "" && cfg.Network == NetworkBridge {
+	if cfg.Hostname == "" {
 		return cfg.Name
 	}
 	return cfg.Hostname

@@ -15,6 +15,10 @@ import (
 	"github.com/ctr-unit/ctr-unit/network"
 )
 
+// ExitSetupFailed is the exit code of a container whose network could not
+// be set up: podman's for its own errors.
+const ExitSetupFailed = 125
+
 // NetworkPlanFile is the name, in a container's bundle, of what its start
 // step sets up for its network (NetworkPlan). A bundle without one (a
 // container made before ctr-unit had networks) gets nothing more than its
