@@ -48,7 +48,6 @@ var refusedKeys = map[string]string{
 	"Pod":                   noPods,
 	"PodmanArgs":            notPodman,
 	"PublishPort":           notYet,
-	"Pull":                  notYet,
 	"ReadOnly":              notYet,
 	"ReadOnlyTmpfs":         notYet,
 	"ReloadCmd":             notYet,

@@ -16,38 +16,22 @@ import (
 	"go.podman.io/image/v5/types"
 
 	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/pullpolicy"
 )
 
-// Policy says when a pull goes to the registry, as podman's --pull.
-type Policy string
+// Policy says when a pull goes to the registry (package pullpolicy).
+type Policy = pullpolicy.Policy
 
+// The policies, as package pullpolicy names them.
 const (
-	// PullAlways pulls every time (layers the store has are not
-	// fetched again).
-	PullAlways Policy = "always"
-	// PullMissing pulls only when the store has no such image.
-	PullMissing Policy = "missing"
-	// PullNewer pulls when the registry's digest differs from the
-	// stored image's.
-	PullNewer Policy = "newer"
-	// PullNever uses the stored image or fails.
-	PullNever Policy = "never"
+	PullAlways  = pullpolicy.Always
+	PullMissing = pullpolicy.Missing
+	PullNewer   = pullpolicy.Newer
+	PullNever   = pullpolicy.Never
 )
 
-// ParsePolicy reads a --policy value (podman's true and false too).
-func ParsePolicy(s string) (Policy, error) {
-	switch strings.ToLower(s) {
-	case "always", "true":
-		return PullAlways, nil
-	case "missing":
-		return PullMissing, nil
-	case "newer", "ifnewer":
-		return PullNewer, nil
-	case "never", "false":
-		return PullNever, nil
-	}
-	return "", fmt.Errorf("pull policy %q: use always, missing, newer or never", s)
-}
+// ParsePolicy reads a --policy value (pullpolicy.Parse).
+func ParsePolicy(s string) (Policy, error) { return pullpolicy.Parse(s) }
 
 // Pulled is the outcome of a pull.
 type Pulled struct {

@@ -26,6 +26,12 @@ func TemplateInstance(name string) string {
 	return "ctr@" + name + ".service"
 }
 
+// PullUnit is the oneshot unit that pulls the image of container name
+// defined in a file, before its unit starts (the generator writes it).
+func PullUnit(name string) string {
+	return "ctr-pull@" + name + ".service"
+}
+
 // legacyDash is how ctr-unit before verbatim names wrote a dash of a
 // container's name in its unit's name (systemd-escape).
 const legacyDash = `\x2d`

@@ -172,6 +172,10 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		{[]string{"--health-cmd", "true", "--health-startup-cmd", "true", "--health-startup-success", "-2"}, "HealthCmd=true\nHealthStartupCmd=true\nHealthStartupSuccess=-2", false},
 		{[]string{"--health-cmd", "true", "--sdnotify", "healthy"}, "HealthCmd=true\nNotify=healthy", true},
 		{[]string{"--sdnotify", "healthy"}, "Notify=healthy", false},
+		{[]string{"--pull", "always"}, "Pull=always", false},
+		{[]string{"--pull", "ifnewer"}, "Pull=ifnewer", false},
+		{[]string{"--pull", "sometimes"}, "Pull=sometimes", false},
+		{[]string{"--authfile", "/etc/ctr-unit/auth.json"}, "AuthFile=/etc/ctr-unit/auth.json", false},
 	}
 	covered := map[string]bool{}
 	for _, row := range rows {
