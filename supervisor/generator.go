@@ -98,7 +98,15 @@ func (s *Supervisor) plan(path string, defs map[string]string) (generated, error
 	}
 	if cfg.PullsInUnit() {
 		g.pullUnit = units.PullUnit(cfg.Name)
-		g.pullText = units.PullUnitFile(cfg.Name, s.steps.Argv(unitstep.PullImage, false, cfg.Name), header...)
+		// The environment the file gives its unit is its pull's too
+		// (a proxy, CONTAINERS_REGISTRIES_CONF, REGISTRY_AUTH_FILE).
+		var env []*unit.UnitOption
+		for _, x := range cfg.Extra {
+			if x.Section == "Service" && (x.Name == "Environment" || x.Name == "EnvironmentFile") {
+				env = append(env, unit.NewUnitOption(x.Section, x.Name, x.Value))
+			}
+		}
+		g.pullText = units.PullUnitFile(cfg.Name, s.steps.Argv(unitstep.PullImage, false, cfg.Name), env, header...)
 	}
 	target := templatePath()
 	for _, by := range install.WantedBy {

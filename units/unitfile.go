@@ -210,10 +210,11 @@ const PullTimeout = time.Hour
 // PullUnitFile is the oneshot unit (PullUnit(name)) that pulls container
 // name's image with argv before the container's unit starts, once the
 // network is up. Its progress and errors go to the journal under the
-// container's name.
-func PullUnitFile(name string, argv []string, header ...string) []byte {
+// container's name. extra are [Service] settings it takes from the
+// container's (its environment: proxies, registries.conf).
+func PullUnitFile(name string, argv []string, extra []*unit.UnitOption, header ...string) []byte {
 	opt := unit.NewUnitOption
-	return render(header, []*unit.UnitOption{
+	return render(header, append([]*unit.UnitOption{
 		opt("Unit", "Description", "Pull the image of ctr-unit container "+name),
 		opt("Unit", "Wants", "network-online.target"),
 		opt("Unit", "After", "network-online.target"),
@@ -221,5 +222,5 @@ func PullUnitFile(name string, argv []string, header ...string) []byte {
 		opt("Service", "ExecStart", ExecLine(argv)),
 		opt("Service", "TimeoutStartSec", unitDuration(PullTimeout)),
 		opt("Service", "SyslogIdentifier", name),
-	})
+	}, extra...))
 }
