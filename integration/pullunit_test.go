@@ -85,7 +85,9 @@ func TestDefinitionImagePulledByItsUnit(t *testing.T) {
 	e.defineFile(bad, "[Container]\nImage="+reg.Addr+"/test/nosuch:1\nExec=true\n"+service)
 	systemctl(t, "daemon-reload")
 	pullUnit := units.PullUnit(name)
-	t.Cleanup(func() { exec.Command("systemctl", "reset-failed", units.PullUnit(bad), units.TemplateInstance(bad)).Run() })
+	t.Cleanup(func() {
+		exec.Command("systemctl", "reset-failed", units.PullUnit(bad), units.TemplateInstance(bad)).Run()
+	})
 
 	if dep := systemctl(t, "show", "-p", "Requires", "-p", "After", units.TemplateInstance(name)); strings.Count(dep, pullUnit) != 2 {
 		t.Errorf("the container's unit does not require and follow %s: %s", pullUnit, dep)
