@@ -203,7 +203,12 @@ const (
 	KeyVolatileTmp           = "VolatileTmp"
 	KeyPull                  = "Pull"
 	KeyAuthFile              = "AuthFile"
+	KeyAutoUpdate            = "AutoUpdate"
 )
+
+// LabelAutoUpdate is podman's label that asks auto-update to update a
+// container: registry (a newer image under its name in the registry).
+const LabelAutoUpdate = "io.containers.autoupdate"
 
 // Settings is every container setting. run and create bind their flags
 // from it, and definition files read their keys through it.
@@ -255,6 +260,14 @@ var Settings = []Setting{
 			o.Labels = setLabel(o.Labels, k, val)
 		}
 		return err
+	}},
+	{Key: KeyAutoUpdate, Set: func(o *Options, v string) error {
+		// As quadlet: the key is podman's label.
+		if v != "registry" {
+			return fmt.Errorf("auto-update policy %q: use registry", v)
+		}
+		o.Labels = setLabel(o.Labels, LabelAutoUpdate, v)
+		return nil
 	}},
 	{Flag: "label-file", List: true, Usage: "read labels from a file of KEY=VALUE lines (# comments)", Set: func(o *Options, v string) error {
 		path, err := hostPath(v, o.BaseDir)

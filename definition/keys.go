@@ -23,7 +23,6 @@ var refusedKeys = map[string]string{
 	"AddHost":               notYet,
 	"Annotation":            notYet,
 	"AppArmor":              "ctr-unit sets no AppArmor profile",
-	"AutoUpdate":            notYet,
 	"CgroupsMode":           ownCgroups,
 	"ContainersConfModule":  notPodman,
 	"DNS":                   notYet,

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/imagestore/testarchive"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -124,4 +126,80 @@ func TestDefinitionImagePulledByItsUnit(t *testing.T) {
 	if r := e.ctr("start", bad); r.code == 0 || !strings.Contains(r.stderr, "no such image") {
 		t.Errorf("ctr-unit start of the container whose pull fails: %s", r)
 	}
+}
+
+// pushCmdImage pushes to dest a busybox image whose command is cmd, with
+// /app/hello.txt saying greeting.
+func (e *env) pushCmdImage(dest, greeting string, cmd ...string) {
+	e.t.Helper()
+	config := appConfig
+	config.Cmd = cmd
+	archive := testImage(e.t, "oci", "pushme:1", config, func(tw *tar.Writer) error {
+		if err := testarchive.Dir(tw, "app", 0o755); err != nil {
+			return err
+		}
+		return testarchive.File(tw, "app/hello.txt", []byte(greeting+"\n"), 0o644)
+	})
+	e.must("image", "load", "-q", "-i", archive)
+	e.must("push", "-q", "pushme:1", dest)
+	e.must("rmi", "pushme:1")
+}
+
+// auto-update pulls a new image pushed under a container's name and
+// restarts its unit, which makes the container from it; a new image
+// whose command cannot start is rolled back to the one that ran.
+func TestAutoUpdateAndRollback(t *testing.T) {
+	reg := startRegistry(t, false)
+	e := newEnv(t)
+	dir := e.hostConfig(insecure(reg.Addr))
+	ref := reg.Addr + "/test/app:1"
+	serve := []string{"sh", "-c", "cat /app/hello.txt; sleep 1000"}
+	e.pushCmdImage(ref, "one", serve...)
+	e.installTemplate()
+	service := "[Service]\nEnvironment=CONTAINERS_REGISTRIES_CONF=" + filepath.Join(dir, "registries.conf") +
+		" CONTAINERS_POLICY_JSON=" + filepath.Join(dir, "policy.json") + "\n"
+	name := e.name("upd")
+	e.defineFile(name, "[Container]\nImage="+ref+"\nAutoUpdate=registry\nStopTimeout=1\n"+service)
+	other := e.name("noupd")
+	e.defineFile(other, "[Container]\nImage="+ref+"\nStopTimeout=1\n"+service)
+	systemctl(t, "daemon-reload")
+	systemctl(t, "start", units.TemplateInstance(name), units.TemplateInstance(other))
+	first := e.imageRecord(name).ImageID
+
+	if out := e.must("auto-update", "--format", "json"); !strings.Contains(out, `"Updated": "false"`) || strings.Contains(out, other) {
+		t.Errorf("auto-update with nothing new: %s", out)
+	}
+	e.pushCmdImage(ref, "two", serve...)
+	out := e.must("auto-update")
+	second := e.imageRecord(name).ImageID
+	if !strings.Contains(out, name) || !strings.Contains(out, "true") || second == first {
+		t.Fatalf("auto-update of a new image: %s (image %s, was %s)", out, second, first)
+	}
+	if s := e.inspect(name).State.Status; s != "running" {
+		t.Errorf("after the update: %s", s)
+	}
+	e.waitFor("the new image's output", 5*time.Second, func() bool {
+		return strings.Contains(e.must("logs", name), "two")
+	})
+	if e.imageRecord(other).ImageID != first {
+		t.Errorf("the container without AutoUpdate= was updated")
+	}
+
+	// A new image whose command does not exist: the restart fails, and
+	// the container goes back to the image it ran.
+	e.pushCmdImage(ref, "three", "/no/such/command")
+	out = e.must("auto-update", "--format", "json")
+	if !strings.Contains(out, `"Updated": "rolled back"`) {
+		t.Errorf("auto-update of a broken image: %s", out)
+	}
+	if got := e.imageRecord(name).ImageID; got != second {
+		t.Errorf("after the rollback the container runs image %s, want %s", got, second)
+	}
+	if s := e.inspect(name).State.Status; s != "running" {
+		t.Errorf("after the rollback: %s", s)
+	}
+	if img := e.imageInspect(ref); img.Id != second {
+		t.Errorf("after the rollback %s names %s, want %s", ref, img.Id, second)
+	}
+	exec.Command("systemctl", "reset-failed", units.TemplateInstance(name)).Run()
 }

@@ -44,12 +44,14 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 		t.Fatalf("dpkg-deb -x: %v: %s", err, out)
 	}
 	for path, mode := range map[string]os.FileMode{
-		"usr/bin/ctr-unit":                            0o755,
-		"usr/libexec/ctr-unit/ctr-unit-step":          0o755,
-		"usr/libexec/ctr-unit/ctr-unit-image":         0o755,
-		"lib/systemd/system/ctr@.service":             0o644,
-		"lib/systemd/system/ctr-unit-restart.service": 0o644,
-		"usr/lib/tmpfiles.d/ctr-unit.conf":            0o644,
+		"usr/bin/ctr-unit":                                0o755,
+		"usr/libexec/ctr-unit/ctr-unit-step":              0o755,
+		"usr/libexec/ctr-unit/ctr-unit-image":             0o755,
+		"lib/systemd/system/ctr@.service":                 0o644,
+		"lib/systemd/system/ctr-unit-restart.service":     0o644,
+		"lib/systemd/system/ctr-unit-auto-update.service": 0o644,
+		"lib/systemd/system/ctr-unit-auto-update.timer":   0o644,
+		"usr/lib/tmpfiles.d/ctr-unit.conf":                0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))
 		if err != nil {

@@ -172,6 +172,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
 	root.AddCommand(a.networkCommand())
+	root.AddCommand(a.autoUpdateCommand())
 	return root
 }
 
