@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-pull bench-deps demo deps install deb clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
 
 all: build
 
@@ -65,6 +65,17 @@ bench: deps build
 # driver (see bench/pull).
 bench-pull: bench-deps
 	hack/sysbox run v2 --name $(BOX)-bpl -- $(GO) run ./bench/pull
+# exec NAME true against runc exec and podman exec (installed if missing).
+bench-exec: deps build
+	hack/sysbox run v2 --name $(BOX)-bex -- $(GO) run ./bench -layout v2 -exec-only
+	hack/sysbox run hybrid --name $(BOX)-bexh -- $(GO) run ./bench -layout hybrid -exec-only
+# Hundreds of containers from boot, against podman 4.3 and bare runc units
+# (bench/scale); the report goes to bench-scale.md (and .json). It boots
+# its own boxes, so it runs on the host. About 15 minutes on two cores.
+SCALE_N ?= 10,100,500
+bench-scale: deps
+	@dpkg -s podman >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman; }
+	$(GO) run ./bench/scale -n $(SCALE_N) -box $(BOX)-sc -out bench-scale.md
 
 demo: deps build
 	hack/demo
@@ -85,6 +96,13 @@ install: build
 	install -D -m 0644 packaging/ctr-unit.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ctr-unit.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator
+	# Man pages and shell completions, made from the command definitions.
+	rm -rf bin/docs && $(BIN) generate-docs bin/docs
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 bin/docs/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 0644 bin/docs/bash/ctr-unit $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctr-unit
+	install -D -m 0644 bin/docs/zsh/_ctr-unit $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_ctr-unit
+	install -D -m 0644 bin/docs/fish/ctr-unit.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/ctr-unit.fish
 
 # The Debian package: dist/ctr-unit_VERSION_ARCH.deb.
 deb:

@@ -44,6 +44,7 @@ func main() {
 	flag.DurationVar(&b.settle, "settle", 250*time.Millisecond, "pause before each timed start and stop of the settled figures")
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
+	execOnly := flag.Bool("exec-only", false, "measure only exec NAME true (against runc exec and podman exec)")
 	flag.Parse()
 	err := b.setup()
 	defer func() {
@@ -57,10 +58,15 @@ func main() {
 	must(err)
 
 	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
+	if *execOnly {
+		b.execFigures()
+		return
+	}
 	b.lifecycleFigures(b.settle)
 	b.lifecycleFigures(0)
 	b.pauseUnpause()
 	b.idleMemory(*idle)
+	b.execFigures()
 	if *images {
 		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runDir, b.runs))
 	}

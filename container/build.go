@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Unit:          o.Unit,
 		Rootfs:        o.Rootfs,
 		Command:       o.Command,
-		Env:           o.Env,
+		Env:           append(slices.Clone(o.EnvFromFiles), o.Env...),
 		WorkDir:       o.WorkDir,
 		Hostname:      o.Hostname,
 		Network:       o.Network,
@@ -53,6 +54,18 @@ func Build(o Options, now time.Time) (*Config, error) {
 		CreateCommand: o.CreateCommand,
 		AutoRemove:    o.AutoRemove,
 		Labels:        mergeLabels(o.FileLabels, o.Labels),
+		Init:          o.Init,
+		Terminal:      o.Terminal,
+		Interactive:   o.Interactive,
+		InitPath:      o.InitPath,
+		HooksDirs:     o.HooksDirs,
+	}
+	for _, a := range o.Annotations {
+		k, v, _ := strings.Cut(a, "=")
+		if cfg.Annotations == nil {
+			cfg.Annotations = map[string]string{}
+		}
+		cfg.Annotations[k] = v
 	}
 	cfg.WorkDirMustExist = cfg.WorkDir != "" && !o.WorkDirFromImage
 	if cfg.Unit == "" {
@@ -124,6 +137,7 @@ var checks = []check{
 	{"working directory", checkWorkDir},
 	{"mounts", checkMounts},
 	{"removal", checkAutoRemove},
+	{"terminal", checkTerminal},
 }
 
 // Validate checks a container's definition: the one gate, as runc's
@@ -243,4 +257,13 @@ func mergeLabels(file, given map[string]string) map[string]string {
 	maps.Copy(out, file)
 	maps.Copy(out, given)
 	return out
+}
+
+// checkTerminal refuses a terminal systemd would have to restart the
+// container with: a restart has no attached run to hold the terminal.
+func checkTerminal(cfg *Config) Problems {
+	if cfg.Terminal && cfg.Restart.Name != PolicyNo {
+		return Problems{{Setting: "tty", Msg: fmt.Sprintf("container %s: a terminal (-t) is held by the attached run, which a restart by systemd would not have; use --restart no", cfg.Name)}}
+	}
+	return nil
 }

@@ -70,6 +70,10 @@ type Config struct {
 	// Source is the definition file of a container defined in a file
 	// (which then owns the definition); empty for ctr-unit create/run.
 	Source string `json:"Source,omitempty"`
+	// SourceStamp identifies the definition file as read and the ctr-unit
+	// that read it (supervisor's sourceStamp): while both are the same,
+	// the record follows the file without reading it again.
+	SourceStamp string `json:"SourceStamp,omitempty"`
 	// Extra are the [Unit] and [Service] settings of the definition file,
 	// passed to the unit as written.
 	Extra []UnitSetting `json:"UnitSettings,omitempty"`
@@ -100,6 +104,18 @@ type Config struct {
 	EnvHost bool `json:"EnvHost,omitempty"`
 	// Health is the container's healthcheck; nil if it has none.
 	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
+	// Terminal: the container's process has a terminal, which only an
+	// attached run can hold (nothing of ctr-unit stays to hold it
+	// otherwise); Interactive: it reads the attached run's input.
+	Terminal    bool `json:"Tty,omitempty"`
+	Interactive bool `json:"OpenStdin,omitempty"`
+	// Init: an init (InitPath on the host) is the container's PID 1.
+	Init     bool   `json:"Init,omitempty"`
+	InitPath string `json:"InitPath,omitempty"`
+	// Annotations go into the OCI spec; hooks select on them.
+	Annotations map[string]string `json:"Annotations,omitempty"`
+	// HooksDirs replace the default directories of OCI hook files.
+	HooksDirs []string `json:"HooksDirs,omitempty"`
 	// CreateCommand is create's options and arguments, as podman keeps
 	// them, for generate systemd --new.
 	CreateCommand []string `json:"CreateCommand,omitempty"`

@@ -168,6 +168,16 @@ func ParseEnv(s string) (string, error) {
 	return s, nil
 }
 
+// ParseAnnotation reads an annotation, KEY=VALUE, as podman does: the
+// value may be empty, the "=" may not be missing.
+func ParseAnnotation(s string) (key, value string, err error) {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" || strings.ContainsAny(k, " \t\n") {
+		return "", "", fmt.Errorf("annotation %q: give KEY=VALUE", s)
+	}
+	return k, v, nil
+}
+
 // ResolveEnv replaces the bare names of env (see ParseEnv) with their
 // entries in environ: NAME by its entry, if it has one (else nothing, as
 // podman skips an unset one), PREFIX* by every entry whose name starts so.
@@ -532,4 +542,35 @@ func TimezoneSource(tz string) string {
 		return localtime
 	}
 	return "/usr/share/zoneinfo/" + tz
+}
+
+// ParseEnvFile reads an --env-file (EnvironmentFile=) as podman does: one
+// KEY=VALUE a line, blank lines and lines starting with # skipped, and a
+// KEY alone taking the value lookup gives it (the caller's environment;
+// left out if unset there). Problems name the file and line.
+func ParseEnvFile(path string, lookup func(string) (string, bool)) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	var env []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		key, _, hasValue := strings.Cut(trimmed, "=")
+		switch {
+		case key == "" || strings.ContainsAny(key, " \t"):
+			return nil, fmt.Errorf("%s:%d: %q is not KEY=VALUE", path, i+1, line)
+		case !hasValue:
+			if v, ok := lookup(key); ok {
+				env = append(env, key+"="+v)
+			}
+		default:
+			env = append(env, trimmed)
+		}
+	}
+	return env, nil
 }

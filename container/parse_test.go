@@ -2,6 +2,8 @@ package container
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -301,5 +303,35 @@ func TestTimezoneAndHostEnvironmentInTheSpec(t *testing.T) {
 	cfg.EnvHost = false
 	if spec := BuildSpec(cfg, []string{"B=host"}); !reflect.DeepEqual(spec.Env, []string{"A=mine"}) {
 		t.Errorf("env without --env-host: %q", spec.Env)
+	}
+}
+
+func TestParseEnvFileAsPodman(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(path, []byte("# comment\nA=1\n\n  B=two words\nFROM_HOST\nUNSET_HERE\nC=x=y\r\n"), 0o644)
+	lookup := func(k string) (string, bool) {
+		if k == "FROM_HOST" {
+			return "h", true
+		}
+		return "", false
+	}
+	env, err := ParseEnvFile(path, lookup)
+	if err != nil || strings.Join(env, "|") != "A=1|B=two words|FROM_HOST=h|C=x=y" {
+		t.Errorf("env %q, %v", env, err)
+	}
+	os.WriteFile(path, []byte("A=1\n=novalue\n"), 0o644)
+	if _, err := ParseEnvFile(path, lookup); err == nil || !strings.Contains(err.Error(), path+":2") {
+		t.Errorf("bad line: %v, want the file and line", err)
+	}
+}
+
+func TestGenerateNameIsAdjectiveNounAndFree(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		n := GenerateName(func(n string) bool { return seen[n] })
+		if err := ValidateName(n); err != nil || !strings.Contains(n, "_") || seen[n] {
+			t.Fatalf("generated %q: %v", n, err)
+		}
+		seen[n] = true
 	}
 }

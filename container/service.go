@@ -1,6 +1,7 @@
 package container
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"syscall"
@@ -150,9 +151,21 @@ func BuildSpec(cfg *Config, environ []string) ociruntime.SpecConfig {
 	if cfg.EnvHost {
 		env = underHostEnv(env, environ)
 	}
-	var annotations map[string]string
+	annotations := maps.Clone(cfg.Annotations)
 	if cfg.WorkDirMustExist {
-		annotations = map[string]string{unitstep.AnnotationWorkDirMustExist: "true"}
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[unitstep.AnnotationWorkDirMustExist] = "true"
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		// As podman: the container's name, not the host's.
+		hostname = cfg.Name
+	}
+	var initPath string
+	if cfg.Init {
+		initPath = cfg.InitPath
 	}
 	return ociruntime.SpecConfig{
 		Rootfs:      cfg.Rootfs,
@@ -160,7 +173,9 @@ func BuildSpec(cfg *Config, environ []string) ociruntime.SpecConfig {
 		Env:         env,
 		Annotations: annotations,
 		Cwd:         cfg.WorkDir,
-		Hostname:    cfg.Hostname,
+		Hostname:    hostname,
+		InitPath:    initPath,
+		Terminal:    cfg.Terminal,
 		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),
 		HostNetwork: cfg.Network == NetworkHost,
 		UID:         cfg.UID,

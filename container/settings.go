@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -51,7 +52,10 @@ type Options struct {
 	// overrides.
 	Labels, FileLabels map[string]string
 	// AutoRemove is --rm.
-	AutoRemove    bool
+	AutoRemove bool
+	// EnvFromFiles is what --env-file (EnvironmentFile=) read; Env
+	// overrides it.
+	EnvFromFiles  []string
 	Hostname      string
 	Network       string
 	Restart       RestartPolicy
@@ -76,6 +80,18 @@ type Options struct {
 	// container's own.
 	EnvHost bool
 	Health  HealthOptions
+	// Terminal gives the container's process a terminal (-t), which an
+	// attached run holds; Interactive passes it the caller's input (-i).
+	Terminal    bool
+	Interactive bool
+	// Init runs an init (catatonit) as the container's PID 1; InitPath
+	// is the host's binary (default: found at create).
+	Init     bool
+	InitPath string
+	// Annotations are the OCI spec's, KEY=VALUE (hooks select on them).
+	Annotations []string
+	// HooksDirs replace the default OCI hook directories.
+	HooksDirs []string
 	// BaseDir is where relative host paths are taken from: the working
 	// directory of a command, the directory of a definition file.
 	BaseDir string
@@ -201,6 +217,9 @@ const (
 	KeyEnvironmentHost       = "EnvironmentHost"
 	KeyLogDriver             = "LogDriver"
 	KeyVolatileTmp           = "VolatileTmp"
+	KeyEnvironmentFile       = "EnvironmentFile"
+	KeyRunInit               = "RunInit"
+	KeyAnnotation            = "Annotation"
 	KeyPull                  = "Pull"
 	KeyAuthFile              = "AuthFile"
 	KeyAutoUpdate            = "AutoUpdate"
@@ -213,7 +232,7 @@ const LabelAutoUpdate = "io.containers.autoupdate"
 // Settings is every container setting. run and create bind their flags
 // from it, and definition files read their keys through it.
 var Settings = []Setting{
-	{Flag: "name", Usage: "container name (required)", Set: func(o *Options, v string) error {
+	{Flag: "name", Usage: "container name (default: an adjective_noun made up and printed)", Set: func(o *Options, v string) error {
 		// docker writes names with a leading slash.
 		o.Name = strings.TrimPrefix(v, "/")
 		return ValidateName(o.Name)
@@ -282,6 +301,15 @@ var Settings = []Setting{
 	}},
 	{Flag: "rm", Bool: true, Usage: "remove the container once it stops, however it stops", Set: func(o *Options, v string) (err error) {
 		o.AutoRemove, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyEnvironmentFile, Flag: "env-file", List: true, Read: ReadArgs, Usage: "read environment variables from a file of KEY=VALUE lines (repeatable; --env overrides)", Set: func(o *Options, v string) error {
+		path, err := hostPath(v, o.BaseDir)
+		if err != nil {
+			return err
+		}
+		env, err := ParseEnvFile(path, os.LookupEnv)
+		o.EnvFromFiles = append(o.EnvFromFiles, env...)
 		return err
 	}},
 	{Key: KeyWorkingDir, Flag: "workdir", Short: "w", Usage: "working directory inside the container", Set: func(o *Options, v string) (err error) {
@@ -477,6 +505,29 @@ var Settings = []Setting{
 		o.Tmpfs = append(o.Tmpfs, m)
 		return err
 	}},
+	{Flag: "tty", Short: "t", Bool: true, Usage: "give the container a terminal, held by the attached run (run -it)", Set: func(o *Options, v string) (err error) {
+		o.Terminal, err = ParseBool(v)
+		return err
+	}},
+	{Flag: "interactive", Short: "i", Bool: true, Usage: "pass the attached run's input to the container", Set: func(o *Options, v string) (err error) {
+		o.Interactive, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyRunInit, Flag: "init", Bool: true, Read: ReadBool, Usage: "run an init (catatonit) as PID 1 that reaps zombies and passes signals on", Set: func(o *Options, v string) (err error) {
+		o.Init, err = ParseBool(v)
+		return err
+	}},
+	{Flag: "init-path", Usage: "the init binary on the host for --init (default: catatonit, found in $PATH or /usr/libexec/podman)", Set: func(o *Options, v string) (err error) {
+		o.InitPath, err = hostPath(v, o.BaseDir)
+		return err
+	}},
+	{Key: KeyAnnotation, Flag: "annotation", List: true, Read: ReadKeyVal, Usage: "add an annotation KEY=VALUE to the OCI spec (repeatable; hooks select on them)", Set: func(o *Options, v string) error {
+		k, val, err := ParseAnnotation(v)
+		if err == nil {
+			o.Annotations = append(o.Annotations, k+"="+val)
+		}
+		return err
+	}},
 	{Flag: "unit", Hidden: true, Usage: "the unit file that runs the container (set by generate systemd --new units)", Set: func(o *Options, v string) (err error) {
 		o.Unit, err = ParseUnitName(v)
 		return err
@@ -560,7 +611,7 @@ func KeySetting(key string) (Setting, bool) {
 // host paths made absolute.
 func Canonical(flag, value, baseDir string) string {
 	switch flag {
-	case "rootfs":
+	case "rootfs", "env-file", "init-path":
 		if p, err := hostPath(value, baseDir); err == nil {
 			return p
 		}

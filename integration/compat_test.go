@@ -467,7 +467,7 @@ func TestCompatHealthcheckRunResults(t *testing.T) {
 	if h := e.health(name); h.Status != "starting" || h.FailingStreak != 2 {
 		t.Errorf("after two failures: %+v", h)
 	}
-	e.runcIn(name, "touch", "/tmp/ok")
+	e.execIn(name, "touch", "/tmp/ok")
 	if r := e.ctr("healthcheck", "run", name); r.code != 0 || r.stdout != "" {
 		t.Errorf("passing check: %s; want 0, nothing printed", r)
 	}

@@ -436,3 +436,26 @@ func TestSaveTagUntagPruneAndOtherTransports(t *testing.T) {
 		t.Errorf("layers left after prune: %v", ids)
 	}
 }
+
+// A named volume first filled from an image takes the owner and mode of
+// the image's directory, as podman's copy-up does: the image's user (999)
+// can write to it.
+func TestNamedVolumeTakesTheImageDirectorysOwner(t *testing.T) {
+	e := newEnv(t)
+	cfg := v1.ImageConfig{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}, User: "999:999"}
+	e.must("image", "load", "-i", testImage(t, "oci", "db:1", cfg, func(tw *tar.Writer) error {
+		for _, d := range []string{"var", "var/lib"} {
+			if err := testarchive.Dir(tw, d, 0o755); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "var/lib/db/", Mode: 0o700, Uid: 999, Gid: 999}); err != nil {
+			return err
+		}
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "var/lib/db/PG_VERSION", Mode: 0o600, Uid: 999, Gid: 999})
+	}))
+	out := e.must("run", "--name", e.name("db"), "-v", e.name("dbdata")+":/var/lib/db", "db:1", "sh", "-c", "id -u; stat -c '%u:%g %a' /var/lib/db; echo row > /var/lib/db/table && echo wrote")
+	if out != "999\n999:999 700\nwrote\n" {
+		t.Errorf("the image's user in its volume: %q, want uid 999 writing to a 999:999 0700 directory", out)
+	}
+}

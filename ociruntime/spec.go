@@ -46,9 +46,19 @@ type SpecConfig struct {
 	// ShmSize sizes /dev/shm in bytes (0: the default 64 MiB).
 	ShmSize int64
 	// Annotations are passed to the runtime and read by the unit's
-	// start step.
+	// start step and by OCI hooks' when conditions.
 	Annotations map[string]string
+	// InitPath, if set, is an init on the host (catatonit) that runs as
+	// the container's PID 1 and runs Args as its child.
+	InitPath string
+	// Terminal gives the process a terminal (runc create then hands it
+	// over through a console socket).
+	Terminal bool
 }
+
+// InitDest is where an init is mounted in a container: in /dev, runc's
+// tmpfs, so nothing is written into the container's root.
+const InitDest = "/dev/init"
 
 // Spec builds the OCI runtime spec for c.
 func Spec(c SpecConfig) *specs.Spec {
@@ -61,10 +71,19 @@ func Spec(c SpecConfig) *specs.Spec {
 		env = append([]string{DefaultPath}, env...)
 	}
 	env = append(env, "container=ctr-unit")
+	if c.Terminal && !hasEnv(env, "TERM") {
+		env = append(env, "TERM=xterm")
+	}
 	if c.Hostname != "" && !hasEnv(env, "HOSTNAME") {
 		env = append(env, "HOSTNAME="+c.Hostname)
 	}
 	caps := append([]string(nil), defaultCapabilities...)
+	args := c.Args
+	own := c.Mounts
+	if c.InitPath != "" {
+		args = append([]string{InitDest, "--"}, args...)
+		own = append(slices.Clone(own), specs.Mount{Destination: InitDest, Type: "bind", Source: c.InitPath, Options: []string{"bind", "ro"}})
+	}
 	namespaces := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace},
 		{Type: specs.IPCNamespace},
@@ -80,10 +99,11 @@ func Spec(c SpecConfig) *specs.Spec {
 		Annotations: c.Annotations,
 		Root:        &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
 		Process: &specs.Process{
-			Args: c.Args,
-			Env:  env,
-			Cwd:  cwd,
-			User: specs.User{UID: c.UID, GID: c.GID},
+			Args:     args,
+			Env:      env,
+			Terminal: c.Terminal,
+			Cwd:      cwd,
+			User:     specs.User{UID: c.UID, GID: c.GID},
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding:  caps,
 				Effective: caps,
@@ -91,7 +111,7 @@ func Spec(c SpecConfig) *specs.Spec {
 			},
 			NoNewPrivileges: true,
 		},
-		Mounts: withMounts(defaultMounts(), c.Mounts, c.ShmSize),
+		Mounts: withMounts(defaultMounts(), own, c.ShmSize),
 		Linux: &specs.Linux{
 			CgroupsPath: c.CgroupsPath,
 			Namespaces:  namespaces,

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -47,6 +49,14 @@ func (s *Supervisor) RunDetached(ctx context.Context, r CreateRequest) (*contain
 
 // create stores a new container; the caller syncs its record.
 func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.Config, err error) {
+	if r.Name == "" {
+		// As podman: a name is made up (and printed by run -d and
+		// create), and kept for generate systemd --new.
+		r.Name = container.GenerateName(func(n string) bool { _, err := s.store.Config(n); return err == nil })
+		if r.CreateCommand != nil {
+			r.CreateCommand = append([]string{"--name=" + r.Name}, r.CreateCommand...)
+		}
+	}
 	o, err := s.fs.ResolveImage(r.Options)
 	if err != nil {
 		return nil, err
@@ -98,6 +108,7 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 			return nil, err
 		}
 	}
+	s.event(cfg, events.Create)
 	return cfg, nil
 }
 
@@ -115,6 +126,13 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 		if err := checkTimezone(cfg.Timezone); err != nil {
 			return fmt.Errorf("%w: container %s: --tz %s: %w", container.ErrInvalid, cfg.Name, cfg.Timezone, err)
 		}
+	}
+	if cfg.Init && cfg.InitPath == "" {
+		p, err := findInit()
+		if err != nil {
+			return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
+		}
+		cfg.InitPath = p
 	}
 	want := cgroupmgr.Limits{
 		MemoryBytes: int64(cfg.MemoryMax),
@@ -140,4 +158,18 @@ func checkTimezone(tz string) error {
 		return fmt.Errorf("no such time zone on the host (%s)", src)
 	}
 	return nil
+}
+
+// findInit finds the init --init runs: catatonit, where Debian's package
+// or podman's puts it.
+func findInit() (string, error) {
+	if p, err := exec.LookPath("catatonit"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/libexec/podman/catatonit", "/usr/libexec/catatonit/catatonit"} {
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", errors.New("--init needs catatonit (apt-get install catatonit) or --init-path")
 }

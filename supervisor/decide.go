@@ -97,6 +97,19 @@ func checkSignal(name string, s Status) error {
 	return fmt.Errorf("%w: %s is %s", ErrNotRunning, name, s)
 }
 
+// checkExec decides whether a process can be run in a container in status
+// s: only a running one has the namespaces to join; a paused one would
+// freeze the process too.
+func checkExec(name string, s Status) error {
+	switch s {
+	case StatusRunning:
+		return nil
+	case StatusPaused:
+		return fmt.Errorf("%w: %s is paused; unpause it first (ctr-unit unpause %s)", ErrPaused, name, name)
+	}
+	return fmt.Errorf("%w: %s is %s; start it first (ctr-unit start %s)", ErrNotRunning, name, s, name)
+}
+
 // checkPause and checkUnpause decide pause and unpause.
 func checkPause(name string, s Status) error {
 	switch s {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/imagestore"
@@ -203,9 +205,42 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	if !ok {
 		return nil
 	}
+	return s.syncDefinitionFile(name, path, defs, starting)
+}
+
+// sourceStamp identifies the definition file at path as it is now, and
+// the ctr-unit binary reading it: a record with the same stamp was made
+// from this very file by this very ctr-unit (an upgrade may read a file
+// differently). The file's change time moves with every write, rename and
+// change of owner, so an edit never goes unseen. "" if path cannot be
+// read.
+func (s *Supervisor) sourceStamp(path string) string {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return ""
+	}
+	if s.binStamp == "" {
+		s.binStamp = "-"
+		var bin unix.Stat_t
+		if s.steps.Full != "" && unix.Stat(s.steps.Full, &bin) == nil {
+			s.binStamp = fmt.Sprintf("%d.%d.%d.%d", bin.Dev, bin.Ino, bin.Size, bin.Mtim.Nano())
+		}
+	}
+	return fmt.Sprintf("%d.%d.%d.%d.%d/%s", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), s.binStamp)
+}
+
+// syncDefinitionFile is syncDefinition of the file at path.
+func (s *Supervisor) syncDefinitionFile(name, path string, defs map[string]string, starting bool) error {
+	// Before the file is read: a write meanwhile leaves a stamp that is
+	// already out of date, never a new file under an old stamp.
+	stamp := s.sourceStamp(path)
 	rec, recErr := s.store.Config(name)
 	if recErr == nil && rec.Source == "" {
 		return nil
+	}
+	fresh := recErr == nil && stamp != "" && rec.Source == path && rec.SourceStamp == stamp
+	if fresh && !(starting && rec.Image != "") {
+		return nil // the file has not changed since it was read
 	}
 	// First without the image store, which most commands need not open.
 	_, cfg, err := s.loadDefinition(path, defs, false, nil)
@@ -220,6 +255,7 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 			return fmt.Errorf("container %s: %w", name, err)
 		}
 	}
+	cfg.SourceStamp = stamp
 	if recErr != nil {
 		rec = nil
 		cfg.ID = container.NewID()
@@ -322,17 +358,22 @@ func keepResolved(cfg, old *container.Config) {
 	}
 }
 
-// syncDefinitions syncs every definition; a bad file is reported, the
-// others are synced all the same.
-func (s *Supervisor) syncDefinitions() error {
+// syncDefinitions syncs the definitions of names, or every definition for
+// nil; a bad file is reported, the others are synced all the same.
+func (s *Supervisor) syncDefinitions(names []string) error {
 	defs, err := s.definitions()
 	if err != nil {
 		return err
 	}
+	if names == nil {
+		names = definition.Names(defs)
+	}
 	var errs []error
-	for _, name := range definition.Names(defs) {
-		if err := s.syncDefinition(name, false); err != nil {
-			errs = append(errs, err)
+	for _, name := range names {
+		if path, ok := defs[name]; ok {
+			if err := s.syncDefinitionFile(name, path, defs, false); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

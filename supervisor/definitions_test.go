@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -529,5 +530,54 @@ func TestSyncResolvesVolumesAndUserLikeCreate(t *testing.T) {
 	var probs definition.Problems
 	if err := s.Validate(path); !errors.As(err, &probs) || probs[0].Line != 4 {
 		t.Errorf("validate with a missing host directory: %v", err)
+	}
+}
+
+// A command reads only the definition files of the containers it is
+// about, and a file's record is made again whenever the file changed,
+// even by an edit that keeps its size and modification time.
+func TestRefreshReadsTheFilesItIsAskedFor(t *testing.T) {
+	root, defDir := t.TempDir(), t.TempDir()
+	s, _ := testSupervisor(t, cgroupmgr.Unified)
+	s.defDirs = []string{defDir}
+	write := func(name, exec string) string {
+		t.Helper()
+		path := filepath.Join(defDir, name+".container")
+		if err := os.WriteFile(path, []byte("[Container]\nRootfs="+root+"\nExec="+exec+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := write("a", "sleep 1")
+	write("b", "sleep 1")
+	if err := s.Refresh(context.Background(), []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.Config("b"); !errors.Is(err, container.ErrNoSuchContainer) {
+		t.Errorf("a refresh for a read b's file too: %v", err)
+	}
+	cfg, err := s.store.Config("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SourceStamp == "" {
+		t.Error("the record has no stamp of its file")
+	}
+	info, err := os.Stat(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("a", "sleep 2")
+	if err := os.Chtimes(a, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refresh(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := s.store.Config("a"); err != nil || strings.Join(cfg.Command, " ") != "sleep 2" {
+		t.Errorf("after an edit of the same size and time: %v %v", cfg.Command, err)
+	}
+	if _, err := s.store.Config("b"); err != nil {
+		t.Errorf("a refresh of all did not make b: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
-	"github.com/google/renameio/v2"
 
 	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -123,17 +122,20 @@ func (s *Supervisor) plan(path string, defs map[string]string) (generated, error
 	return g, nil
 }
 
-// write writes what g says into dir.
+// write writes what g says into dir. The files go straight in, without a
+// temporary file each: systemd gives the generator an empty directory and
+// reads it only once the generator is done, so nothing sees one half
+// written.
 func (g generated) write(dir string) error {
 	path := filepath.Join(dir, g.dropIn)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, g.text, 0o644); err != nil {
+	if err := os.WriteFile(path, g.text, 0o644); err != nil {
 		return err
 	}
 	if g.pullUnit != "" {
-		if err := renameio.WriteFile(filepath.Join(dir, g.pullUnit), g.pullText, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, g.pullUnit), g.pullText, 0o644); err != nil {
 			return err
 		}
 	}

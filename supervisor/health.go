@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -204,6 +205,9 @@ func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOption
 	report := CheckReport{Status: st.Status, Ran: true, Passed: res.ExitCode == 0}
 	if err != nil {
 		return report, err
+	}
+	if out.Changed {
+		s.event(cfg, events.HealthStatus, func(ev *events.Event) { ev.Health = st.Status })
 	}
 	if out.Changed || out.Act != "" {
 		if err := s.tellSystemd(ctx, cfg, pid, st.Status, out, o.inUnit); err != nil {

@@ -63,7 +63,7 @@ func TestLegacyUnitsAreRenamedOnceStopped(t *testing.T) {
 	sd.units[oldWeb] = &fakeUnit{st: units.Status{Unit: oldWeb, LoadState: "loaded", ActiveState: "failed"}}
 	sd.called()
 
-	if err := sv.Refresh(ctx); err != nil {
+	if err := sv.Refresh(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := sd.called(), "ResetFailed "+oldWeb+"; Reload"; got != want {
@@ -105,7 +105,7 @@ func TestLegacyUnitsAreRenamedOnceStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	sd.called()
-	if err := sv.Refresh(ctx); err != nil {
+	if err := sv.Refresh(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if job, _ = sv.store.Config("my-job"); job.Unit != "ctr-my-job.service" {
@@ -115,7 +115,7 @@ func TestLegacyUnitsAreRenamedOnceStopped(t *testing.T) {
 		t.Errorf("no marker once all are renamed: %v", err)
 	}
 	sd.called()
-	if err := sv.Refresh(ctx); err != nil || sd.called() != "" {
+	if err := sv.Refresh(ctx, nil); err != nil || sd.called() != "" {
 		t.Errorf("a refresh after the marker talked to systemd: %v", err)
 	}
 }

@@ -37,8 +37,13 @@ func currentBootID() (string, error) {
 // current names once they are not running (migrateUnits). Problems with
 // single definition files are returned but every other container is
 // refreshed all the same.
-func (s *Supervisor) Refresh(ctx context.Context) error {
-	return errors.Join(s.refreshBoot(), s.migrateUnitsOnce(ctx), s.syncDefinitions())
+//
+// names are the containers a command is about: only their definition
+// files are read (nil: every file, for a command about all containers),
+// so that a command on one container costs the same with ten or with a
+// thousand defined.
+func (s *Supervisor) Refresh(ctx context.Context, names []string) error {
+	return errors.Join(s.refreshBoot(), s.migrateUnitsOnce(ctx), s.syncDefinitions(names))
 }
 
 func (s *Supervisor) refreshBoot() error {

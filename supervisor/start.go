@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
+	"github.com/ctr-unit/ctr-unit/tty"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -17,6 +17,9 @@ import (
 type StartOptions struct {
 	// Stdio, if set, hands these descriptors to the container (attached run).
 	Stdio *[3]int
+	// ConsoleSocket, for a container with a terminal, is where the
+	// attached run receives it.
+	ConsoleSocket string
 }
 
 // Start starts a container's unit and returns once the container runs.
@@ -86,7 +89,10 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
-	if err := ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg, os.Environ()))); err != nil {
+	if err := s.writeBundle(ctx, cfg); err != nil {
+		return err
+	}
+	if err := s.consoleFor(cfg, o.ConsoleSocket); err != nil {
 		return err
 	}
 	if err := s.store.ClearExit(name); err != nil {
@@ -169,6 +175,63 @@ func (s *Supervisor) awaitExit(ctx context.Context, systemd Systemd, name, unit 
 	}
 }
 
+// consoleFor tells the start step where the terminal of cfg's container
+// goes, or refuses a start that has nowhere to send it.
+func (s *Supervisor) consoleFor(cfg *container.Config, socket string) error {
+	file := s.dirs.ConsoleSocketFile(cfg.Name)
+	_ = os.Remove(file)
+	if !cfg.Terminal {
+		return nil
+	}
+	if socket == "" {
+		return fmt.Errorf("%w: container %s has a terminal (-t), which only an attached run holds: start it with run -it (ctr-unit rm %s first), or create it without -t", ErrNoTerminal, cfg.Name, cfg.Name)
+	}
+	return os.WriteFile(file, []byte(socket), 0o600)
+}
+
+// ErrNoTerminal means a container with a terminal was started with
+// nothing to hold it.
+var ErrNoTerminal = errors.New("no terminal to hold")
+
+// RunTerminal is Run for a container with a terminal: the terminal runc
+// makes comes over a console socket and is connected to the caller's
+// (session). It returns the container's exit code.
+func (s *Supervisor) RunTerminal(ctx context.Context, name string, stdio [3]int, session func(master *os.File) error) (int, error) {
+	sock, err := tty.Listen(s.dirs.RuntimeDir)
+	if err != nil {
+		return -1, err
+	}
+	defer sock.Close()
+	recvCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan *os.File, 1)
+	go func() {
+		m, err := sock.Receive(recvCtx)
+		if err != nil {
+			m = nil
+		}
+		got <- m
+	}()
+	if err := s.Start(ctx, name, StartOptions{Stdio: &stdio, ConsoleSocket: sock.Path}); err != nil {
+		return -1, err
+	}
+	var master *os.File
+	select {
+	case master = <-got:
+	case <-time.After(10 * time.Second):
+	}
+	if master == nil {
+		return -1, fmt.Errorf("container %s: runc handed over no terminal", name)
+	}
+	serr := session(master)
+	master.Close()
+	code, err := s.waitExit(ctx, name)
+	if err == nil && serr != nil {
+		err = serr
+	}
+	return code, err
+}
+
 // Run starts a container attached to stdio and waits until it exits,
 // returning its exit code. Signals sent to the caller meanwhile are passed
 // to the container (see Kill).
@@ -176,6 +239,12 @@ func (s *Supervisor) Run(ctx context.Context, name string, stdio [3]int) (int, e
 	if err := s.Start(ctx, name, StartOptions{Stdio: &stdio}); err != nil {
 		return -1, err
 	}
+	return s.waitExit(ctx, name)
+}
+
+// waitExit waits for a container's unit to stop for good and returns the
+// container's exit code.
+func (s *Supervisor) waitExit(ctx context.Context, name string) (int, error) {
 	cfg, err := s.store.Config(name)
 	if err != nil {
 		return -1, err

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdnotify"
 )
@@ -231,5 +232,9 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 	if err := s.fs.Delete(info.Config); err != nil {
 		return err
 	}
-	return s.store.Remove(name)
+	if err := s.store.Remove(name); err != nil {
+		return err
+	}
+	s.event(info.Config, events.Remove)
+	return nil
 }

@@ -32,6 +32,25 @@ func PullUnit(name string) string {
 	return "ctr-pull@" + name + ".service"
 }
 
+// ContainerOf is the container name a container's service unit carries,
+// as TransientService or TemplateInstance wrote it (or an older ctr-unit,
+// see IsLegacy); "" for any other unit. The name is not validated: a
+// check's unit (ctr-health@NAME.service) gives "health@NAME", which no
+// container can be named.
+func ContainerOf(unitName string) string {
+	base, ok := strings.CutSuffix(Current(unitName), ".service")
+	if !ok {
+		return ""
+	}
+	if name, ok := strings.CutPrefix(base, "ctr@"); ok {
+		return name
+	}
+	if name, ok := strings.CutPrefix(base, "ctr-"); ok {
+		return name
+	}
+	return ""
+}
+
 // legacyDash is how ctr-unit before verbatim names wrote a dash of a
 // container's name in its unit's name (systemd-escape).
 const legacyDash = `\x2d`

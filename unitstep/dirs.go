@@ -53,6 +53,12 @@ func (d Dirs) RuncLog(name string) string { return filepath.Join(d.Bundle(name),
 // it.
 func (d Dirs) RemovalHold(name string) string { return filepath.Join(d.Bundle(name), "removal.lock") }
 
+// ConsoleSocketFile names the console socket an attached run -t holds,
+// for the start step's runc create to hand the container's terminal to.
+func (d Dirs) ConsoleSocketFile(name string) string {
+	return filepath.Join(d.Bundle(name), "console-socket")
+}
+
 // RuncRoot holds runc's state of each container.
 func (d Dirs) RuncRoot() string { return filepath.Join(d.RuntimeDir, "runc") }
 

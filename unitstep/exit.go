@@ -24,6 +24,9 @@ type Exit struct {
 	// runtime's message), as podman's State.Error.
 	Error      string    `json:"Error,omitempty"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	// OOMKilled: the kernel's OOM killer killed a process of the
+	// container during this run.
+	OOMKilled bool `json:"OOMKilled,omitempty"`
 }
 
 // ExitFromEnv reads how the main process ended from the variables systemd

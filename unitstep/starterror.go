@@ -1,7 +1,6 @@
 package unitstep
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,18 +12,13 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 
 	"github.com/ctr-unit/ctr-unit/jsonfile"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 )
 
 // AnnotationWorkDirMustExist marks the spec of a container whose working
 // directory the user gave: the start step fails when it is missing, as
 // podman does, rather than let runc make it (an image's is made).
 const AnnotationWorkDirMustExist = "io.ctr-unit.workdir-must-exist"
-
-// Exit codes podman gives a container whose process could not be started.
-const (
-	ExitCannotInvoke = 126
-	ExitNotFound     = 127
-)
 
 // RuntimeError is why a container's process could not be started: runc
 // create failed (a missing or non-executable command, ...), or its working
@@ -44,31 +38,11 @@ func (e *RuntimeError) Error() string { return fmt.Sprintf("container %s: %s", e
 // runtimeExitCode classifies runc's message as podman's define.ExitCode
 // does.
 func runtimeExitCode(msg string) int {
-	m := strings.ToLower(msg)
-	if strings.Contains(m, "not found") || strings.Contains(m, "no such file") {
-		return ExitNotFound
+	if code := ociruntime.ExitCodeOf(msg); code != 0 {
+		return code
 	}
-	return ExitCannotInvoke
-}
-
-// runcError is the last error runc logged to path (--log-format json); ""
-// if none.
-func runcError(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var msg string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var entry struct{ Level, Msg string }
-		if json.Unmarshal(sc.Bytes(), &entry) == nil && (entry.Level == "error" || entry.Level == "fatal") {
-			msg = entry.Msg
-		}
-	}
-	return msg
+	// podman's reading of any other failure to start the process.
+	return ociruntime.ExitCannotInvoke
 }
 
 // recordStartError keeps e for the stop step and returns it.
@@ -139,9 +113,9 @@ func checkWorkDir(name, bundle string) *RuntimeError {
 	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return &RuntimeError{Container: name, ExitCode: ExitCannotInvoke, Msg: fmt.Sprintf("workdir %q does not exist on container %s", spec.Process.Cwd, name)}
+		return &RuntimeError{Container: name, ExitCode: ociruntime.ExitCannotInvoke, Msg: fmt.Sprintf("workdir %q does not exist on container %s", spec.Process.Cwd, name)}
 	case err == nil && !info.IsDir():
-		return &RuntimeError{Container: name, ExitCode: ExitCannotInvoke, Msg: fmt.Sprintf("workdir %q exists on container %s, but is not a directory", spec.Process.Cwd, name)}
+		return &RuntimeError{Container: name, ExitCode: ociruntime.ExitCannotInvoke, Msg: fmt.Sprintf("workdir %q exists on container %s, but is not a directory", spec.Process.Cwd, name)}
 	}
 	return nil
 }

@@ -7,14 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 )
 
 func TestRuntimeExitCodeIsPodmans(t *testing.T) {
 	for msg, want := range map[string]int{
-		`runc create failed: unable to start container process: exec: "/no/such": stat /no/such: no such file or directory`: ExitNotFound,
-		`runc create failed: unable to start container process: exec: "": executable file not found in $PATH`:               ExitNotFound,
-		`runc create failed: unable to start container process: exec: "/etc": permission denied`:                            ExitCannotInvoke,
-		`workdir "/x" does not exist on container web`:                                                                      ExitCannotInvoke,
+		`runc create failed: unable to start container process: exec: "/no/such": stat /no/such: no such file or directory`: ociruntime.ExitNotFound,
+		`runc create failed: unable to start container process: exec: "": executable file not found in $PATH`:               ociruntime.ExitNotFound,
+		`runc create failed: unable to start container process: exec: "/etc": permission denied`:                            ociruntime.ExitCannotInvoke,
+		`workdir "/x" does not exist on container web`:                                                                      ociruntime.ExitCannotInvoke,
 	} {
 		if got := runtimeExitCode(msg); got != want {
 			t.Errorf("%q: %d, want %d", msg, got, want)
@@ -33,10 +35,10 @@ not json
 	if err := os.WriteFile(log, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := runcError(log); got != "runc create failed: it broke" {
+	if got := ociruntime.LogError(log); got != "runc create failed: it broke" {
 		t.Errorf("runcError = %q", got)
 	}
-	if got := runcError(filepath.Join(t.TempDir(), "none")); got != "" {
+	if got := ociruntime.LogError(filepath.Join(t.TempDir(), "none")); got != "" {
 		t.Errorf("no log: %q", got)
 	}
 }
@@ -96,7 +98,7 @@ func TestCheckWorkDir(t *testing.T) {
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s %v: %v", c.cwd, c.mounts, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Msg, c.want) || err.ExitCode != ExitCannotInvoke):
+		case c.want != "" && (err == nil || !strings.Contains(err.Msg, c.want) || err.ExitCode != ociruntime.ExitCannotInvoke):
 			t.Errorf("%s %v: %v, want 126 %q", c.cwd, c.mounts, err, c.want)
 		}
 	}
@@ -118,10 +120,10 @@ func TestStopPostRecordsWhyTheStartFailed(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{map[string]string{"SERVICE_RESULT": "exit-code"}, ExitNotFound, "exec failed"},
+		{map[string]string{"SERVICE_RESULT": "exit-code"}, ociruntime.ExitNotFound, "exec failed"},
 		{map[string]string{"SERVICE_RESULT": "exit-code", "EXIT_CODE": "exited", "EXIT_STATUS": "3"}, 3, ""},
 	} {
-		_ = steps.recordStartError(&RuntimeError{Container: "web", ExitCode: ExitNotFound, Msg: "exec failed"})
+		_ = steps.recordStartError(&RuntimeError{Container: "web", ExitCode: ociruntime.ExitNotFound, Msg: "exec failed"})
 		_ = steps.StopPost(context.Background(), "web", unit, func(k string) string { return c.env[k] })
 		ex, err := ReadExit(dirs.ExitFile("web"))
 		if err != nil || ex == nil || ex.ExitCode != c.wantCode || ex.Error != c.wantErr {

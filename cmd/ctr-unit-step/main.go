@@ -13,6 +13,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
@@ -39,12 +40,16 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Println("ctr-unit-step version", unitstep.Version())
+		return nil
+	}
 	call, err := unitstep.Parse(args, unitstep.DefaultGlobals())
 	if err != nil {
 		return err
 	}
 	runc, runcErr := ociruntime.FindRunc(call.Runtime, call.RuncRoot())
-	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc}
+	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc, EventSocket: events.JournalSocket}
 	switch call.Step {
 	case unitstep.Start:
 		if runcErr != nil {

@@ -222,7 +222,7 @@ func (a *app) exportCommand() *cobra.Command {
 					return errors.New("refusing to write a tar to a terminal: give -o FILE or redirect stdout")
 				}
 			}
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -252,7 +252,7 @@ func (a *app) mountCommand() *cobra.Command {
 		Short: "Mount a container's file system and print where",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -273,7 +273,7 @@ func (a *app) umountCommand() *cobra.Command {
 		Short:   "Take back a mount made by ctr-unit mount",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/tty"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -66,10 +67,11 @@ func (a *app) createCommand() *cobra.Command {
 			if err := a.createImage(cmd, &r, args); err != nil {
 				return err
 			}
+			r.HooksDirs = a.hookDirs
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
 			r.Template = true
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -97,7 +99,11 @@ func (a *app) runCommand() *cobra.Command {
 			if err := a.createImage(cmd, &r, args); err != nil {
 				return err
 			}
-			sv, err := a.supervisor()
+			r.HooksDirs = a.hookDirs
+			if detach && r.Terminal {
+				return fmt.Errorf("run -d -t: nothing of ctr-unit stays to hold a detached container's terminal; run -it attached, or -d without -t (its output goes to the journal)")
+			}
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -167,7 +173,22 @@ func runAttached(ctx context.Context, sv *supervisor.Supervisor, r supervisor.Cr
 	stop := forwardSignals(func(sig syscall.Signal) {
 		_ = sv.Kill(ctx, cfg.Name, sig, false)
 	})
-	code, err := sv.Run(ctx, cfg.Name, [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())})
+	stdio := [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())}
+	var code int
+	if cfg.Terminal {
+		code, err = sv.RunTerminal(ctx, cfg.Name, stdio, func(master *os.File) error {
+			sess := tty.Session{Master: master, Out: os.Stdout}
+			if cfg.Interactive {
+				sess.In = os.Stdin
+			}
+			if tty.IsTerminal(os.Stdin) {
+				sess.Local = os.Stdin
+			}
+			return sess.Run()
+		})
+	} else {
+		code, err = sv.Run(ctx, cfg.Name, stdio)
+	}
 	stop()
 	var rerr *unitstep.RuntimeError
 	if errors.As(err, &rerr) {
@@ -191,6 +212,15 @@ func removeGone(ctx context.Context, sv *supervisor.Supervisor, name string) err
 		return err
 	}
 	return nil
+}
+
+// nameScope is what a create or run refreshes: the container it names,
+// whose name a definition file may hold; all without a name.
+func nameScope(r supervisor.CreateRequest) []string {
+	if r.Options.Name == "" {
+		return nil
+	}
+	return []string{r.Options.Name}
 }
 
 // forwardSignals passes the signals a user sends to an attached run on to
@@ -233,7 +263,7 @@ func (a *app) perName(use, short string, do func(ctx context.Context, sv *superv
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}

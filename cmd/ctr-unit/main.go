@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/recordstore"
 	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -40,11 +43,19 @@ type app struct {
 	refresh bool
 	// storageDriver is the image store's driver ("" detects).
 	storageDriver string
+	// hookDirs replace the default OCI hook directories (--hooks-dir).
+	hookDirs []string
 	// closers run when the command is done.
 	closers []func() error
 }
 
-func (a *app) supervisor() (*supervisor.Supervisor, error) {
+// supervisor opens the supervisor for a command about every container.
+func (a *app) supervisor() (*supervisor.Supervisor, error) { return a.supervisorFor(nil) }
+
+// supervisorFor opens the supervisor for a command about the named
+// containers: its refresh reads their definition files only (all of them
+// for nil), so the command costs the same however many are defined.
+func (a *app) supervisorFor(names []string) (*supervisor.Supervisor, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("locate the ctr-unit binary: %w", err)
@@ -65,10 +76,12 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definitionDirs(),
 		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
+		HookDirs:       a.hookDirs,
+		EventSocket:    events.JournalSocket,
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
-		if rerr := sv.Refresh(context.Background()); rerr != nil {
+		if rerr := sv.Refresh(context.Background(), names); rerr != nil {
 			fmt.Fprintln(os.Stderr, "ctr-unit: warning:", rerr)
 		}
 	}
@@ -152,6 +165,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ctr-unit",
 		Short:         "Run containers as systemd services",
+		Version:       unitstep.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -161,6 +175,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.globals.Runtime, "runtime", def.Runtime, "path of the runc binary (default: runc in $PATH)")
 	root.PersistentFlags().StringVar(&a.unitDir, "unit-dir", envOr("CTR_UNIT_UNIT_DIR", supervisor.DefaultUnitDir), "where drop-ins for ctr@NAME.service are written")
 	root.PersistentFlags().StringVar(&a.storageDriver, "storage-driver", envOr("CTR_UNIT_STORAGE_DRIVER", ""), "image store driver: overlay or vfs (default: detected)")
+	root.PersistentFlags().StringArrayVar(&a.hookDirs, "hooks-dir", nil, "directory of OCI hook files, replacing "+strings.Join(ociruntime.DefaultHookDirs, " and ")+" (repeatable; run and create keep it for the container)")
 	root.PersistentPreRun = func(*cobra.Command, []string) { a.refresh = true }
 	root.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.stopCommand(),
@@ -172,6 +187,9 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
 	root.AddCommand(a.networkCommand())
+	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand(), a.eventsCommand(), a.attachCommand())
+	root.AddCommand(a.docsCommand(root))
+	a.registerCompletions(root)
 	root.AddCommand(a.autoUpdateCommand())
 	return root
 }

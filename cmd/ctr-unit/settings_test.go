@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,10 @@ func build(t *testing.T, o container.Options) verdict {
 // the same value is accepted or refused alike, with the same words, and
 // stored alike. Rows that once disagreed are marked.
 func TestFlagsAndKeysAgree(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), "web.env")
+	os.WriteFile(envFile, []byte("# the web's\nA=1\n\nB=two words\n"), 0o644)
+	badEnvFile := filepath.Join(t.TempDir(), "bad.env")
+	os.WriteFile(badEnvFile, []byte("A=1\nnot a pair\n"), 0o644)
 	rows := []struct {
 		flags []string
 		keys  string
@@ -172,6 +178,14 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		{[]string{"--health-cmd", "true", "--health-startup-cmd", "true", "--health-startup-success", "-2"}, "HealthCmd=true\nHealthStartupCmd=true\nHealthStartupSuccess=-2", false},
 		{[]string{"--health-cmd", "true", "--sdnotify", "healthy"}, "HealthCmd=true\nNotify=healthy", true},
 		{[]string{"--sdnotify", "healthy"}, "Notify=healthy", false},
+		{[]string{"--env-file", envFile, "-e", "A=3"}, "EnvironmentFile=" + envFile + "\nEnvironment=A=3", true},
+		{[]string{"--env-file", badEnvFile}, "EnvironmentFile=" + badEnvFile, false},
+		{[]string{"--env-file", "/no/such/file"}, "EnvironmentFile=/no/such/file", false},
+		{[]string{"--init"}, "RunInit=yes", true},
+		{[]string{"--init=false"}, "RunInit=no", true},
+		{[]string{"--init=often"}, "RunInit=often", false},
+		{[]string{"--annotation", "com.example.k=v", "--annotation", "x=y"}, "Annotation=com.example.k=v x=y", true},
+		{[]string{"--annotation", "novalue"}, "Annotation=novalue", false},
 		{[]string{"--pull", "always"}, "Pull=always", false},
 		{[]string{"--pull", "ifnewer"}, "Pull=ifnewer", false},
 		{[]string{"--pull", "sometimes"}, "Pull=sometimes", false},

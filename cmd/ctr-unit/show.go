@@ -51,6 +51,7 @@ type stateJSON struct {
 	StartedAt  time.Time   `json:"StartedAt"`
 	FinishedAt time.Time   `json:"FinishedAt"`
 	Result     string      `json:"UnitResult,omitempty"`
+	OOMKilled  bool        `json:"OOMKilled"`
 	Health     *healthJSON `json:"Health,omitempty"`
 }
 
@@ -144,6 +145,7 @@ func toInspectJSON(i *supervisor.Info) inspectJSON {
 		out.State.FinishedAt = i.Exit.FinishedAt
 		out.State.Result = i.Exit.Result
 		out.State.Error = i.Exit.Error
+		out.State.OOMKilled = i.Exit.OOMKilled
 	}
 	return out
 }
@@ -351,7 +353,7 @@ func (a *app) inspectCommand() *cobra.Command {
 		Short: "Show containers' configuration and state as JSON",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -392,7 +394,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Show a container's output from the journal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}

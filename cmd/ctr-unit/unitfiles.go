@@ -44,7 +44,7 @@ func (a *app) generateCommand() *cobra.Command {
 			"container exists while the unit is stopped.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
