@@ -109,6 +109,9 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 	candidate, resolution, record, err := resolve(sys, name)
 	if err != nil {
 		a.Done()
+		if errors.Is(err, ErrNoRegistry) && !found {
+			return Pulled{}, fmt.Errorf("%w: %s is not in the image store, and %w", imagestore.ErrNoSuchImage, name, err)
+		}
 		return Pulled{}, err
 	}
 	src, err := docker.NewReference(candidate)
@@ -159,11 +162,11 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 func resolve(sys *types.SystemContext, name string) (reference.Named, string, func() error, error) {
 	res, err := shortnames.Resolve(sys, name)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("%s: %w", name, err)
+		return nil, "", nil, fmt.Errorf("%s: %w: %w", name, ErrNoRegistry, err)
 	}
 	switch len(res.PullCandidates) {
 	case 0:
-		return nil, "", nil, fmt.Errorf("%s: no registry to pull it from", name)
+		return nil, "", nil, fmt.Errorf("%s: %w", name, ErrNoRegistry)
 	case 1:
 	default:
 		var names []string

@@ -7,22 +7,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/imagestore"
 )
 
-// Retryable says whether a failed pull may succeed if tried again: not
-// when the registry answered what it will answer again (no such image,
-// credentials, policy, ambiguity), nor when the pull was cancelled.
+// Retryable says whether a failed pull may succeed if tried again, as
+// podman's retries judge it: the network (a connection refused or reset,
+// a name not resolved yet, a timeout) while it comes up at boot or a
+// registry restarts; not what the registry or the configuration answered
+// (no such image, credentials, policy, names), which would be answered
+// again.
 func Retryable(err error) bool {
-	for _, final := range []error{ErrNotFound, ErrUnauthorized, ErrLoginRequired, ErrAmbiguous, ErrRejected,
-		imagestore.ErrNoSuchImage, imagestore.ErrBadName, imagestore.ErrBadArchive, context.Canceled} {
-		if errors.Is(err, final) {
-			return false
-		}
+	if errors.Is(err, context.Canceled) {
+		return false
 	}
-	return true
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH)
 }
 
 // PullRetrying is Pull tried up to 1+retries times while it fails in a
