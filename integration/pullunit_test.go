@@ -67,6 +67,13 @@ func (e *env) imageRecord(name string) (rec struct{ Image, ImageID, ImageName, P
 	return rec
 }
 
+// serviceHostConfig is a definition's [Service] section giving its unit
+// (and so its pull unit) hostConfig's registries.conf and policy.json.
+func serviceHostConfig(dir string) string {
+	return "[Service]\nEnvironment=CONTAINERS_REGISTRIES_CONF=" + filepath.Join(dir, "registries.conf") +
+		" CONTAINERS_POLICY_JSON=" + filepath.Join(dir, "policy.json") + "\n"
+}
+
 // A definition file naming a registry's image: its own oneshot pull unit
 // pulls it, with progress in the journal, before the container's unit
 // starts; a pull that fails fails the start with the registry's error.
@@ -79,8 +86,7 @@ func TestDefinitionImagePulledByItsUnit(t *testing.T) {
 	e.installTemplate()
 
 	// The unit's environment reaches its pull (registries.conf here).
-	service := "[Service]\nEnvironment=CONTAINERS_REGISTRIES_CONF=" + filepath.Join(dir, "registries.conf") +
-		" CONTAINERS_POLICY_JSON=" + filepath.Join(dir, "policy.json") + "\n"
+	service := serviceHostConfig(dir)
 	name := e.name("pulled")
 	e.defineFile(name, "[Container]\nImage="+ref+"\nExec=sh -c 'cat /app/hello.txt; sleep 1000'\n"+service)
 	bad := e.name("nopull")
@@ -156,8 +162,7 @@ func TestAutoUpdateAndRollback(t *testing.T) {
 	serve := []string{"sh", "-c", "cat /app/hello.txt; sleep 1000"}
 	e.pushCmdImage(ref, "one", serve...)
 	e.installTemplate()
-	service := "[Service]\nEnvironment=CONTAINERS_REGISTRIES_CONF=" + filepath.Join(dir, "registries.conf") +
-		" CONTAINERS_POLICY_JSON=" + filepath.Join(dir, "policy.json") + "\n"
+	service := serviceHostConfig(dir)
 	name := e.name("upd")
 	e.defineFile(name, "[Container]\nImage="+ref+"\nAutoUpdate=registry\nStopTimeout=1\n"+service)
 	other := e.name("noupd")
