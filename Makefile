@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
+.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
 
 all: build
 
@@ -59,6 +59,11 @@ test: unit-test integration-test
 bench: deps build
 	hack/sysbox run v2 --name $(BOX)-bv2 -- $(GO) run ./bench -layout v2
 	hack/sysbox run hybrid --name $(BOX)-bhy -- $(GO) run ./bench -layout hybrid
+
+# bench-net: run -d/stop on a bridge network with a published port,
+# ctr-unit beside podman 4.3 (its default network), each beside --network none.
+bench-net: deps build
+	hack/sysbox run v2 --name $(BOX)-bnet -- $(GO) run ./bench -layout v2 -net
 
 # Time to pull a ~100 MB five-layer image from a local registry, beside
 # podman pull and skopeo copy of the same image into stores of the same

@@ -44,6 +44,7 @@ func main() {
 	flag.DurationVar(&b.settle, "settle", 250*time.Millisecond, "pause before each timed start and stop of the settled figures")
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
+	netOnly := flag.Bool("net", false, "measure only containers on a bridge network with a published port, beside podman's")
 	execOnly := flag.Bool("exec-only", false, "measure only exec NAME true (against runc exec and podman exec)")
 	flag.Parse()
 	err := b.setup()
@@ -58,6 +59,10 @@ func main() {
 	must(err)
 
 	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
+	if *netOnly {
+		b.networkFigures(b.settle)
+		return
+	}
 	if *execOnly {
 		b.execFigures()
 		return

@@ -32,7 +32,6 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Env:           append(slices.Clone(o.EnvFromFiles), o.Env...),
 		WorkDir:       o.WorkDir,
 		Hostname:      o.Hostname,
-		Network:       o.Network,
 		Restart:       o.Restart,
 		StopSignal:    o.StopSignal,
 		StopTimeout:   Seconds(DefaultStopTimeout / time.Second),
@@ -80,9 +79,6 @@ func Build(o Options, now time.Time) (*Config, error) {
 	if o.StopTimeout != nil {
 		cfg.StopTimeout = *o.StopTimeout
 	}
-	if cfg.Network == "" {
-		cfg.Network = NetworkHost
-	}
 	if o.Image == "" {
 		// No image config: the entrypoint just goes first (ApplyImage
 		// composed an image container's command).
@@ -108,6 +104,7 @@ func Build(o Options, now time.Time) (*Config, error) {
 		cfg.UID, cfg.GID = uid, gid
 	}
 	cfg.Mounts = append(append(cfg.Mounts, o.Volumes...), o.Tmpfs...)
+	probs = append(probs, buildNetwork(o.Net, cfg)...)
 	health, hprobs := buildHealth(o.Health)
 	cfg.Health = health
 	probs = append(probs, hprobs...)
@@ -185,13 +182,6 @@ func checkRequires(cfg *Config) Problems {
 		}
 	}
 	return probs
-}
-
-func checkNetwork(cfg *Config) Problems {
-	if _, err := ParseNetwork(cfg.Network); err != nil {
-		return Problems{{Setting: "network", Value: cfg.Network, Msg: err.Error()}}
-	}
-	return nil
 }
 
 func checkEnv(cfg *Config) Problems {

@@ -38,7 +38,7 @@ func TestBuildRejectsBadInput(t *testing.T) {
 		"both":        func(o *Options) { o.Image = "app:1" },
 		"bad env":     func(o *Options) { o.Env = []string{"=x"} },
 		"relative wd": func(o *Options) { o.WorkDir = "tmp" },
-		"bad network": func(o *Options) { o.Network = "bridge" },
+		"bad network": func(o *Options) { o.Net.Networks = []string{"private"} },
 		"self":        func(o *Options) { o.Requires = []string{"web"} },
 		"two mounts":  func(o *Options) { o.Volumes = []Mount{{Destination: "/d"}}; o.Tmpfs = []Mount{{Destination: "/d"}} },
 		"group alone": func(o *Options) { o.Group = "staff" },

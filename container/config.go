@@ -18,12 +18,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/netip"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-unit/ctr-unit/healthcheck"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -51,13 +53,24 @@ type Config struct {
 	Labels           map[string]string `json:"Labels,omitempty"`
 	// AutoRemove (--rm): the container is removed once it stops, by its
 	// unit's last stop step.
-	AutoRemove  bool          `json:"AutoRemove,omitempty"`
-	Hostname    string        `json:"Hostname,omitempty"`
-	Network     string        `json:"Network"`
-	Restart     RestartPolicy `json:"RestartPolicy"`
-	StopSignal  Signal        `json:"StopSignal"`
-	StopTimeout Seconds       `json:"StopTimeout"`
-	CreatedAt   time.Time     `json:"Created"`
+	AutoRemove bool   `json:"AutoRemove,omitempty"`
+	Hostname   string `json:"Hostname,omitempty"`
+	// Network is host, none or bridge: a namespace of its own on
+	// Networks, with Ports published.
+	Network  string                `json:"Network"`
+	Networks []network.Attach      `json:"Networks,omitempty"`
+	Ports    []network.PortMapping `json:"PortMappings,omitempty"`
+	// DNS, DNSSearch and DNSOptions go into its resolv.conf; NoResolvConf
+	// (--dns none) leaves the image's. AddHosts go into its hosts.
+	DNS          []netip.Addr        `json:"DNS,omitempty"`
+	NoResolvConf bool                `json:"NoResolvConf,omitempty"`
+	DNSSearch    []string            `json:"DNSSearch,omitempty"`
+	DNSOptions   []string            `json:"DNSOptions,omitempty"`
+	AddHosts     []network.HostEntry `json:"AddHosts,omitempty"`
+	Restart      RestartPolicy       `json:"RestartPolicy"`
+	StopSignal   Signal              `json:"StopSignal"`
+	StopTimeout  Seconds             `json:"StopTimeout"`
+	CreatedAt    time.Time           `json:"Created"`
 	// Requires names the containers this one needs running (and starts
 	// after).
 	Requires []string `json:"Requires,omitempty"`

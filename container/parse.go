@@ -18,6 +18,7 @@ import (
 	gounits "github.com/docker/go-units"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/units"
 	"github.com/ctr-unit/ctr-unit/volume"
 )
@@ -369,19 +370,17 @@ func ParsePath(s string) (string, error) {
 	return s, nil
 }
 
-// Network modes.
+// Network modes: the host's network, none (loopback only), or a namespace
+// of its own on networks (NetworkBridge, with Config.Networks).
 const (
-	NetworkHost = "host"
-	NetworkNone = "none"
+	NetworkHost   = network.ModeHost
+	NetworkNone   = network.ModeNone
+	NetworkBridge = network.ModeBridge
 )
 
-// ParseNetwork reads --network.
-func ParseNetwork(s string) (string, error) {
-	switch s {
-	case NetworkHost, NetworkNone:
-		return s, nil
-	}
-	return "", fmt.Errorf("network %q: use host or none", s)
+// ParseNetwork reads one --network value.
+func ParseNetwork(s string) (network.NetworkMode, error) {
+	return network.ParseNetworkMode([]string{s})
 }
 
 // ParseUnitName reads --unit, the unit file a generate systemd --new unit

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/pullpolicy"
 )
 
@@ -57,7 +58,7 @@ type Options struct {
 	// overrides it.
 	EnvFromFiles  []string
 	Hostname      string
-	Network       string
+	Net           NetOptions
 	Restart       RestartPolicy
 	StopSignal    Signal
 	StopTimeout   *Seconds
@@ -186,6 +187,14 @@ const (
 	KeyWorkingDir            = "WorkingDir"
 	KeyHostName              = "HostName"
 	KeyNetwork               = "Network"
+	KeyPublishPort           = "PublishPort"
+	KeyIP                    = "IP"
+	KeyIP6                   = "IP6"
+	KeyNetworkAlias          = "NetworkAlias"
+	KeyDNS                   = "DNS"
+	KeyDNSSearch             = "DNSSearch"
+	KeyDNSOption             = "DNSOption"
+	KeyAddHost               = "AddHost"
 	KeyRestart               = "Restart"
 	KeyStopSignal            = "StopSignal"
 	KeyStopTimeout           = "StopTimeout"
@@ -320,9 +329,66 @@ var Settings = []Setting{
 		o.Entrypoint, err = ParseEntrypoint(v)
 		return err
 	}},
-	{Key: KeyHostName, OldKey: "Hostname", Flag: "hostname", Usage: "container host name", Set: func(o *Options, v string) error { o.Hostname = v; return nil }},
-	{Key: KeyNetwork, Flag: "network", Read: ReadRaw, Usage: "network: host or none (default host)", Set: func(o *Options, v string) (err error) {
-		o.Network, err = ParseNetwork(v)
+	{Key: KeyHostName, OldKey: "Hostname", Flag: "hostname", Usage: "container host name (default: the host's with host networking, else the container's name)", Set: func(o *Options, v string) error {
+		o.Hostname = v
+		return nil
+	}},
+	{Key: KeyNetwork, Flag: "network", List: true, Read: ReadRaw, Usage: "network: host (the default), none, bridge (the default network) or network NAME[:ip=IP,alias=NAME,mac=MAC][,NAME...] (repeatable)",
+		FromKey: func(v string) ([]string, error) {
+			if name, ok := strings.CutSuffix(v, ".network"); ok && name != "" && !strings.Contains(name, ":") {
+				return nil, fmt.Errorf("ctr-unit has no .network units; create the network (ctr-unit network create %s) and name it: Network=%s", name, name)
+			}
+			return []string{v}, nil
+		},
+		Set: func(o *Options, v string) error {
+			_, err := ParseNetwork(v)
+			o.Net.Networks = append(o.Net.Networks, v)
+			return err
+		}},
+	{Key: KeyPublishPort, Flag: "publish", Short: "p", List: true, Read: ReadWords, Usage: "publish a container's port on the host: [IP:][HOSTPORT:]CTRPORT[/tcp|udp] (repeatable; implies --network bridge unless a network is given)", Set: func(o *Options, v string) error {
+		p, err := network.ParsePublish(v)
+		o.Net.Ports = append(o.Net.Ports, p)
+		return err
+	}},
+	{Key: KeyIP, Flag: "ip", Usage: "the container's IPv4 address on its network", Set: func(o *Options, v string) (err error) {
+		o.Net.IP, err = parseIPFamily(v, false)
+		return err
+	}},
+	{Key: KeyIP6, Flag: "ip6", Usage: "the container's IPv6 address on its network", Set: func(o *Options, v string) (err error) {
+		o.Net.IP6, err = parseIPFamily(v, true)
+		return err
+	}},
+	{Flag: "mac-address", Usage: "the container's MAC address on its network", Set: func(o *Options, v string) (err error) {
+		o.Net.MAC, err = network.ParseMAC(v)
+		return err
+	}},
+	{Key: KeyNetworkAlias, Flag: "network-alias", List: true, Read: ReadWords, Usage: "another name the container answers to on its networks (repeatable)", Set: func(o *Options, v string) error {
+		o.Net.Aliases = append(o.Net.Aliases, v)
+		if err := network.ValidateHostname(v); err != nil {
+			return fmt.Errorf("network alias %q: %w", v, err)
+		}
+		return nil
+	}},
+	{Key: KeyDNS, Flag: "dns", List: true, Read: ReadRaw, Usage: "DNS server for the container's /etc/resolv.conf, or none for no resolv.conf of ctr-unit's (repeatable)", Set: func(o *Options, v string) error {
+		o.Net.DNS = append(o.Net.DNS, v)
+		_, _, err := network.ParseDNS([]string{v})
+		return err
+	}},
+	{Key: KeyDNSSearch, Flag: "dns-search", List: true, Read: ReadRaw, Usage: "DNS search domain of the container (repeatable; . for none)", Set: func(o *Options, v string) error {
+		o.Net.DNSSearch = append(o.Net.DNSSearch, v)
+		_, err := network.ParseDNSSearch([]string{v})
+		return err
+	}},
+	{Key: KeyDNSOption, Flag: "dns-option", List: true, Read: ReadRaw, Usage: "resolver option for the container's /etc/resolv.conf, e.g. ndots:2 (repeatable)", Set: func(o *Options, v string) error {
+		if v == "" || strings.ContainsAny(v, " \t\n") {
+			return fmt.Errorf("DNS option %q: want one word, e.g. ndots:2", v)
+		}
+		o.Net.DNSOptions = append(o.Net.DNSOptions, v)
+		return nil
+	}},
+	{Key: KeyAddHost, Flag: "add-host", List: true, Read: ReadWords, Usage: "add NAME[;NAME]:IP to the container's /etc/hosts (repeatable)", Set: func(o *Options, v string) error {
+		e, err := network.ParseAddHost(v)
+		o.Net.AddHosts = append(o.Net.AddHosts, e)
 		return err
 	}},
 	{Key: KeyStopSignal, Flag: "stop-signal", Usage: "signal that stops the container (default SIGTERM)", Set: func(o *Options, v string) error {

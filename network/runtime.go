@@ -452,6 +452,12 @@ func (r *Runtime) readRecord(container string) (*Attachment, error) {
 // however the container ended, and for a setup that was interrupted
 // anywhere; a container without a record has nothing to tear down.
 func (r *Runtime) Teardown(ctx context.Context, container string) error {
+	// Most stops are of containers without a network of their own: no
+	// lock for them (only Setup, which the unit's own start step runs,
+	// makes either file).
+	if !exists(r.recordPath(container)) && !exists(r.NetnsPath(container)) {
+		return nil
+	}
 	boot, err := r.bootID()
 	if err != nil {
 		return err
@@ -586,4 +592,9 @@ func (r *Runtime) Users(ctx context.Context, network string) ([]string, error) {
 		}
 	}
 	return users, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

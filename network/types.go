@@ -109,14 +109,15 @@ type HostEntry struct {
 }
 
 // Attach says how a container joins one network.
+// Containers' records keep it: the tags stay.
 type Attach struct {
-	Network string
+	Network string `json:"Network"`
 	// Aliases are more names the container answers to on the network.
-	Aliases []string
+	Aliases []string `json:"Aliases,omitempty"`
 	// IPs are static addresses; empty means allocated.
-	IPs []netip.Addr
+	IPs []netip.Addr `json:"IPs,omitempty"`
 	// MAC is a static address ("" means random).
-	MAC string
+	MAC string `json:"MAC,omitempty"`
 	// Interface inside the container; "" means eth0, eth1, ...
-	Interface string
+	Interface string `json:"Interface,omitempty"`
 }

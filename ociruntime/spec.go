@@ -39,7 +39,10 @@ type SpecConfig struct {
 	// HostNetwork shares the host's network namespace; otherwise the
 	// container gets its own with only loopback.
 	HostNetwork bool
-	ReadOnly    bool
+	// NetnsPath, if set, is the network namespace the container joins
+	// (made and set up before runc creates it).
+	NetnsPath string
+	ReadOnly  bool
 	// Mounts are the container's own (volumes, binds, tmpfs); one on the
 	// destination of a default mount replaces it.
 	Mounts []specs.Mount
@@ -91,7 +94,7 @@ func Spec(c SpecConfig) *specs.Spec {
 		{Type: specs.MountNamespace},
 	}
 	if !c.HostNetwork {
-		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: c.NetnsPath})
 	}
 	return &specs.Spec{
 		Version:     specs.Version,

@@ -8,6 +8,7 @@ import (
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // writeBundle writes the OCI bundle a start of cfg's container runs: its
@@ -17,7 +18,15 @@ import (
 // the container ended. A malformed hook file is reported and left out: it
 // must not keep containers from starting.
 func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) error {
-	spec := ociruntime.Spec(container.BuildSpec(cfg, os.Environ()))
+	bundle := s.dirs.Bundle(cfg.Name)
+	// The plan of what the start step sets up for the network and /etc
+	// files, which the spec's namespace path and mounts refer to.
+	if err := unitstep.WriteNetworkPlan(bundle, container.NetworkPlan(cfg, s.netDir)); err != nil {
+		return fmt.Errorf("container %s: write its network plan: %w", cfg.Name, err)
+	}
+	sc := container.BuildSpec(cfg, os.Environ())
+	container.NetworkSpec(&sc, cfg, s.dirs)
+	spec := ociruntime.Spec(sc)
 	dirs := cfg.HooksDirs
 	if len(dirs) == 0 {
 		dirs = s.hookDirs
@@ -34,7 +43,6 @@ func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) err
 		}
 	}
 	selected.ApplyHooks(spec)
-	bundle := s.dirs.Bundle(cfg.Name)
 	if err := ociruntime.WriteBundle(bundle, spec); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -67,6 +68,9 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 	}
 	cfg.ID = container.NewID()
 	if err := s.checkHost(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.checkNetworks(cfg); err != nil {
 		return nil, err
 	}
 	if r.Replace {
@@ -156,6 +160,21 @@ func checkTimezone(tz string) error {
 			return fmt.Errorf("the host has no time zone (%s)", src)
 		}
 		return fmt.Errorf("no such time zone on the host (%s)", src)
+	}
+	return nil
+}
+
+// checkNetworks refuses networks that do not exist, as podman's create
+// does (a network removed later fails the start instead).
+func (s *Supervisor) checkNetworks(cfg *container.Config) error {
+	store := &network.Store{Dir: s.netDir}
+	if s.netDir == "" {
+		store.Dir = network.DefaultConfigDir
+	}
+	for _, name := range cfg.NetworkNames() {
+		if _, err := store.Get(name); err != nil {
+			return fmt.Errorf("container %s: %w (ctr-unit network ls lists them; network create makes one)", cfg.Name, err)
+		}
 	}
 	return nil
 }

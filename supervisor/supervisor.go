@@ -70,6 +70,8 @@ type Options struct {
 	// Warn reports what a command did not do as asked but carried out
 	// all the same (a stop that came to SIGKILL); nil drops it.
 	Warn func(msg string)
+	// NetworkConfigDir holds the network definitions ("" the default).
+	NetworkConfigDir string
 	// HookDirs hold OCI hook files, in rising precedence
 	// (ociruntime.DefaultHookDirs if nil); a container's own replace them.
 	HookDirs []string
@@ -87,6 +89,7 @@ type Supervisor struct {
 	steps   unitstep.Runner
 	unitDir string
 	defDirs []string
+	netDir  string
 	warn    func(string)
 	// hookDirs and eventSocket: see Options.
 	hookDirs    []string
@@ -104,6 +107,7 @@ func New(o Options) *Supervisor {
 	s := &Supervisor{
 		dirs: o.Dirs, store: o.Store, fs: o.FS, cgroups: o.Cgroups, steps: o.Steps,
 		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect, warn: o.Warn,
+		netDir:   o.NetworkConfigDir,
 		hookDirs: o.HookDirs, eventSocket: o.EventSocket,
 	}
 	if s.warn == nil {

@@ -92,6 +92,19 @@ func (s Steps) Create(name string) (int, error) {
 	if rerr := checkWorkDir(name, bundle); rerr != nil {
 		return 0, s.recordStartError(rerr)
 	}
+	plan, err := readNetworkPlan(bundle)
+	if err != nil {
+		return 0, fmt.Errorf("container %s: %w", name, err)
+	}
+	if plan != nil {
+		// A stop meanwhile ends the setup, which then undoes itself.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		err := s.setupNetwork(ctx, name, plan)
+		stop()
+		if err != nil {
+			return 0, s.recordStartError(&RuntimeError{Container: name, ExitCode: ExitSetupFailed, Msg: err.Error()})
+		}
+	}
 	logFile := s.Dirs.RuncLog(name)
 	_ = os.Remove(logFile)
 	argv := s.Runc.CreateArgv(name, bundle, s.Dirs.PIDFile(name), logFile)
@@ -102,10 +115,21 @@ func (s Steps) Create(name string) (int, error) {
 		argv = append(argv[:len(argv)-1], "--console-socket", string(sock), name)
 	}
 	if err := Run(argv); err != nil {
-		if msg := ociruntime.LogError(logFile); msg != "" && !errors.Is(err, ErrStoppedWhileStarting) {
-			return 0, s.recordStartError(&RuntimeError{Container: name, ExitCode: runtimeExitCode(msg), Msg: msg, Printed: true})
+		// The stop step tears it down too; a start that fails before
+		// the unit's main process exists should not leave it meanwhile.
+		var nerr error
+		if plan.Private() {
+			nerr = s.teardownNetwork(context.Background(), name, plan)
 		}
-		return 0, fmt.Errorf("create container %s: %w", name, err)
+		if msg := ociruntime.LogError(logFile); msg != "" && !errors.Is(err, ErrStoppedWhileStarting) {
+			err = s.recordStartError(&RuntimeError{Container: name, ExitCode: runtimeExitCode(msg), Msg: msg, Printed: true})
+		} else {
+			err = fmt.Errorf("create container %s: %w", name, err)
+		}
+		if nerr != nil {
+			err = errors.Join(err, nerr)
+		}
+		return 0, err
 	}
 	return s.NameMainProcess(name)
 }
@@ -192,6 +216,12 @@ func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(stri
 	}
 	if cgroups.Mode() != cgroupmgr.Unified {
 		errs = append(errs, removeV1Cgroups(cgroups, unit))
+	}
+	// However the container ended, its network goes with it (a
+	// container without one has no record: nothing to do); a Restart=
+	// sets up a fresh one.
+	if err := s.teardownNetwork(ctx, name, nil); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clean up after container %s: %w", name, err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/recordstore"
 	"github.com/ctr-unit/ctr-unit/rootfs"
@@ -75,9 +76,11 @@ func (a *app) supervisorFor(names []string) (*supervisor.Supervisor, error) {
 		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definitionDirs(),
-		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
-		HookDirs:       a.hookDirs,
-		EventSocket:    events.JournalSocket,
+		// As network's --network-config-dir, whose default it is.
+		NetworkConfigDir: envOr("CTR_UNIT_NETWORK_CONFIG_DIR", network.DefaultConfigDir),
+		Warn:             func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
+		HookDirs:         a.hookDirs,
+		EventSocket:      events.JournalSocket,
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
@@ -186,7 +189,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.pauseCommands()...)
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
-	root.AddCommand(a.networkCommand())
+	root.AddCommand(a.networkCommand(), a.portCommand())
 	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand(), a.eventsCommand(), a.attachCommand())
 	root.AddCommand(a.docsCommand(root))
 	a.registerCompletions(root)

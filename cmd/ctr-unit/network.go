@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctr-unit/ctr-unit/network"
+	"github.com/ctr-unit/ctr-unit/recordstore"
 )
 
 // networkCommands are network create, ls, inspect, rm and prune, with
@@ -28,7 +31,7 @@ func (a *app) networkCommand() *cobra.Command {
 	runtime := func() *network.Runtime {
 		return &network.Runtime{Store: store(), RuntimeDir: a.globals.RuntimeDir}
 	}
-	inspect, rm := networkInspectCommand(store), networkRmCommand(store, runtime)
+	inspect, rm := networkInspectCommand(store), a.networkRmCommand(store, runtime)
 	inspect.ValidArgsFunction = completeStoredNetworks(store)
 	rm.ValidArgsFunction = completeStoredNetworks(store)
 	cmd.AddCommand(
@@ -36,7 +39,7 @@ func (a *app) networkCommand() *cobra.Command {
 		networkLsCommand(store),
 		inspect,
 		rm,
-		networkPruneCommand(store, runtime),
+		a.networkPruneCommand(store, runtime),
 	)
 	return cmd
 }
@@ -171,16 +174,34 @@ func networkInspectCommand(store func() *network.Store) *cobra.Command {
 	return cmd
 }
 
-// inUse names the containers using a network now. After the unit steps
-// set up networks, containers that are defined on it but stopped count
-// too (phase 2: their records).
-func inUse(cmd *cobra.Command, runtime func() *network.Runtime) func(string) ([]string, error) {
+// inUse names the containers attached to a network now, and those whose
+// records name it (stopped ones would fail to start without it).
+func (a *app) inUse(cmd *cobra.Command, runtime func() *network.Runtime) func(string) ([]string, error) {
 	return func(name string) ([]string, error) {
-		return runtime().Users(cmd.Context(), name)
+		users, err := runtime().Users(cmd.Context(), name)
+		if err != nil {
+			return nil, err
+		}
+		records := recordstore.Open(a.globals.Dirs)
+		names, err := records.Names()
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range names {
+			cfg, err := records.Config(c)
+			if err != nil {
+				continue // removed meanwhile
+			}
+			if slices.Contains(cfg.NetworkNames(), name) && !slices.Contains(users, c) {
+				users = append(users, c)
+			}
+		}
+		slices.Sort(users)
+		return users, nil
 	}
 }
 
-func networkRmCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
+func (a *app) networkRmCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
 	return &cobra.Command{
 		Use:     "rm NAME...",
 		Aliases: []string{"remove"},
@@ -189,7 +210,7 @@ func networkRmCommand(store func() *network.Store, runtime func() *network.Runti
 		RunE: func(cmd *cobra.Command, args []string) error {
 			failed := 0
 			for _, name := range args {
-				if err := store().Remove(name, inUse(cmd, runtime)); err != nil {
+				if err := store().Remove(name, a.inUse(cmd, runtime)); err != nil {
 					if len(args) == 1 {
 						return err
 					}
@@ -207,7 +228,7 @@ func networkRmCommand(store func() *network.Store, runtime func() *network.Runti
 	}
 }
 
-func networkPruneCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
+func (a *app) networkPruneCommand(store func() *network.Store, runtime func() *network.Runtime) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "prune [-f]",
@@ -217,7 +238,7 @@ func networkPruneCommand(store func() *network.Store, runtime func() *network.Ru
 			if !force && !confirm(os.Stdin, "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] ") {
 				return fmt.Errorf("not confirmed: nothing removed (-f removes without asking)")
 			}
-			removed, err := store().Prune(inUse(cmd, runtime))
+			removed, err := store().Prune(a.inUse(cmd, runtime))
 			for _, name := range removed {
 				fmt.Println(name)
 			}
@@ -272,5 +293,56 @@ func templateNetwork(n *network.Network) map[string]any {
 		"Name": n.Name, "ID": n.ID, "Driver": n.Driver, "NetworkInterface": n.Interface,
 		"Created": n.Created, "Subnets": subnets, "IPv6Enabled": n.IPv6, "Internal": n.Internal,
 		"DNSEnabled": n.DNSEnabled, "Options": n.Options, "IPAMOptions": n.IPAMOptions,
+	}
+}
+
+// portCommand is podman's port: a running container's published ports,
+// as they were set up (a host port of 0 shows the one picked).
+func (a *app) portCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "port NAME [CTRPORT[/PROTO]]",
+		Short: "List a container's published ports",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			// The container must exist; one without a network set up now
+			// has nothing published.
+			if _, err := sv.Inspect(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			rt := &network.Runtime{RuntimeDir: a.globals.RuntimeDir}
+			att, err := rt.Attachment(args[0])
+			if err != nil {
+				return err
+			}
+			if att == nil {
+				return nil
+			}
+			want := ""
+			if len(args) == 2 {
+				want = args[1]
+				if !strings.Contains(want, "/") {
+					want += "/tcp"
+				}
+			}
+			for _, p := range att.Ports {
+				n := max(p.Range, 1)
+				for i := range n {
+					ctr := fmt.Sprintf("%d/%s", p.ContainerPort+i, p.Protocol)
+					if want != "" && want != ctr {
+						continue
+					}
+					ip := p.HostIP
+					if ip == "" {
+						ip = "0.0.0.0"
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s\n", ctr, net.JoinHostPort(ip, fmt.Sprint(p.HostPort+i)))
+				}
+			}
+			return nil
+		},
 	}
 }

@@ -103,7 +103,31 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		{[]string{"--hostname", "box"}, "HostName=box", true},
 		{[]string{"--hostname", "box"}, "Hostname=box", true}, // ctr-unit's older spelling
 		{[]string{"--network", "none"}, "Network=none", true},
-		{[]string{"--network", "bridge"}, "Network=bridge", false},
+		{[]string{"--network", "bridge"}, "Network=bridge", true},
+		{[]string{"--network", "web,db:alias=x"}, "Network=web,db:alias=x", true},
+		{[]string{"--network", "web", "--network", "db"}, "Network=web\nNetwork=db", true},
+		{[]string{"--network", "private"}, "Network=private", false},
+		{[]string{"--network", "host,web"}, "Network=host,web", false},
+		{[]string{"-p", "8080:80", "-p", "127.0.0.1:53:53/udp"}, "PublishPort=8080:80 127.0.0.1:53:53/udp", true},
+		{[]string{"-p", "80"}, "PublishPort=80", true},
+		{[]string{"-p", "70000:80"}, "PublishPort=70000:80", false},
+		{[]string{"-p", "8080:80", "--network", "host"}, "PublishPort=8080:80\nNetwork=host", false},
+		{[]string{"--ip", "10.87.0.9"}, "IP=10.87.0.9", true},
+		{[]string{"--ip", "fd00::9"}, "IP=fd00::9", false},
+		{[]string{"--ip6", "fd00::9"}, "IP6=fd00::9", true},
+		{[]string{"--ip", "10.87.0.9", "--network", "web,db"}, "IP=10.87.0.9\nNetwork=web,db", false},
+		{[]string{"--network-alias", "www", "--network-alias", "web2"}, "NetworkAlias=www web2", true},
+		{[]string{"--network-alias", "a b"}, "NetworkAlias='a b'", false},
+		{[]string{"--dns", "1.1.1.1", "--dns", "9.9.9.9"}, "DNS=1.1.1.1\nDNS=9.9.9.9", true},
+		{[]string{"--dns", "none"}, "DNS=none", true},
+		{[]string{"--dns", "none", "--dns", "1.1.1.1"}, "DNS=none\nDNS=1.1.1.1", false},
+		{[]string{"--dns", "one.one"}, "DNS=one.one", false},
+		{[]string{"--dns-search", "example.com"}, "DNSSearch=example.com", true},
+		{[]string{"--dns-search", "bad domain"}, "DNSSearch=bad domain", false},
+		{[]string{"--dns-option", "ndots:2"}, "DNSOption=ndots:2", true},
+		{[]string{"--dns-option", "a b"}, "DNSOption=a b", false},
+		{[]string{"--add-host", "db;db2:10.0.0.5", "--add-host", "v6:fd00::1"}, "AddHost=db;db2:10.0.0.5 v6:fd00::1", true},
+		{[]string{"--add-host", "db"}, "AddHost=db", false},
 		{[]string{"--stop-signal", "INT"}, "StopSignal=INT", true},
 		{[]string{"--stop-signal", "NOPE"}, "StopSignal=NOPE", false},
 		{[]string{"--stop-timeout", "30"}, "StopTimeout=30", true},
@@ -208,7 +232,7 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 			t.Errorf("%q and %q disagree:\nflags %+v\nkeys  %+v", row.flags, row.keys, flags, keys)
 		}
 	}
-	short := map[string]string{"e": "env", "w": "workdir", "u": "user", "v": "volume", "m": "memory", "l": "label"}
+	short := map[string]string{"e": "env", "w": "workdir", "u": "user", "v": "volume", "m": "memory", "l": "label", "p": "publish"}
 	for _, row := range rows {
 		for _, a := range row.flags {
 			if s, ok := short[strings.TrimPrefix(a, "-")]; ok && strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") {

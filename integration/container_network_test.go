@@ -1,0 +1,170 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/network"
+)
+
+// Containers on networks, through ctr-unit run: the unit's start step sets
+// the network up, its stop step tears it down. As the network package's
+// tests, inside the box's own network namespace only (10.81.0.0/16).
+
+// netWorld is a test's ctr-unit world with its own network definitions.
+func netWorld(t *testing.T) (*env, *network.Runtime) {
+	t.Helper()
+	newNetEnv(t) // checks that this is the box's own namespace
+	e := newEnv(t)
+	e.environ = append(e.environ, "CTR_UNIT_NETWORK_CONFIG_DIR="+filepath.Join(t.TempDir(), "networks"))
+	return e, &network.Runtime{RuntimeDir: e.runtimeDir}
+}
+
+// netCreate makes a network unique to the test; its bridge is named after it.
+func (e *env) netCreate(name, subnet string, extra ...string) string {
+	e.t.Helper()
+	name = strings.TrimSuffix(e.prefix, "-") + name
+	args := append([]string{"network", "create", "--subnet", subnet, "--interface-name", name}, extra...)
+	e.must(append(args, name)...)
+	e.t.Cleanup(func() { e.ctr("network", "rm", name) })
+	return name
+}
+
+// webServer runs busybox httpd on port 80 serving body, on net with ports.
+func (e *env) webServer(name, body string, netArgs ...string) {
+	e.t.Helper()
+	args := append([]string{"run", "-d", "--name", name, "--rootfs", rootfs}, netArgs...)
+	e.must(append(args, "--", "sh", "-c", "mkdir -p /tmp/w && echo "+body+" >/tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w")...)
+}
+
+// fetchFrom runs a container on net that fetches url (retrying while the
+// server and its name come up) and returns its exit code and output.
+func (e *env) fetchFrom(name, net, url string, tries int) result {
+	e.t.Helper()
+	// busybox's wget -T crashes: timeout bounds it.
+	script := fmt.Sprintf("for i in $(seq %d); do timeout 2 wget -q -O - %s && exit 0; sleep 0.2; done; exit 1", tries, url)
+	return e.ctr("run", "--rm", "--name", name, "--network", net, "--rootfs", rootfs, "--", "sh", "-c", script)
+}
+
+func TestContainersOnANetwork(t *testing.T) {
+	e, rt := netWorld(t)
+	// netavark's global chains stay once made (as under podman): made
+	// first, they are part of what was there before.
+	warm := e.netCreate("w", "10.81.33.0/24")
+	e.must("run", "--rm", "--name", e.name("warm"), "--network", warm, "-p", "18093:80", "--rootfs", rootfs, "--", "true")
+	e.must("network", "rm", warm)
+	before := countLeftovers(t, rt)
+	net := e.netCreate("a", "10.81.30.0/24")
+	other := e.netCreate("b", "10.81.31.0/24")
+	web := e.name("web")
+	e.webServer(web, "hello-web", "--network", net, "-p", "18091:80", "--network-alias", "www")
+	e.waitStatus(web, "running", 10*time.Second)
+
+	// Published: on loopback and on the box's address on the network.
+	if body := wgetEventually(t, "", "http://127.0.0.1:18091/"); !strings.Contains(body, "hello-web") {
+		t.Errorf("127.0.0.1:18091 answered %q", body)
+	}
+	if body := wgetEventually(t, "", "http://10.81.30.1:18091/"); !strings.Contains(body, "hello-web") {
+		t.Errorf("the gateway's 18091 answered %q", body)
+	}
+	if out := e.must("port", web); strings.TrimSpace(out) != "80/tcp -> 0.0.0.0:18091" {
+		t.Errorf("port %s: %q", web, out)
+	}
+	// By name and alias, through aardvark-dns, from a peer on the network.
+	for _, host := range []string{web, "www"} {
+		if r := e.fetchFrom(e.name("peer"), net, "http://"+host+"/", 25); r.code != 0 || !strings.Contains(r.stdout, "hello-web") {
+			t.Errorf("a peer fetching http://%s/: %s", host, r)
+		}
+	}
+	// The container's files: its name, its address, the network's DNS.
+	att, err := rt.Attachment(web)
+	if err != nil || att == nil {
+		t.Fatalf("no network record of %s: %v", web, err)
+	}
+	ip := att.Networks[0].Addresses[0].Addr()
+	bundle := filepath.Join(e.runtimeDir, "containers", web)
+	hosts, _ := os.ReadFile(filepath.Join(bundle, "hosts"))
+	resolv, _ := os.ReadFile(filepath.Join(bundle, "resolv.conf"))
+	hostname, _ := os.ReadFile(filepath.Join(bundle, "hostname"))
+	if !strings.Contains(string(hosts), ip.String()+"\t"+web) || !strings.Contains(string(resolv), "nameserver 10.81.30.1") || string(hostname) != web+"\n" {
+		t.Errorf("files of %s: hosts %q, resolv.conf %q, hostname %q", web, hosts, resolv, hostname)
+	}
+	// Another network cannot reach it, even by address.
+	if r := e.fetchFrom(e.name("stranger"), other, "http://"+ip.String()+"/", 2); r.code == 0 {
+		t.Errorf("a container on another network reached %s: %s", web, r)
+	}
+
+	// A restart gets a fresh network that works.
+	e.must("restart", web)
+	e.waitStatus(web, "running", 10*time.Second)
+	if body := wgetEventually(t, "", "http://127.0.0.1:18091/"); !strings.Contains(body, "hello-web") {
+		t.Errorf("after restart 127.0.0.1:18091 answered %q", body)
+	}
+	// The init killed: the stop step tears the network down all the same.
+	c := e.inspect(web)
+	if err := syscall.Kill(c.State.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(web, "exited", 10*time.Second)
+	e.waitFor("the network of "+web+" to be torn down", 10*time.Second, func() bool {
+		a, _ := rt.Attachment(web)
+		return a == nil
+	})
+	if _, err := os.Lstat(rt.NetnsPath(web)); err == nil {
+		t.Errorf("%s's namespace is left after it was killed", web)
+	}
+	if _, err := wget("", "http://127.0.0.1:18091/"); err == nil {
+		t.Errorf("the published port answers after the container ended")
+	}
+	// Stopped, it still names the network: rm of the network is refused.
+	if msg := e.fails("network", "rm", net); !strings.Contains(msg, web) {
+		t.Errorf("network rm of a network a stopped container names: %q", msg)
+	}
+	e.must("rm", web)
+	for _, n := range []string{net, other} {
+		e.must("network", "rm", n)
+	}
+	if after := countLeftovers(t, rt); after != before {
+		t.Errorf("left behind: before %+v, after %+v", before, after)
+	}
+}
+
+func TestContainerNetworkRefusals(t *testing.T) {
+	e, rt := netWorld(t)
+	net := e.netCreate("r", "10.81.32.0/24")
+	holder := e.name("holder")
+	e.webServer(holder, "x", "--network", net, "-p", "18092:80")
+	e.waitStatus(holder, "running", 10*time.Second)
+	e.storedUnchanged("bad options", func() {
+		e.fails("create", "--name", e.name("bad1"), "--rootfs", rootfs, "-p", "99999:80", "--", "true")
+		e.fails("create", "--name", e.name("bad2"), "--rootfs", rootfs, "-p", "8080:80", "--network", "host", "--", "true")
+		e.fails("create", "--name", e.name("bad3"), "--rootfs", rootfs, "--network", "no/such", "--", "true")
+		if msg := e.fails("create", "--name", e.name("bad4"), "--rootfs", rootfs, "--network", "nosuch", "--", "true"); !strings.Contains(msg, "nosuch") {
+			t.Errorf("create on a missing network: %q", msg)
+		}
+	})
+	// The port of another container: the start fails, naming it, and
+	// leaves nothing set up.
+	taken := e.name("taken")
+	r := e.ctr("run", "-d", "--name", taken, "--network", net, "-p", "18092:80", "--rootfs", rootfs, "--", "sleep", "100")
+	msg := r.stderr + e.ctr("inspect", taken).stdout
+	if r.code == 0 && !strings.Contains(msg, "18092") {
+		e.waitFor(taken+" to fail", 10*time.Second, func() bool { return e.inspect(taken).State.Status != "running" })
+	}
+	if c := e.inspect(taken); c.State.Running {
+		t.Errorf("%s runs with the port %s holds", taken, holder)
+	}
+	if a, _ := rt.Attachment(taken); a != nil {
+		t.Errorf("%s keeps a network after its start failed: %+v", taken, a)
+	}
+	if !strings.Contains(r.stderr+e.ctr("inspect", taken).stdout, "18092") {
+		t.Errorf("the failure does not name the port: %s", r)
+	}
+}
