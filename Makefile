@@ -105,6 +105,10 @@ install: build
 	sed 's|/usr/bin/ctr-unit|$(PREFIX)/bin/ctr-unit|' packaging/ctr-unit-restart.service >ctr-unit-restart.service.tmp
 	install -D -m 0644 ctr-unit-restart.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-restart.service
 	rm -f ctr-unit-restart.service.tmp
+	sed 's|/usr/bin/ctr-unit|$(PREFIX)/bin/ctr-unit|' packaging/ctr-unit-auto-update.service >ctr-unit-auto-update.service.tmp
+	install -D -m 0644 ctr-unit-auto-update.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-auto-update.service
+	rm -f ctr-unit-auto-update.service.tmp
+	install -D -m 0644 packaging/ctr-unit-auto-update.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/ctr-unit-auto-update.timer
 	install -D -m 0644 packaging/ctr-unit.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/ctr-unit.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator

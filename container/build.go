@@ -44,6 +44,9 @@ func Build(o Options, now time.Time) (*Config, error) {
 		PidsLimit:     o.PidsLimit,
 		Image:         o.Image,
 		ImageID:       o.ImageID,
+		ImageName:     o.ImageName,
+		Pull:          string(o.Pull),
+		AuthFile:      o.AuthFile,
 		User:          o.User,
 		ShmSize:       o.ShmSize,
 		Timezone:      o.Timezone,
@@ -164,6 +167,10 @@ func checkRoot(cfg *Config) Problems {
 		return Problems{{Setting: "rootfs", Value: cfg.Rootfs, Msg: "give {Image} or {rootfs}, not both"}}
 	case cfg.Image == "" && cfg.Rootfs == "":
 		return Problems{{Msg: fmt.Sprintf("container %s needs {rootfs} or {Image}", cfg.Name)}}
+	case cfg.Image == "" && cfg.Pull != "":
+		return Problems{{Setting: "pull", Value: cfg.Pull, Msg: "{pull} is for an {Image}, not a {rootfs}"}}
+	case cfg.Image == "" && cfg.AuthFile != "":
+		return Problems{{Setting: "authfile", Value: cfg.AuthFile, Msg: "{authfile} is for an {Image}, not a {rootfs}"}}
 	}
 	return nil
 }

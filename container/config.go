@@ -80,8 +80,14 @@ type Config struct {
 	// Image is the image as the user named it, ImageID what it resolved
 	// to; LayerID names the container's read-write layer (and its record)
 	// in the image store, made with StorageDriver. Empty for --rootfs.
-	Image         string `json:"Image,omitempty"`
-	ImageID       string `json:"ImageID,omitempty"`
+	Image   string `json:"Image,omitempty"`
+	ImageID string `json:"ImageID,omitempty"`
+	// ImageName is the fully qualified name the image was pulled or
+	// found by, which auto-update pulls again; Pull and AuthFile are
+	// how (--pull, --authfile).
+	ImageName     string `json:"ImageName,omitempty"`
+	Pull          string `json:"Pull,omitempty"`
+	AuthFile      string `json:"AuthFile,omitempty"`
 	LayerID       string `json:"LayerID,omitempty"`
 	StorageDriver string `json:"StorageDriver,omitempty"`
 	// User is as given (or from the image); UID and GID what it means.

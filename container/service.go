@@ -23,6 +23,13 @@ const restartDelay = 100 * time.Millisecond
 // container opts out.
 const NetworkOnline = "network-online.target"
 
+// PullsInUnit says whether the container's image is pulled by a unit of
+// its own (units.PullUnit) before its unit starts: an image container
+// defined in a file, unless its pull policy is never.
+func (cfg *Config) PullsInUnit() bool {
+	return cfg.Source != "" && cfg.Image != "" && cfg.Pull != "never"
+}
+
 // BuildService maps a container to the systemd service that carries it.
 // steps writes the command lines of its steps; requires are the units of
 // the containers it requires, in cfg.Requires' order.
@@ -58,6 +65,13 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 	for _, u := range requires {
 		s.Requires = append(s.Requires, u)
 		s.After = append(s.After, u)
+	}
+	if cfg.PullsInUnit() {
+		// The pull has a unit and a timeout of its own: a long pull
+		// cannot eat the container's start timeout, and one that fails
+		// fails the start.
+		s.Requires = append(s.Requires, units.PullUnit(name))
+		s.After = append(s.After, units.PullUnit(name))
 	}
 	if units.IsTemplateInstance(cfg.Unit) {
 		// systemd may start the unit without ctr-unit (systemctl start,

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/pullpolicy"
 )
 
 // Options are a container's settings as the user gave them, each value
@@ -26,7 +28,15 @@ type Options struct {
 	// the generator) leaves the command to be learned later.
 	Image   string
 	ImageID string
-	Command []string
+	// ImageName is the fully qualified name the image was pulled or
+	// found by (ctr-unit-image pull's answer); "" until then.
+	ImageName string
+	// Pull is --pull (Pull=): when the image is pulled; "" is missing.
+	Pull pullpolicy.Policy
+	// AuthFile is --authfile (AuthFile=): the registry credentials a
+	// pull of the image uses.
+	AuthFile string
+	Command  []string
 	// Entrypoint is nil when not given, empty to clear the image's. It
 	// goes before Command.
 	Entrypoint []string
@@ -210,7 +220,14 @@ const (
 	KeyEnvironmentFile       = "EnvironmentFile"
 	KeyRunInit               = "RunInit"
 	KeyAnnotation            = "Annotation"
+	KeyPull                  = "Pull"
+	KeyAuthFile              = "AuthFile"
+	KeyAutoUpdate            = "AutoUpdate"
 )
+
+// LabelAutoUpdate is podman's label that asks auto-update to update a
+// container: registry (a newer image under its name in the registry).
+const LabelAutoUpdate = "io.containers.autoupdate"
 
 // Settings is every container setting. run and create bind their flags
 // from it, and definition files read their keys through it.
@@ -230,6 +247,14 @@ var Settings = []Setting{
 		}
 		o.Image = v
 		return nil
+	}},
+	{Key: KeyPull, Flag: "pull", Usage: "when to pull the image: always, missing, newer or never (default missing)", Set: func(o *Options, v string) (err error) {
+		o.Pull, err = pullpolicy.Parse(v)
+		return err
+	}},
+	{Key: KeyAuthFile, Flag: "authfile", Usage: "registry credentials (containers-auth.json) for pulling the image", Set: func(o *Options, v string) (err error) {
+		o.AuthFile, err = hostPath(v, o.BaseDir)
+		return err
 	}},
 	{Key: KeyExec, Arg: "a COMMAND (after the IMAGE, or after --)", Read: ReadArgs, Set: func(o *Options, v string) error { o.Command = append(o.Command, v); return nil }},
 	{Key: KeyRestart, Flag: "restart", Usage: "restart policy: no, on-failure[:N], always, unless-stopped (default no)", Set: func(o *Options, v string) (err error) {
@@ -254,6 +279,14 @@ var Settings = []Setting{
 			o.Labels = setLabel(o.Labels, k, val)
 		}
 		return err
+	}},
+	{Key: KeyAutoUpdate, Set: func(o *Options, v string) error {
+		// As quadlet: the key is podman's label.
+		if v != "registry" {
+			return fmt.Errorf("auto-update policy %q: use registry", v)
+		}
+		o.Labels = setLabel(o.Labels, LabelAutoUpdate, v)
+		return nil
 	}},
 	{Flag: "label-file", List: true, Usage: "read labels from a file of KEY=VALUE lines (# comments)", Set: func(o *Options, v string) error {
 		path, err := hostPath(v, o.BaseDir)

@@ -114,10 +114,12 @@ func TestKillAllLeavesNothing(t *testing.T) {
 	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", "sleep 1000 & sleep 1000 & sleep 1000 & wait")
 	c := e.inspect(name)
 	cgroup := unitProperty(t, c.Unit, "ControlGroup")
-	pids := cgroupPids(t, cgroup)
-	if len(pids) != 4 {
-		t.Fatalf("pids %v, want 4", pids)
-	}
+	// The shell forks its three sleeps after run returns.
+	var pids []int
+	e.waitFor("the shell and its three sleeps", 10*time.Second, func() bool {
+		pids = cgroupPids(t, cgroup)
+		return len(pids) == 4
+	})
 	e.must("kill", "--all", "-s", "KILL", name)
 	e.waitStatus(name, "exited", 10*time.Second)
 	for _, p := range pids {

@@ -274,4 +274,9 @@ func TestCompletionOffersNames(t *testing.T) {
 		t.Errorf("rmi completes %v, want the image's name", got)
 	}
 	e.must("rmi", "compimg:1")
+	netDir := t.TempDir()
+	e.must("network", "--network-config-dir", netDir, "create", e.name("compnet"))
+	if got := complete("network", "--network-config-dir", netDir, "rm", ""); !slices.Contains(got, e.name("compnet")) {
+		t.Errorf("network rm completes %v, want %s", got, e.name("compnet"))
+	}
 }

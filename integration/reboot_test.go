@@ -184,6 +184,7 @@ func testReboot(t *testing.T, layout string) {
 		b.must("ctr-unit", "run", "-d", "--name", name, "--restart", policy, "--rootfs", b.rootfs, "--", "sh", "-c", termable)
 	}
 	b.must("ctr-unit", "stop", "al", "uss")
+	reg := b.registryImage()
 	bootBefore := b.must("cat", "/proc/sys/kernel/random/boot_id")
 
 	sysbox(t, "reboot", b.name)
@@ -191,7 +192,7 @@ func testReboot(t *testing.T, layout string) {
 	if boot := b.must("cat", "/proc/sys/kernel/random/boot_id"); boot == bootBefore {
 		t.Fatal("the boot ID did not change")
 	}
-	for _, name := range []string{"my-web", "my-filed"} {
+	for _, name := range []string{"my-web", "my-filed", "reg-filed"} {
 		if got, _ := b.exec("systemctl", "is-active", units.TemplateInstance(name)); got != "active" {
 			status, _ := b.exec("systemctl", "status", "--no-pager", units.TemplateInstance(name))
 			t.Errorf("%s after reboot: %s\n%s", name, got, status)
@@ -203,10 +204,14 @@ func testReboot(t *testing.T, layout string) {
 	if out, err := b.exec("ls", "/run/systemd/generator/"+units.TemplateInstance("broken")+".d"); err == nil {
 		t.Errorf("generator wrote a drop-in for the malformed file: %s", out)
 	}
+	// reg-filed's image was pulled at boot by its pull unit.
+	if journal, _ := b.exec("journalctl", "-u", units.PullUnit("reg-filed"), "--no-pager", "-o", "cat"); !strings.Contains(journal, "Copying blob") {
+		t.Errorf("no pull of %s at boot in the journal:\n%s", reg, journal)
+	}
 	// ps: nothing shows as running that is not; the file-defined
 	// container is listed like any other.
 	ps := b.ps()
-	want := map[string]string{"my-web": "running", "my-filed": "running", "idle": "exited", "tr": "exited",
+	want := map[string]string{"my-web": "running", "my-filed": "running", "reg-filed": "running", "idle": "exited", "tr": "exited",
 		"al": "running", "us": "running", "uss": "exited"}
 	for name, status := range want {
 		if got := ps[name].State; got != status {
@@ -222,4 +227,36 @@ func testReboot(t *testing.T, layout string) {
 	// The transient container starts again under its old name.
 	b.must("ctr-unit", "start", "tr")
 	b.must("ctr-unit", "rm", "-f", "tr", "idle", "my-web")
+}
+
+// registryImage runs a registry in the box from a unit in its persisted
+// /etc (so it runs again after the reboot, before network-online.target,
+// which pull units wait for), pushes an image made from the rootfs to it,
+// removes the local copy and defines reg-filed.container, enabled, from
+// the registry's image. It returns the image's name.
+func (b *box) registryImage() string {
+	addr := "127.0.0.1:5111"
+	b.write("registry/config.yml", fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(b.persist, "registry", "data"), addr), 0o644)
+	b.write("etc-systemd-system/test-registry.service", fmt.Sprintf("[Unit]\nBefore=network-online.target\n[Service]\nExecStart=/usr/bin/docker-registry serve %s\n[Install]\nWantedBy=network-online.target\n", filepath.Join(b.persist, "registry", "config.yml")), 0o644)
+	conf := filepath.Join(b.persist, "registries.conf")
+	b.write("registries.conf", fmt.Sprintf("[[registry]]\nlocation = %q\ninsecure = true\n", addr), 0o644)
+	policy := filepath.Join(b.persist, "policy.json")
+	b.write("policy.json", `{"default": [{"type": "insecureAcceptAnything"}]}`, 0o644)
+	b.must("systemctl", "enable", "--now", "test-registry.service")
+	b.must("tar", "-C", b.rootfs, "-cf", filepath.Join(b.persist, "rootfs.tar"), ".")
+	b.must("ctr-unit", "import", filepath.Join(b.persist, "rootfs.tar"), "rb:1")
+	ref := addr + "/test/rb:1"
+	var err error
+	for try := 0; try < 20; try++ { // the registry may still be starting
+		if _, err = b.exec("ctr-unit", "push", "--tls-verify=false", "--signature-policy", policy, "rb:1", ref); err == nil {
+			break
+		}
+		b.exec("sleep", "0.5")
+	}
+	if err != nil {
+		b.t.Fatalf("push to the box's registry: %v", err)
+	}
+	b.must("ctr-unit", "rmi", "rb:1")
+	b.write("etc-ctr-unit/reg-filed.container", fmt.Sprintf("[Container]\nImage=%s\nExec=sh -c '%s'\n\n[Service]\nEnvironment=CONTAINERS_REGISTRIES_CONF=%s CONTAINERS_POLICY_JSON=%s\n\n[Install]\nWantedBy=multi-user.target\n", ref, termable, conf, policy), 0o644)
+	return ref
 }

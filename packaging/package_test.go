@@ -54,6 +54,8 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 		"usr/share/fish/vendor_completions.d/ctr-unit.fish": 0o644,
 		"lib/systemd/system/ctr@.service":                   0o644,
 		"lib/systemd/system/ctr-unit-restart.service":       0o644,
+		"lib/systemd/system/ctr-unit-auto-update.service":   0o644,
+		"lib/systemd/system/ctr-unit-auto-update.timer":     0o644,
 		"usr/lib/tmpfiles.d/ctr-unit.conf":                  0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))

@@ -90,7 +90,13 @@ func (f *FS) ResolveImage(o container.Options) (container.Options, error) {
 	if err != nil {
 		return o, err
 	}
-	img, err := store.Inspect(o.Image)
+	// The name a pull found it by, when there was one: a short name
+	// could mean another image here.
+	ref := o.Image
+	if o.ImageName != "" {
+		ref = o.ImageName
+	}
+	img, err := store.Inspect(ref)
 	if err != nil {
 		return o, fmt.Errorf("container %s: %w", o.Name, err)
 	}

@@ -163,11 +163,29 @@ func hostProblems(f *definition.File, o container.Options) definition.Problems {
 	return probs
 }
 
+// Definition reads the definition of container name from its file, as
+// the generator does (without the image store): what its pull unit pulls.
+func (s *Supervisor) Definition(name string) (*container.Config, error) {
+	defs, err := s.definitions()
+	if err != nil {
+		return nil, err
+	}
+	path, ok := defs[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: no %s%s in %s", container.ErrNoSuchContainer, name, definition.Suffix, strings.Join(s.defDirs, ", "))
+	}
+	_, cfg, err := s.loadDefinition(path, defs, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
 // imageProblem says what is wrong with a definition's image, in a file's
 // terms.
 func imageProblem(err error) string {
 	if errors.Is(err, imagestore.ErrNoSuchImage) {
-		return "no such image in the image store; load it first (ctr-unit image load -i ARCHIVE)"
+		return "no such image in the image store; its unit's pull unit pulls it as it starts (systemctl start), or pull it (ctr-unit pull IMAGE) or load it (ctr-unit load -i ARCHIVE)"
 	}
 	return err.Error()
 }

@@ -67,6 +67,9 @@ type generated struct {
 	text   []byte
 	// links are symlink paths and their targets.
 	links [][2]string
+	// pullUnit and pullText are the image's pull unit, if it has one.
+	pullUnit string
+	pullText []byte
 }
 
 // plan reads the definition at path and says what the generator writes
@@ -91,6 +94,18 @@ func (s *Supervisor) plan(path string, defs map[string]string) (generated, error
 		cfg:    cfg,
 		dropIn: filepath.Join(units.DropInDir(cfg.Unit), units.DropInFile),
 		text:   s.service(cfg).DropIn(header...),
+	}
+	if cfg.PullsInUnit() {
+		g.pullUnit = units.PullUnit(cfg.Name)
+		// The environment the file gives its unit is its pull's too
+		// (a proxy, CONTAINERS_REGISTRIES_CONF, REGISTRY_AUTH_FILE).
+		var env []*unit.UnitOption
+		for _, x := range cfg.Extra {
+			if x.Section == "Service" && (x.Name == "Environment" || x.Name == "EnvironmentFile") {
+				env = append(env, unit.NewUnitOption(x.Section, x.Name, x.Value))
+			}
+		}
+		g.pullText = units.PullUnitFile(cfg.Name, s.steps.Argv(unitstep.PullImage, false, cfg.Name), env, header...)
 	}
 	target := templatePath()
 	for _, by := range install.WantedBy {
@@ -118,6 +133,11 @@ func (g generated) write(dir string) error {
 	}
 	if err := os.WriteFile(path, g.text, 0o644); err != nil {
 		return err
+	}
+	if g.pullUnit != "" {
+		if err := os.WriteFile(filepath.Join(dir, g.pullUnit), g.pullText, 0o644); err != nil {
+			return err
+		}
 	}
 	for _, l := range g.links {
 		link := filepath.Join(dir, l[0])
@@ -171,6 +191,9 @@ func (s *Supervisor) GenerateDefinition(def string) ([]byte, error) {
 		fmt.Fprintf(&b, "# %s: %v\n", template, err)
 	}
 	fmt.Fprintf(&b, "\n# %s\n%s", filepath.Join(GeneratorDir, g.dropIn), g.text)
+	if g.pullUnit != "" {
+		fmt.Fprintf(&b, "\n# %s\n%s", filepath.Join(GeneratorDir, g.pullUnit), g.pullText)
+	}
 	for _, l := range g.links {
 		fmt.Fprintf(&b, "\n# %s -> %s", filepath.Join(GeneratorDir, l[0]), l[1])
 	}

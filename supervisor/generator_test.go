@@ -74,3 +74,55 @@ func TestGeneratorWritesWhatGenerateUnitPrints(t *testing.T) {
 		t.Error("generate unit of no definition succeeded")
 	}
 }
+
+// A definition's registry image gets a pull unit of its own, which the
+// container's unit requires and follows; Pull=never has none, and a
+// rootfs container never.
+func TestGeneratorWritesPullUnits(t *testing.T) {
+	sv, _ := testSupervisor(t, cgroupmgr.Unified)
+	defDir := sv.defDirs[0]
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(defDir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("web.container", "[Container]\nImage=registry.example/app:1\nPull=newer\nAuthFile=/etc/ctr-unit/auth.json\n[Service]\nEnvironment=HTTPS_PROXY=http://proxy:3128\n")
+	write("local.container", "[Container]\nImage=registry.example/app:1\nPull=never\n")
+	write("dir.container", "[Container]\nRootfs="+t.TempDir()+"\nExec=sleep 1\n")
+	dir := t.TempDir()
+	if err := sv.Generate(dir, func(f string, a ...any) { t.Errorf(f, a...) }); err != nil {
+		t.Fatal(err)
+	}
+	pull, err := os.ReadFile(filepath.Join(dir, "ctr-pull@web.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Wants=network-online.target\n", "After=network-online.target\n", "Type=oneshot\n",
+		"TimeoutStartSec=3600s\n", " internal pull-image web\n", "Environment=HTTPS_PROXY=http://proxy:3128\n"} {
+		if !strings.Contains(string(pull), want) {
+			t.Errorf("pull unit lacks %q:\n%s", want, pull)
+		}
+	}
+	dropIn, err := os.ReadFile(filepath.Join(dir, "ctr@web.service.d", "50-ctr-unit.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Requires=ctr-pull@web.service\n", "After=ctr-pull@web.service\n"} {
+		if !strings.Contains(string(dropIn), want) {
+			t.Errorf("drop-in lacks %q:\n%s", want, dropIn)
+		}
+	}
+	for _, name := range []string{"local", "dir"} {
+		if _, err := os.Stat(filepath.Join(dir, "ctr-pull@"+name+".service")); !os.IsNotExist(err) {
+			t.Errorf("%s got a pull unit: %v", name, err)
+		}
+		if d, _ := os.ReadFile(filepath.Join(dir, "ctr@"+name+".service.d", "50-ctr-unit.conf")); strings.Contains(string(d), "ctr-pull@") {
+			t.Errorf("%s's unit requires a pull unit:\n%s", name, d)
+		}
+	}
+	cfg, err := sv.Definition("web")
+	if err != nil || cfg.Pull != "newer" || cfg.AuthFile != "/etc/ctr-unit/auth.json" || cfg.Image != "registry.example/app:1" {
+		t.Errorf("Definition(web) = %+v, %v", cfg, err)
+	}
+}

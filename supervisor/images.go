@@ -84,11 +84,14 @@ func (s *Supervisor) RemoveImage(ctx context.Context, ref string, force bool) (u
 	if err != nil {
 		return false, err
 	}
-	img, err := store.Inspect(ref)
+	// The name ref found the image by (a short name may mean
+	// docker.io/library/N as well as localhost/N): only that name goes
+	// when the image keeps others.
+	img, name, err := store.Resolve(ref)
 	if err != nil {
 		return false, err
 	}
-	if name, err := imagestore.NormalizeName(ref); err != nil || len(img.Names) < 2 || !slices.Contains(img.Names, name) {
+	if name == "" || len(img.Names) < 2 || !slices.Contains(img.Names, name) {
 		users, err := s.containersUsing(func(c *container.Config) bool { return c.ImageID == img.ID })
 		if err != nil {
 			return false, err

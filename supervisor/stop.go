@@ -91,7 +91,9 @@ func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *contain
 	how, wait := decideStopWait(cfg.StopTimeout.Duration(), timeout)
 	started := time.Now()
 	var killed atomic.Bool
+	fired := make(chan struct{})
 	deadline := time.AfterFunc(wait, func() {
+		defer close(fired)
 		pid, _, ok := s.runningInit(cfg.Name)
 		if !ok || ociruntime.Zombie(pid) {
 			return
@@ -115,6 +117,11 @@ func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *contain
 	}
 	if err := systemd.Stop(ctx, cfg.Unit); err != nil {
 		return err
+	}
+	// The stop can end before the kill's own answer comes back: a kill
+	// under way is waited for, or its warning would be lost.
+	if !deadline.Stop() {
+		<-fired
 	}
 	if killed.Load() {
 		if msg := stopKillWarning(cfg.StopSignal, cfg.Name, wait); msg != "" {

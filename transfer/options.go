@@ -41,6 +41,9 @@ var (
 	ErrNotFound = errors.New("no such image in the registry")
 	// ErrAmbiguous marks a short name several registries could serve.
 	ErrAmbiguous = errors.New("ambiguous short name")
+	// ErrNoRegistry: registries.conf gives a short name no registry
+	// to be pulled from.
+	ErrNoRegistry = errors.New("no registry to pull it from")
 	// ErrRejected marks an image the signature policy refuses.
 	ErrRejected = errors.New("refused by the signature policy")
 )

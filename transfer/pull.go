@@ -16,38 +16,22 @@ import (
 	"go.podman.io/image/v5/types"
 
 	"github.com/ctr-unit/ctr-unit/imagestore"
+	"github.com/ctr-unit/ctr-unit/pullpolicy"
 )
 
-// Policy says when a pull goes to the registry, as podman's --pull.
-type Policy string
+// Policy says when a pull goes to the registry (package pullpolicy).
+type Policy = pullpolicy.Policy
 
+// The policies, as package pullpolicy names them.
 const (
-	// PullAlways pulls every time (layers the store has are not
-	// fetched again).
-	PullAlways Policy = "always"
-	// PullMissing pulls only when the store has no such image.
-	PullMissing Policy = "missing"
-	// PullNewer pulls when the registry's digest differs from the
-	// stored image's.
-	PullNewer Policy = "newer"
-	// PullNever uses the stored image or fails.
-	PullNever Policy = "never"
+	PullAlways  = pullpolicy.Always
+	PullMissing = pullpolicy.Missing
+	PullNewer   = pullpolicy.Newer
+	PullNever   = pullpolicy.Never
 )
 
-// ParsePolicy reads a --policy value (podman's true and false too).
-func ParsePolicy(s string) (Policy, error) {
-	switch strings.ToLower(s) {
-	case "always", "true":
-		return PullAlways, nil
-	case "missing":
-		return PullMissing, nil
-	case "newer", "ifnewer":
-		return PullNewer, nil
-	case "never", "false":
-		return PullNever, nil
-	}
-	return "", fmt.Errorf("pull policy %q: use always, missing, newer or never", s)
-}
+// ParsePolicy reads a --policy value (pullpolicy.Parse).
+func ParsePolicy(s string) (Policy, error) { return pullpolicy.Parse(s) }
 
 // Pulled is the outcome of a pull.
 type Pulled struct {
@@ -125,6 +109,9 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 	candidate, resolution, record, err := resolve(sys, name)
 	if err != nil {
 		a.Done()
+		if errors.Is(err, ErrNoRegistry) && !found {
+			return Pulled{}, fmt.Errorf("%w: %s is not in the image store, and %w", imagestore.ErrNoSuchImage, name, err)
+		}
 		return Pulled{}, err
 	}
 	src, err := docker.NewReference(candidate)
@@ -175,11 +162,11 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 func resolve(sys *types.SystemContext, name string) (reference.Named, string, func() error, error) {
 	res, err := shortnames.Resolve(sys, name)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("%s: %w", name, err)
+		return nil, "", nil, fmt.Errorf("%s: %w: %w", name, ErrNoRegistry, err)
 	}
 	switch len(res.PullCandidates) {
 	case 0:
-		return nil, "", nil, fmt.Errorf("%s: no registry to pull it from", name)
+		return nil, "", nil, fmt.Errorf("%s: %w", name, ErrNoRegistry)
 	case 1:
 	default:
 		var names []string

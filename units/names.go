@@ -26,6 +26,12 @@ func TemplateInstance(name string) string {
 	return "ctr@" + name + ".service"
 }
 
+// PullUnit is the oneshot unit that pulls the image of container name
+// defined in a file, before its unit starts (the generator writes it).
+func PullUnit(name string) string {
+	return "ctr-pull@" + name + ".service"
+}
+
 // ContainerOf is the container name a container's service unit carries,
 // as TransientService or TemplateInstance wrote it (or an older ctr-unit,
 // see IsLegacy); "" for any other unit. The name is not validated: a

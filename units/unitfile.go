@@ -201,3 +201,26 @@ func quoteWord(w string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
 	return `"` + r.Replace(w) + `"`
 }
+
+// PullTimeout is how long a pull unit may take: long, as an image of
+// gigabytes on a slow link takes long, but not forever, so a registry
+// that stalls does not hold the container's start for good.
+const PullTimeout = time.Hour
+
+// PullUnitFile is the oneshot unit (PullUnit(name)) that pulls container
+// name's image with argv before the container's unit starts, once the
+// network is up. Its progress and errors go to the journal under the
+// container's name. extra are [Service] settings it takes from the
+// container's (its environment: proxies, registries.conf).
+func PullUnitFile(name string, argv []string, extra []*unit.UnitOption, header ...string) []byte {
+	opt := unit.NewUnitOption
+	return render(header, append([]*unit.UnitOption{
+		opt("Unit", "Description", "Pull the image of ctr-unit container "+name),
+		opt("Unit", "Wants", "network-online.target"),
+		opt("Unit", "After", "network-online.target"),
+		opt("Service", "Type", "oneshot"),
+		opt("Service", "ExecStart", ExecLine(argv)),
+		opt("Service", "TimeoutStartSec", unitDuration(PullTimeout)),
+		opt("Service", "SyslogIdentifier", name),
+	}, extra...))
+}

@@ -40,6 +40,8 @@ const (
 	// StartAtBoot starts the containers whose policy asks for it
 	// (ctr-unit-restart.service).
 	StartAtBoot Name = "start-at-boot"
+	// PullImage pulls a definition's image (its pull unit's ExecStart).
+	PullImage Name = "pull-image"
 	// RefreshUnits rewrites create's drop-ins (the package's postinst).
 	RefreshUnits Name = "refresh-units"
 )
@@ -86,6 +88,7 @@ var Table = []Step{
 	{Name: Generator, Args: ArgsDirs},
 	{Name: StartAtBoot, Args: ArgsNone},
 	{Name: RefreshUnits, Args: ArgsNone},
+	{Name: PullImage, Args: ArgsContainer},
 }
 
 // Lookup finds a step of Table.

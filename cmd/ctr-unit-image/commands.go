@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -58,6 +59,9 @@ func (r *registryFlags) options(cmd *cobra.Command) transfer.Options {
 func (a *app) pullCommand() *cobra.Command {
 	var rf registryFlags
 	var policy string
+	var retries int
+	var retryDelay time.Duration
+	var printName, logProgress bool
 	cmd := &cobra.Command{
 		Use:   "pull [--policy always|missing|newer|never] IMAGE...",
 		Short: "Pull images from a registry (or TRANSPORT:DETAILS) into the image store",
@@ -77,18 +81,35 @@ func (a *app) pullCommand() *cobra.Command {
 				return err
 			}
 			defer store.Close()
+			o := rf.options(cmd)
+			if logProgress && !rf.quiet {
+				// A unit's pull: one line per blob in the journal.
+				o.Progress = os.Stderr
+			}
 			for _, ref := range args {
-				pulled, err := transfer.Pull(cmd.Context(), store, ref, p, rf.options(cmd))
+				pulled, err := transfer.PullRetrying(cmd.Context(), store, ref, p, o, retries, retryDelay, os.Stderr)
 				if err != nil {
 					return err
 				}
-				fmt.Println(pulled.ID)
+				if printName {
+					fmt.Println(pulled.ID, pulled.Name)
+				} else {
+					fmt.Println(pulled.ID)
+				}
 			}
 			return nil
 		},
 	}
 	rf.bind(cmd, true)
 	cmd.Flags().StringVar(&policy, "policy", "always", "when to pull: always, missing, newer or never")
+	cmd.Flags().IntVar(&retries, "retry", 3, "times to try again after a failure that may pass (network, registry errors)")
+	cmd.Flags().DurationVar(&retryDelay, "retry-delay", 0, "wait between tries (default: 1s, then doubling)")
+	// ctr-unit's own: run/create learn the name the image was found by,
+	// and a unit's pull shows its progress in the journal.
+	cmd.Flags().BoolVar(&printName, "print-name", false, "print ID NAME (the fully qualified name)")
+	cmd.Flags().BoolVar(&logProgress, "log-progress", false, "progress lines even when stderr is no terminal")
+	_ = cmd.Flags().MarkHidden("print-name")
+	_ = cmd.Flags().MarkHidden("log-progress")
 	cmd.Flags().BoolVarP(&rf.quiet, "quiet", "q", false, "no progress output")
 	return cmd
 }

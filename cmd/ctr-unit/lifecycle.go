@@ -32,6 +32,12 @@ func createOptions(cmd *cobra.Command, r *supervisor.CreateRequest, args []strin
 	r.CreateCommand = createCommandLine(cmd, r.BaseDir, args)
 }
 
+// createImage completes the options and pulls the image by --pull.
+func (a *app) createImage(cmd *cobra.Command, r *supervisor.CreateRequest, args []string) error {
+	createOptions(cmd, r, args)
+	return a.pullImage(cmd.Context(), &r.Options)
+}
+
 // notCreateFlags are run's own flags and those a --new unit sets itself.
 var notCreateFlags = map[string]bool{"detach": true, "rm": true, "replace": true, "unit": true}
 
@@ -58,7 +64,9 @@ func (a *app) createCommand() *cobra.Command {
 		Use:   "create [flags] --name NAME --rootfs DIR -- COMMAND [ARG...]",
 		Short: "Create a container without starting it",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			createOptions(cmd, &r, args)
+			if err := a.createImage(cmd, &r, args); err != nil {
+				return err
+			}
 			r.HooksDirs = a.hookDirs
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
@@ -88,7 +96,9 @@ func (a *app) runCommand() *cobra.Command {
 		Long: "Create and start a container as a systemd service. Without -d, run stays\n" +
 			"attached to the container's output and exits with its exit code.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			createOptions(cmd, &r, args)
+			if err := a.createImage(cmd, &r, args); err != nil {
+				return err
+			}
 			r.HooksDirs = a.hookDirs
 			if detach && r.Terminal {
 				return fmt.Errorf("run -d -t: nothing of ctr-unit stays to hold a detached container's terminal; run -it attached, or -d without -t (its output goes to the journal)")

@@ -190,6 +190,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand(), a.eventsCommand(), a.attachCommand())
 	root.AddCommand(a.docsCommand(root))
 	a.registerCompletions(root)
+	root.AddCommand(a.autoUpdateCommand())
 	return root
 }
 

@@ -28,14 +28,33 @@ func (a *app) networkCommand() *cobra.Command {
 	runtime := func() *network.Runtime {
 		return &network.Runtime{Store: store(), RuntimeDir: a.globals.RuntimeDir}
 	}
+	inspect, rm := networkInspectCommand(store), networkRmCommand(store, runtime)
+	inspect.ValidArgsFunction = completeStoredNetworks(store)
+	rm.ValidArgsFunction = completeStoredNetworks(store)
 	cmd.AddCommand(
 		a.networkCreateCommand(store),
 		networkLsCommand(store),
-		networkInspectCommand(store),
-		networkRmCommand(store, runtime),
+		inspect,
+		rm,
 		networkPruneCommand(store, runtime),
 	)
 	return cmd
+}
+
+// completeStoredNetworks completes the names of the networks defined in
+// the store, for every argument (inspect and rm take several).
+func completeStoredNetworks(store func() *network.Store) completer {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		// A file that does not parse leaves the others listed.
+		nets, _ := store().List()
+		var names []string
+		for _, n := range nets {
+			if n != nil && strings.HasPrefix(n.Name, toComplete) {
+				names = append(names, n.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 func (a *app) networkCreateCommand(store func() *network.Store) *cobra.Command {

@@ -186,6 +186,10 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		{[]string{"--init=often"}, "RunInit=often", false},
 		{[]string{"--annotation", "com.example.k=v", "--annotation", "x=y"}, "Annotation=com.example.k=v x=y", true},
 		{[]string{"--annotation", "novalue"}, "Annotation=novalue", false},
+		{[]string{"--pull", "always"}, "Pull=always", false},
+		{[]string{"--pull", "ifnewer"}, "Pull=ifnewer", false},
+		{[]string{"--pull", "sometimes"}, "Pull=sometimes", false},
+		{[]string{"--authfile", "/etc/ctr-unit/auth.json"}, "AuthFile=/etc/ctr-unit/auth.json", false},
 	}
 	covered := map[string]bool{}
 	for _, row := range rows {

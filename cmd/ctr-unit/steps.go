@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/ctr-unit/ctr-unit/pullpolicy"
 	"github.com/ctr-unit/ctr-unit/supervisor"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
@@ -46,6 +47,17 @@ func handlerOf(step unitstep.Name) (stepHandler, bool) {
 	case unitstep.HealthCheck:
 		// A ctr-unit command of its own (healthcheck run --scheduled).
 		return nil, true
+	case unitstep.PullImage:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			cfg, err := sv.Definition(c.Container)
+			if err != nil {
+				return err
+			}
+			// Progress lines go to the journal; podman's retries ride
+			// out a network still coming up.
+			_, _, err = runPull(ctx, c.Globals, "", cfg.Image, pullpolicy.Policy(cfg.Pull), cfg.AuthFile, "--log-progress")
+			return err
+		}, true
 	case unitstep.Generator:
 		return runGenerator, true
 	case unitstep.StartAtBoot:

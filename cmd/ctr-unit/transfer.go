@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/pullpolicy"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // The commands that move images (pull, push, load, save, import, login,
@@ -72,4 +79,63 @@ func transferCommands(top bool) []*cobra.Command {
 			handedOver("logout [--all] [REGISTRY]", "Remove a registry's stored credentials"))
 	}
 	return cmds
+}
+
+// pullImage brings a run/create image into the store by its --pull
+// policy (podman's default: missing), in ctr-unit-image as a child, whose
+// progress and errors go to the caller's terminal. o.ImageName becomes
+// the fully qualified name the image was found by, which the container
+// is then made from. A failed pull has said why on stderr already and
+// ends the command with the helper's status.
+func (a *app) pullImage(ctx context.Context, o *container.Options) error {
+	if o.Image == "" {
+		return nil
+	}
+	id, name, err := runPull(ctx, a.globals, a.storageDriver, o.Image, o.Pull, o.AuthFile)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", o.Name, err)
+	}
+	o.ImageName = name
+	if name == "" {
+		o.ImageName = id // given by ID: found by it
+	}
+	return nil
+}
+
+// runPull runs ctr-unit-image pull of image by policy ("" is missing)
+// and returns the image's ID and the fully qualified name it was found
+// by. The helper's progress and errors go to stderr; its failure is an
+// exitCode (what failed is on stderr already). extra are more flags of
+// the helper's pull.
+func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
+	if policy == "" {
+		policy = pullpolicy.Missing
+	}
+	helper, err := imageHelper()
+	if err != nil {
+		return "", "", err
+	}
+	args := g.Flags()
+	if storageDriver != "" {
+		args = append(args, "--storage-driver", storageDriver)
+	}
+	args = append(append(args, "pull", "--print-name", "--policy", string(policy)), extra...)
+	if authFile != "" {
+		args = append(args, "--authfile", authFile)
+	}
+	cmd := exec.CommandContext(ctx, helper, append(args, "--", image)...)
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() > 0 {
+		return "", "", exitCode(ee.ExitCode())
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("pull image %s: %w", image, err)
+	}
+	id, name, _ = strings.Cut(strings.TrimSpace(string(out)), " ")
+	if id == "" {
+		return "", "", fmt.Errorf("pull image %s: %s printed no image ID", image, helper)
+	}
+	return id, name, nil
 }

@@ -1,0 +1,210 @@
+//go:build integration
+
+package integration
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/imagestore/testarchive"
+	"github.com/ctr-unit/ctr-unit/units"
+)
+
+// run and create pull their image by --pull (missing by default, as
+// podman), and the record keeps the fully qualified name it was found by.
+func TestRunPullsByPolicy(t *testing.T) {
+	reg := startRegistry(t, false)
+	e := newEnv(t)
+	e.hostConfig(insecure(reg.Addr))
+	ref := reg.Addr + "/test/app:1"
+	e.pushTestImage(ref, "one")
+
+	if out := e.must("run", "--name", e.name("a"), ref, "cat", "/app/hello.txt"); out != "one\n" {
+		t.Errorf("run of an image not pulled yet printed %q", out)
+	}
+	if rec := e.imageRecord(e.name("a")); rec.ImageName != ref || rec.Pull != "" || len(rec.ImageID) != 64 {
+		t.Errorf("record: %+v, want the image %s by ID, no policy given", rec, ref)
+	}
+	e.pushTestImage(ref, "two")
+	if out := e.must("run", "--name", e.name("b"), ref, "cat", "/app/hello.txt"); out != "one\n" {
+		t.Errorf("run (--pull missing) of a stored image printed %q, want the stored one", out)
+	}
+	if out := e.must("run", "--pull", "newer", "--name", e.name("c"), ref, "cat", "/app/hello.txt"); out != "two\n" {
+		t.Errorf("run --pull newer printed %q, want the new image's", out)
+	}
+	if rec := e.imageRecord(e.name("c")); rec.Pull != "newer" || rec.ImageID == e.imageRecord(e.name("a")).ImageID {
+		t.Errorf("record of the --pull newer container: %+v", rec)
+	}
+	r := e.ctr("create", "--pull", "never", "--name", e.name("d"), reg.Addr+"/test/nosuch:1")
+	if r.code == 0 || !strings.Contains(r.stderr, "no such image") {
+		t.Errorf("create --pull never of a missing image: %s", r)
+	}
+	r = e.ctr("create", "--name", e.name("e"), reg.Addr+"/test/nosuch:1")
+	if r.code == 0 || !strings.Contains(r.stderr, "no such image in the registry") {
+		t.Errorf("create of an image the registry lacks: %s", r)
+	}
+	if ps := e.must("ps", "-a", "--format", "{{.Name}}"); strings.Contains(ps, e.name("d")) || strings.Contains(ps, e.name("e")) {
+		t.Errorf("a failed pull left a container: %q", ps)
+	}
+}
+
+// imageRecord is what a container's record says of its image.
+func (e *env) imageRecord(name string) (rec struct{ Image, ImageID, ImageName, Pull string }) {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.stateDir, "containers", name, "config.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err != nil {
+		e.t.Fatalf("record of %s: %v", name, err)
+	}
+	return rec
+}
+
+// serviceHostConfig is a definition's [Service] section giving its unit
+// (and so its pull unit) hostConfig's registries.conf and policy.json.
+func serviceHostConfig(dir string) string {
+	return "[Service]\nEnvironment=CONTAINERS_REGISTRIES_CONF=" + filepath.Join(dir, "registries.conf") +
+		" CONTAINERS_POLICY_JSON=" + filepath.Join(dir, "policy.json") + "\n"
+}
+
+// A definition file naming a registry's image: its own oneshot pull unit
+// pulls it, with progress in the journal, before the container's unit
+// starts; a pull that fails fails the start with the registry's error.
+func TestDefinitionImagePulledByItsUnit(t *testing.T) {
+	reg := startRegistry(t, false)
+	e := newEnv(t)
+	dir := e.hostConfig(insecure(reg.Addr))
+	ref := reg.Addr + "/test/app:1"
+	e.pushTestImage(ref, "from the registry")
+	e.installTemplate()
+
+	// The unit's environment reaches its pull (registries.conf here).
+	service := serviceHostConfig(dir)
+	name := e.name("pulled")
+	e.defineFile(name, "[Container]\nImage="+ref+"\nExec=sh -c 'cat /app/hello.txt; sleep 1000'\n"+service)
+	bad := e.name("nopull")
+	e.defineFile(bad, "[Container]\nImage="+reg.Addr+"/test/nosuch:1\nExec=true\n"+service)
+	systemctl(t, "daemon-reload")
+	pullUnit := units.PullUnit(name)
+	t.Cleanup(func() {
+		exec.Command("systemctl", "reset-failed", units.PullUnit(bad), units.TemplateInstance(bad)).Run()
+	})
+
+	if dep := systemctl(t, "show", "-p", "Requires", "-p", "After", units.TemplateInstance(name)); strings.Count(dep, pullUnit) != 2 {
+		t.Errorf("the container's unit does not require and follow %s: %s", pullUnit, dep)
+	}
+	if tm := systemctl(t, "show", "-p", "TimeoutStartUSec", pullUnit); tm != "TimeoutStartUSec=1h" {
+		t.Errorf("pull unit: %s", tm)
+	}
+	if out, err := exec.Command("systemctl", "start", units.TemplateInstance(name)).CombinedOutput(); err != nil {
+		journal, _ := exec.Command("journalctl", "-u", pullUnit, "--no-pager", "-o", "cat").CombinedOutput()
+		t.Fatalf("start: %v: %s\npull unit's journal:\n%s", err, out, journal)
+	}
+	if c := e.inspect(name); c.State.Status != "running" {
+		t.Fatalf("after start: %+v", c)
+	}
+	e.waitFor("the image's output", 5*time.Second, func() bool {
+		return strings.Contains(e.must("logs", name), "from the registry")
+	})
+	if img := e.imageInspect(ref); img.Id == "" {
+		t.Errorf("the image is not in the store")
+	}
+	journal, _ := exec.Command("journalctl", "-u", pullUnit, "--no-pager", "-o", "cat").CombinedOutput()
+	if !strings.Contains(string(journal), "Copying blob") {
+		t.Errorf("no progress lines of the pull in the journal:\n%s", journal)
+	}
+
+	out, err := exec.Command("systemctl", "start", units.TemplateInstance(bad)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "dependency") {
+		t.Errorf("start of a container whose pull fails: %v %s", err, out)
+	}
+	journal, _ = exec.Command("journalctl", "-u", units.PullUnit(bad), "--no-pager", "-o", "cat").CombinedOutput()
+	if !strings.Contains(string(journal), "no such image in the registry") {
+		t.Errorf("the registry's error is not in the pull unit's journal:\n%s", journal)
+	}
+	if r := e.ctr("start", bad); r.code == 0 || !strings.Contains(r.stderr, "no such image") {
+		t.Errorf("ctr-unit start of the container whose pull fails: %s", r)
+	}
+}
+
+// pushCmdImage pushes to dest a busybox image whose command is cmd, with
+// /app/hello.txt saying greeting.
+func (e *env) pushCmdImage(dest, greeting string, cmd ...string) {
+	e.t.Helper()
+	config := appConfig
+	config.Cmd = cmd
+	archive := testImage(e.t, "oci", "pushme:1", config, func(tw *tar.Writer) error {
+		if err := testarchive.Dir(tw, "app", 0o755); err != nil {
+			return err
+		}
+		return testarchive.File(tw, "app/hello.txt", []byte(greeting+"\n"), 0o644)
+	})
+	e.must("image", "load", "-q", "-i", archive)
+	e.must("push", "-q", "pushme:1", dest)
+	e.must("rmi", "pushme:1")
+}
+
+// auto-update pulls a new image pushed under a container's name and
+// restarts its unit, which makes the container from it; a new image
+// whose command cannot start is rolled back to the one that ran.
+func TestAutoUpdateAndRollback(t *testing.T) {
+	reg := startRegistry(t, false)
+	e := newEnv(t)
+	dir := e.hostConfig(insecure(reg.Addr))
+	ref := reg.Addr + "/test/app:1"
+	serve := []string{"sh", "-c", "cat /app/hello.txt; sleep 1000"}
+	e.pushCmdImage(ref, "one", serve...)
+	e.installTemplate()
+	service := serviceHostConfig(dir)
+	name := e.name("upd")
+	e.defineFile(name, "[Container]\nImage="+ref+"\nAutoUpdate=registry\nStopTimeout=1\n"+service)
+	other := e.name("noupd")
+	e.defineFile(other, "[Container]\nImage="+ref+"\nStopTimeout=1\n"+service)
+	systemctl(t, "daemon-reload")
+	systemctl(t, "start", units.TemplateInstance(name), units.TemplateInstance(other))
+	first := e.imageRecord(name).ImageID
+
+	if out := e.must("auto-update", "--format", "json"); !strings.Contains(out, `"Updated": "false"`) || strings.Contains(out, other) {
+		t.Errorf("auto-update with nothing new: %s", out)
+	}
+	e.pushCmdImage(ref, "two", serve...)
+	out := e.must("auto-update")
+	second := e.imageRecord(name).ImageID
+	if !strings.Contains(out, name) || !strings.Contains(out, "true") || second == first {
+		t.Fatalf("auto-update of a new image: %s (image %s, was %s)", out, second, first)
+	}
+	if s := e.inspect(name).State.Status; s != "running" {
+		t.Errorf("after the update: %s", s)
+	}
+	e.waitFor("the new image's output", 5*time.Second, func() bool {
+		return strings.Contains(e.must("logs", name), "two")
+	})
+	if e.imageRecord(other).ImageID != first {
+		t.Errorf("the container without AutoUpdate= was updated")
+	}
+
+	// A new image whose command does not exist: the restart fails, and
+	// the container goes back to the image it ran.
+	e.pushCmdImage(ref, "three", "/no/such/command")
+	out = e.must("auto-update", "--format", "json")
+	if !strings.Contains(out, `"Updated": "rolled back"`) {
+		t.Errorf("auto-update of a broken image: %s", out)
+	}
+	if got := e.imageRecord(name).ImageID; got != second {
+		t.Errorf("after the rollback the container runs image %s, want %s", got, second)
+	}
+	if s := e.inspect(name).State.Status; s != "running" {
+		t.Errorf("after the rollback: %s", s)
+	}
+	if img := e.imageInspect(ref); img.Id != second {
+		t.Errorf("after the rollback %s names %s, want %s", ref, img.Id, second)
+	}
+	exec.Command("systemctl", "reset-failed", units.TemplateInstance(name)).Run()
+}
