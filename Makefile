@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
+.PHONY: all build test unit-test fuzz fuzz-ci faults integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
 
 all: build
 
@@ -42,6 +42,22 @@ unit-test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# Every native fuzz target for FUZZTIME each (hack/fuzz); make test runs
+# each for FUZZTIME_CI. Failing inputs land in the packages'
+# testdata/fuzz and run with every go test from then on.
+FUZZTIME ?= 60s
+FUZZTIME_CI ?= 5s
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) hack/fuzz
+
+fuzz-ci:
+	FUZZTIME=$(FUZZTIME_CI) GO=$(GO) hack/fuzz
+
+# The fault harness (integration/faults_test.go) at full size: make test
+# runs it bounded in integration-v2.
+faults: deps
+	hack/sysbox run v2 --name $(BOX)-ft -- env CTR_UNIT_FAULTS=full $(GO) test -tags integration,$(TAGS) -count=1 -timeout 60m -run 'TestFault' -v ./integration/
+
 integration-v2: deps
 	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/ ./definition/
 
@@ -54,7 +70,7 @@ integration-reboot: deps
 
 integration-test: integration-v2 integration-hybrid integration-reboot
 
-test: unit-test integration-test
+test: unit-test fuzz-ci integration-test
 
 bench: deps build
 	hack/sysbox run v2 --name $(BOX)-bv2 -- $(GO) run ./bench -layout v2

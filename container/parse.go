@@ -301,9 +301,11 @@ func ParseVolume(spec, baseDir string) (Mount, error) {
 			}
 		}
 	}
-	if err := checkDestination(m.Destination); err != nil {
+	dest, err := checkDestination(m.Destination)
+	if err != nil {
 		return Mount{}, err
 	}
+	m.Destination = dest
 	switch {
 	case strings.HasPrefix(m.Source, "."):
 		if baseDir == "" {
@@ -329,7 +331,8 @@ func ParseVolume(spec, baseDir string) (Mount, error) {
 // them, e.g. size=64m,mode=1777).
 func ParseTmpfs(spec string) (Mount, error) {
 	dest, opts, _ := strings.Cut(spec, ":")
-	if err := checkDestination(dest); err != nil {
+	dest, err := checkDestination(dest)
+	if err != nil {
 		return Mount{}, err
 	}
 	m := Mount{Type: MountTmpfs, Source: "tmpfs", Destination: dest, Options: []string{"nosuid", "nodev"}}
@@ -348,18 +351,21 @@ func ParseTmpfs(spec string) (Mount, error) {
 }
 
 // checkDestination refuses a mount point that is not a plain absolute
-// path: .. could name a place outside the container's root.
-func checkDestination(dest string) error {
+// path (.. could name a place outside the container's root) and gives it
+// cleaned: /data/ and /data are one mount point, which the check for two
+// mounts on one place must see.
+func checkDestination(dest string) (string, error) {
 	if !strings.HasPrefix(dest, "/") {
-		return fmt.Errorf("container path %q must be absolute", dest)
+		return "", fmt.Errorf("container path %q must be absolute", dest)
 	}
 	if slices.Contains(strings.Split(dest, "/"), "..") {
-		return fmt.Errorf("container path %q must not contain .. (it would escape the container's root)", dest)
+		return "", fmt.Errorf("container path %q must not contain .. (it would escape the container's root)", dest)
 	}
-	if filepath.Clean(dest) == "/" {
-		return fmt.Errorf("container path %q: cannot mount over the root", dest)
+	clean := filepath.Clean(dest)
+	if clean == "/" {
+		return "", fmt.Errorf("container path %q: cannot mount over the root", dest)
 	}
-	return nil
+	return clean, nil
 }
 
 // ParsePath reads an absolute path inside the container (--workdir).

@@ -230,6 +230,16 @@ func TestParseVolumeAndTmpfs(t *testing.T) {
 			t.Errorf("ParseVolume(%q) succeeded", bad)
 		}
 	}
+	// Found by FuzzParseVolume: /data/ and /data are one mount point, so
+	// that two mounts on it are seen as two (Build's check).
+	for _, spec := range []string{"/a:/data/", "cache:/data//", "/a:/data/."} {
+		if m, err := ParseVolume(spec, ""); err != nil || m.Destination != "/data" {
+			t.Errorf("ParseVolume(%q): destination %q, %v; want /data", spec, m.Destination, err)
+		}
+	}
+	if m, err := ParseTmpfs("/t/:size=1m"); err != nil || m.Destination != "/t" {
+		t.Errorf("ParseTmpfs(/t/): destination %q, %v; want /t", m.Destination, err)
+	}
 	m, err = ParseTmpfs("/tmp:size=1m,mode=1777")
 	if err != nil || !reflect.DeepEqual(m.Options, []string{"nosuid", "nodev", "size=1m", "mode=1777"}) {
 		t.Errorf("tmpfs: %+v %v", m, err)

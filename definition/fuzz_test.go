@@ -6,7 +6,9 @@ import (
 )
 
 // FuzzParse: any text is read without a panic, every problem names the
-// file, and every value reads in every mode without a panic.
+// file, every value reads in every mode without a panic, and the keys
+// reach the settings' parsers (File.Options) and the unit's sections
+// without one either.
 func FuzzParse(f *testing.F) {
 	for _, c := range systemdCases() {
 		f.Add([]byte(c.unit))
@@ -27,5 +29,8 @@ func FuzzParse(f *testing.F) {
 				e.Values(m, sp)
 			}
 		}
+		file.Options()
+		file.UnitSettings(func(string) bool { return true })
+		file.InstallSettings(func(string) bool { return false })
 	})
 }

@@ -136,12 +136,16 @@ func validDomain(s string) bool {
 	if hasPort && (port == "" || strings.Trim(port, "0123456789") != "") {
 		return false
 	}
-	if host == "" {
-		return false
-	}
-	for _, r := range host {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+	// Labels as the reference grammar has them: letters, digits and
+	// inner dashes, none empty ("." or "a..b" is no registry).
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
 		}
 	}
 	return true

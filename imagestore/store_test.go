@@ -88,6 +88,11 @@ func TestNormalizeName(t *testing.T) {
 		"-a":                                      "",
 		"reg:x/app":                               "",
 		strings.Repeat("a", 64):                   "",
+		// Found by FuzzNormalizeName: registries containers/image
+		// would refuse.
+		"./00":      "",
+		"a..b/c":    "",
+		"-reg.io/c": "",
 	} {
 		got, err := NormalizeName(in)
 		if want == "" {

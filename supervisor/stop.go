@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -228,6 +229,17 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 		}
 		if _, err := s.store.Config(name); errors.Is(err, container.ErrNoSuchContainer) {
 			return nil // removed by its unit's own stop step (generate --new)
+		}
+	}
+	// runc's state is the stop step's to drop; one killed midway leaves
+	// it, and nothing after rm would.
+	if _, err := os.Stat(filepath.Join(s.dirs.RuncRoot(), name)); err == nil {
+		runc, err := s.runc()
+		if err != nil {
+			return err
+		}
+		if err := runc.Delete(ctx, name, true); err != nil {
+			return fmt.Errorf("remove container %s: %w", name, err)
 		}
 	}
 	if err := os.RemoveAll(s.dirs.Bundle(name)); err != nil {

@@ -92,6 +92,14 @@ func (s Steps) Create(name string) (int, error) {
 	if rerr := checkWorkDir(name, bundle); rerr != nil {
 		return 0, s.recordStartError(rerr)
 	}
+	// A stop step killed midway leaves runc's state of the last run,
+	// and runc would refuse the name. Its processes are gone: systemd
+	// emptied the unit's cgroup before starting it again.
+	if _, err := os.Stat(s.Runc.StateRoot(name)); err == nil {
+		if err := s.Runc.Delete(context.Background(), name, true); err != nil {
+			return 0, fmt.Errorf("create container %s: clear what its last run left: %w", name, err)
+		}
+	}
 	plan, err := readNetworkPlan(bundle)
 	if err != nil {
 		return 0, fmt.Errorf("container %s: %w", name, err)

@@ -1,0 +1,500 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/unitstep"
+)
+
+// The fault harness: each TestFault* injects one kind of fault many
+// times, then checks the invariants (checkInvariants, checkNoLeaks).
+// make test runs it bounded; make faults (CTR_UNIT_FAULTS=full) runs the
+// full counts the README's table gives.
+
+// faultScale picks the bounded or the full size of a scenario.
+func faultScale[T any](bounded, full T) T {
+	if os.Getenv("CTR_UNIT_FAULTS") == "full" {
+		return full
+	}
+	return bounded
+}
+
+// unitsOf lists the units systemd has loaded for this test's containers
+// (services, health timers and services), whatever their state.
+func (e *env) unitsOf() []string {
+	e.t.Helper()
+	out, err := exec.Command("systemctl", "list-units", "--all", "--plain", "--no-legend", "*"+e.prefix+"*").Output()
+	if err != nil {
+		e.t.Fatalf("list units: %v", err)
+	}
+	var us []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[1] != "not-found" {
+			us = append(us, f[0]+" "+f[2]+"/"+f[3])
+		}
+	}
+	return us
+}
+
+func (e *env) dirs() unitstep.Dirs {
+	return unitstep.Dirs{StateDir: e.stateDir, RuntimeDir: e.runtimeDir}
+}
+
+// checkInvariants is what must hold after any fault, with the containers
+// still there: every stored container reads whole; one whose record says
+// running has its unit active, one never started has no runc state; and
+// every unit loaded for the test's names belongs to a stored container.
+func (e *env) checkInvariants(what string) {
+	e.t.Helper()
+	names := strings.Fields(e.must("ps", "-a", "--format", "{{.Names}}"))
+	stored := map[string]bool{}
+	for _, n := range names {
+		stored[n] = true
+		r := e.ctr("inspect", n)
+		if r.code != 0 {
+			e.t.Errorf("%s: %s is listed but does not read: %s", what, n, r)
+			continue
+		}
+		c := e.inspect(n)
+		_, runcErr := os.Stat(filepath.Join(e.dirs().RuncRoot(), n))
+		switch {
+		case c.State.Running:
+			if st := unitProperty(e.t, c.Unit, "ActiveState"); st != "active" && st != "activating" && st != "deactivating" {
+				e.t.Errorf("%s: %s claims running, its unit %s is %s", what, n, c.Unit, st)
+			}
+		case c.State.Status == "created" && runcErr == nil:
+			// A stopped container whose stop step was killed keeps
+			// runc's state until its next start or rm, which clear it
+			// (checkNoLeaks); one never started has none.
+			e.t.Errorf("%s: %s was never started, yet runc keeps its state", what, n)
+		}
+	}
+	for _, u := range e.unitsOf() {
+		owned := false
+		for n := range stored {
+			if strings.Contains(u, n+".") || strings.Contains(u, n+"-") || strings.Contains(u, "@"+n) {
+				owned = true
+			}
+		}
+		if !owned {
+			e.t.Errorf("%s: unit %s has no container (stored: %v)", what, u, names)
+		}
+	}
+}
+
+// checkNoLeaks removes every container and then requires nothing left:
+// no unit, no runc state, no mount under the test's directories, no
+// control group named for its containers.
+func (e *env) checkNoLeaks(what string) {
+	e.t.Helper()
+	e.removeAll()
+	if us := e.unitsOf(); len(us) > 0 {
+		e.t.Errorf("%s: units left after rm: %v", what, us)
+	}
+	if entries, _ := os.ReadDir(e.dirs().RuncRoot()); len(entries) > 0 {
+		e.t.Errorf("%s: runc state left after rm: %v", what, entries)
+	}
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), e.stateDir) || strings.Contains(sc.Text(), e.runtimeDir) {
+				e.t.Errorf("%s: mount left after rm: %s", what, sc.Text())
+			}
+		}
+		f.Close()
+	}
+	matches, _ := filepath.Glob(filepath.Join(cgroupRoot(), "system.slice", "*"+e.prefix+"*"))
+	for _, m := range matches {
+		e.t.Errorf("%s: cgroup left after rm: %s", what, m)
+	}
+}
+
+// killAt runs ctr-unit and kills it with SIGKILL after a random delay up
+// to max; it reports whether the kill landed before the command ended.
+func (e *env) killAt(max time.Duration, args ...string) bool {
+	c := e.cmd(args...)
+	if c.Start() != nil {
+		return false
+	}
+	done := make(chan struct{})
+	go func() { c.Wait(); close(done) }()
+	select {
+	case <-done:
+		return false
+	case <-time.After(time.Duration(rand.Int64N(int64(max)))):
+		c.Process.Signal(syscall.SIGKILL)
+		<-done
+		return true
+	}
+}
+
+// The CLI killed with SIGKILL at a random point of run -d, create,
+// start, stop, rm and pause: nothing stored is half-made and nothing is
+// leaked.
+func TestFaultKillCLI(t *testing.T) {
+	e := newEnv(t)
+	rounds := faultScale(40, 200)
+	ops := [][]string{
+		{"run", "-d", "--name", "", "--rootfs", rootfs, "--", "sleep", "600"},
+		{"create", "--name", "", "--rootfs", rootfs, "--", "sleep", "600"},
+		{"start", ""}, {"stop", "-t", "1", ""}, {"rm", "-f", ""}, {"pause", ""}, {"unpause", ""},
+	}
+	landed := 0
+	for i := range rounds {
+		name := e.name(fmt.Sprintf("c%d", rand.IntN(5)))
+		op := append([]string(nil), ops[i%len(ops)]...)
+		for j, a := range op {
+			if a == "" {
+				op[j] = name
+			}
+		}
+		if e.killAt(400*time.Millisecond, op...) {
+			landed++
+		}
+		if i%10 == 9 {
+			e.checkInvariants(fmt.Sprintf("after %d kills", i+1))
+		}
+	}
+	e.checkInvariants("after the kills")
+	// Every name can be used again.
+	for i := range 5 {
+		name := e.name(fmt.Sprintf("c%d", i))
+		e.ctr("rm", "-f", name)
+		e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sleep", "600")
+	}
+	e.checkInvariants("after reuse")
+	e.checkNoLeaks("CLI kills")
+	t.Logf("%d rounds, %d SIGKILLs landed mid-command", rounds, landed)
+}
+
+// stepKiller kills, with SIGKILL, processes of this test's world that
+// systemd runs (the unit's steps) or that they run (runc), as they
+// appear; it counts the kills.
+type stepKiller struct {
+	comms []string
+	marks []string
+	kills atomic.Int32
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func (e *env) killSteps(comms ...string) *stepKiller {
+	k := &stepKiller{comms: comms, marks: []string{e.stateDir, e.runtimeDir}, stop: make(chan struct{})}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		seen := map[int]bool{}
+		for {
+			select {
+			case <-k.stop:
+				return
+			case <-time.After(time.Duration(rand.IntN(20)) * time.Millisecond):
+			}
+			entries, _ := os.ReadDir("/proc")
+			for _, ent := range entries {
+				pid, err := strconv.Atoi(ent.Name())
+				if err != nil || seen[pid] {
+					continue
+				}
+				if !k.matches(pid) {
+					continue
+				}
+				seen[pid] = true
+				// Half of them: a step that always dies shows only the
+				// failure path.
+				if rand.IntN(2) == 0 && unix.Kill(pid, unix.SIGKILL) == nil {
+					k.kills.Add(1)
+				}
+			}
+		}
+	}()
+	return k
+}
+
+func (k *stepKiller) matches(pid int) bool {
+	c := comm(pid)
+	ok := false
+	for _, want := range k.comms {
+		ok = ok || c == want
+	}
+	if !ok {
+		return false
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	for _, m := range k.marks {
+		if strings.Contains(string(cmdline), m) {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *stepKiller) done() int {
+	close(k.stop)
+	k.wg.Wait()
+	return int(k.kills.Load())
+}
+
+// The unit's start and stop steps, and runc as it creates the container,
+// killed with SIGKILL while systemd runs them: the command reports the
+// failure or succeeds, and the record and systemd agree after.
+func TestFaultKillStepsAndRunc(t *testing.T) {
+	e := newEnv(t)
+	rounds := faultScale(30, 200)
+	k := e.killSteps("ctr-unit-step", "runc")
+	failed := 0
+	for i := range rounds {
+		// Each name in turn is run, stopped and started again.
+		name := e.name(fmt.Sprintf("s%d", i/3%6))
+		var r result
+		switch i % 3 {
+		case 0:
+			e.ctr("rm", "-f", name)
+			r = e.ctr("run", "-d", "--name", name, "--rootfs", rootfs, "--", "sleep", "600")
+		case 1:
+			r = e.ctr("stop", "-t", "1", name)
+		case 2:
+			r = e.ctr("start", name)
+		}
+		if r.code != 0 {
+			failed++
+			if failed <= 6 {
+				t.Logf("round %d: %s", i, r)
+			}
+		}
+	}
+	kills := k.done()
+	// Every container starts again once the kills stop: what a killed
+	// step left is cleared by the next start.
+	for i := range 6 {
+		name := e.name(fmt.Sprintf("s%d", i))
+		if e.ctr("inspect", name).code == 0 {
+			e.must("start", name)
+		}
+	}
+	e.checkInvariants("after step and runc kills")
+	e.checkNoLeaks("step and runc kills")
+	t.Logf("%d rounds, %d SIGKILLs of steps and runc, %d commands failed", rounds, kills, failed)
+	if kills == 0 {
+		t.Errorf("no step or runc was killed: the harness missed them")
+	}
+}
+
+// daemon-reload and daemon-reexec in a loop while 8 clients start, stop
+// and remove 20 containers: containers running through it keep their
+// MainPID and count no restart.
+func TestFaultReloadReexec(t *testing.T) {
+	e := newEnv(t)
+	length := faultScale(20*time.Second, 2*time.Minute)
+	steady := map[string]string{}
+	for i := range 3 {
+		name := e.name(fmt.Sprintf("steady%d", i))
+		e.must("run", "-d", "--name", name, "--restart", "always", "--rootfs", rootfs, "--", "sleep", "3600")
+		steady[name] = unitProperty(t, e.inspect(name).Unit, "MainPID")
+	}
+	stop := make(chan struct{})
+	var reloads atomic.Int32
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			verb := "daemon-reload"
+			if i%4 == 3 {
+				verb = "daemon-reexec"
+			}
+			if out, err := exec.Command("systemctl", verb).CombinedOutput(); err != nil {
+				t.Errorf("systemctl %s: %v: %s", verb, err, out)
+			}
+			reloads.Add(1)
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	var cmds, fails atomic.Int32
+	var failMu sync.Mutex
+	var someFails []string
+	deadline := time.Now().Add(length)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				name := e.name(fmt.Sprintf("w%d", rand.IntN(20)))
+				var args []string
+				switch rand.IntN(3) {
+				case 0:
+					args = []string{"run", "-d", "--name", name, "--rootfs", rootfs, "--", "sleep", "600"}
+				case 1:
+					args = []string{"stop", "-t", "1", name}
+				case 2:
+					args = []string{"rm", "-f", name}
+				}
+				out, err := e.cmd(args...).CombinedOutput()
+				cmds.Add(1)
+				var ee *exec.ExitError
+				if errors.As(err, &ee) && !strings.Contains(string(out), "no such container") && !strings.Contains(string(out), "exists") {
+					fails.Add(1)
+					failMu.Lock()
+					if len(someFails) < 5 {
+						someFails = append(someFails, fmt.Sprintf("worker %d %v: %s", w, args, out))
+					}
+					failMu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(length)
+	close(stop)
+	wg.Wait()
+	for name, pid := range steady {
+		c := e.inspect(name)
+		if got := unitProperty(t, c.Unit, "MainPID"); got != pid {
+			t.Errorf("%s: MainPID %s after the reloads, was %s", name, got, pid)
+		}
+		if n := unitProperty(t, c.Unit, "NRestarts"); n != "0" {
+			t.Errorf("%s: %s restarts counted through the reloads", name, n)
+		}
+	}
+	e.checkInvariants("after reloads")
+	e.checkNoLeaks("reloads")
+	t.Logf("%v: %d reloads/reexecs, %d commands, %d failed otherwise than 'no such container'/'exists': %q",
+		length, reloads.Load(), cmds.Load(), fails.Load(), someFails)
+}
+
+// A full disk: the state directory on a tiny tmpfs. Creates fail with a
+// clear error once it is full, and no record made before is truncated
+// or lost.
+func TestFaultFullDisk(t *testing.T) {
+	e := newEnv(t)
+	if err := unix.Mount("tmpfs", e.stateDir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(e.stateDir, unix.MNT_DETACH) })
+	var made []string
+	var refusal string
+	for i := range 200 {
+		name := e.name(fmt.Sprintf("d%d", i))
+		r := e.ctr("create", "--name", name, "--label", "pad="+strings.Repeat("x", 1500), "--rootfs", rootfs, "--", "sleep", "600")
+		if r.code != 0 {
+			refusal = r.stderr
+			break
+		}
+		made = append(made, name)
+	}
+	if refusal == "" {
+		t.Fatalf("200 creates fit in 64k: the disk never filled")
+	}
+	if !strings.Contains(refusal, "no space left") {
+		t.Errorf("create on a full disk: %q, want it to say no space left", refusal)
+	}
+	before := e.stored()
+	// More refused creates, and starts (which write state) on a full disk.
+	for i := range 5 {
+		e.ctr("create", "--name", e.name(fmt.Sprintf("more%d", i)), "--rootfs", rootfs, "--", "true")
+	}
+	if after := e.stored(); after != before {
+		t.Errorf("refused creates changed what is stored")
+	}
+	for _, n := range made {
+		if c := e.inspect(n); c.Name != n {
+			t.Errorf("record %s lost on a full disk: %+v", n, c)
+		}
+	}
+	e.checkInvariants("full disk")
+	e.removeAll()
+	if err := unix.Unmount(e.stateDir, 0); err != nil {
+		t.Errorf("unmount the full state dir: %v", err)
+	}
+	e.checkNoLeaks("full disk")
+	t.Logf("%d records made before the disk filled; refusal: %s", len(made), strings.TrimSpace(refusal))
+}
+
+// cpuUsec is the CPU time, in microseconds, of the cgroup at path (v2's
+// cpu.stat usage_usec; 0 where the layout has none).
+func cpuUsec(path string) int64 {
+	data, _ := os.ReadFile(filepath.Join(path, "cpu.stat"))
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// pid1Ticks is systemd's own CPU time in clock ticks (utime+stime),
+// hundredths of a second on Linux.
+func pid1Ticks() int64 {
+	data, _ := os.ReadFile("/proc/1/stat")
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+// A restart storm: 20 containers with --restart always that exit at
+// once and keep exiting. systemd restarts them after RestartSec; the
+// figures are what it costs, and how long systemd takes to answer
+// meanwhile.
+func TestFaultRestartStorm(t *testing.T) {
+	e := newEnv(t)
+	length := faultScale(15*time.Second, time.Minute)
+	slice := filepath.Join(cgroupRoot(), "system.slice")
+	for i := range 20 {
+		e.must("create", "--name", e.name(fmt.Sprintf("storm%d", i)), "--restart", "always", "--rootfs", rootfs, "--", "sh", "-c", "exit 1")
+	}
+	ticks0, cpu0 := pid1Ticks(), cpuUsec(slice)
+	began := time.Now()
+	for i := range 20 {
+		e.must("start", e.name(fmt.Sprintf("storm%d", i)))
+	}
+	startsTook := time.Since(began)
+	var worst time.Duration
+	for stormFrom := time.Now(); time.Since(stormFrom) < length; {
+		t0 := time.Now()
+		if out, err := exec.Command("systemctl", "show", "-p", "Version", "--value").CombinedOutput(); err != nil {
+			t.Errorf("systemd did not answer in the storm: %v: %s", err, out)
+		}
+		worst = max(worst, time.Since(t0))
+		time.Sleep(500 * time.Millisecond)
+	}
+	elapsed := time.Since(began)
+	ticks, cpu := pid1Ticks()-ticks0, cpuUsec(slice)-cpu0
+	restarts := 0
+	for i := range 20 {
+		c := e.inspect(e.name(fmt.Sprintf("storm%d", i)))
+		restarts += c.RestartCount
+		if c.RestartCount == 0 {
+			t.Errorf("%s never restarted", c.Name)
+		}
+	}
+	e.checkInvariants("after the storm")
+	rmFrom := time.Now()
+	e.checkNoLeaks("restart storm")
+	t.Logf("storm of 20 always containers for %v (their 20 starts took %v): %d restarts; systemd (PID 1) %.1f%% of a CPU, system.slice %.1f%% of a CPU; slowest systemctl answer %v; rm -f of all 20 took %v",
+		elapsed.Round(time.Second), startsTook.Round(time.Millisecond), restarts, float64(ticks)/elapsed.Seconds(), float64(cpu)/elapsed.Seconds()/1e4,
+		worst.Round(time.Millisecond), time.Since(rmFrom).Round(time.Second))
+}
