@@ -154,6 +154,8 @@ func TestCompatRunRmAttached(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A failure below must not leave the attached CLI behind.
+	defer c.Process.Kill()
 	e.waitStatus(name, "running", 10*time.Second)
 	_ = c.Process.Kill()
 	_ = c.Wait()
