@@ -48,6 +48,21 @@ type Options struct {
 	Tmpfs   []Mount
 	ShmSize int64
 	Health  HealthOptions
+	// Security and privileges: capabilities added and dropped (names
+	// such as CAP_NET_ADMIN, or ALL), --privileged, a read-only root
+	// (with tmpfs where programs write, unless ReadOnlyTmpfs is false),
+	// no-new-privileges, the seccomp profile (SeccompDefault,
+	// SeccompUnconfined or a file), host devices, resource limits and
+	// sysctls.
+	CapAdd, CapDrop []string
+	Privileged      bool
+	ReadOnly        bool
+	ReadOnlyTmpfs   *bool
+	NoNewPrivileges bool
+	SeccompProfile  string
+	Devices         []Device
+	Ulimits         []Ulimit
+	Sysctls         map[string]string
 	// BaseDir is where relative host paths are taken from: the working
 	// directory of a command, the directory of a definition file.
 	BaseDir string
@@ -131,6 +146,16 @@ const (
 	KeyHealthStartupRetries  = "HealthStartupRetries"
 	KeyHealthStartupSuccess  = "HealthStartupSuccess"
 	KeyNotify                = "Notify"
+	KeyAddCapability         = "AddCapability"
+	KeyDropCapability        = "DropCapability"
+	KeyReadOnly              = "ReadOnly"
+	KeyReadOnlyTmpfs         = "ReadOnlyTmpfs"
+	KeyVolatileTmp           = "VolatileTmp"
+	KeyNoNewPrivileges       = "NoNewPrivileges"
+	KeySeccompProfile        = "SeccompProfile"
+	KeyAddDevice             = "AddDevice"
+	KeyUlimit                = "Ulimit"
+	KeySysctl                = "Sysctl"
 )
 
 // Settings is every container setting. run and create bind their flags
@@ -237,18 +262,67 @@ var Settings = []Setting{
 			o.Volumes = append(o.Volumes, m)
 			return err
 		}},
-	{Key: KeyTmpfs, Flag: "tmpfs", List: true, Usage: "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)", Set: func(o *Options, v string) error {
-		m, err := ParseTmpfs(v)
-		if err == nil {
-			err = o.mountedAlready(m.Destination)
-		}
-		o.Tmpfs = append(o.Tmpfs, m)
-		return err
-	}},
+	{Key: KeyTmpfs, Flag: "tmpfs", List: true, Usage: "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)", Set: setTmpfs},
 	{Key: KeyShmSize, Flag: "shm-size", Usage: "size of /dev/shm (e.g. 64m)", Set: func(o *Options, v string) (err error) {
 		o.ShmSize, err = ParseSize(v)
 		return err
 	}},
+	{Key: KeyAddCapability, Flag: "cap-add", List: true, Words: true, Usage: "add a capability (NET_ADMIN, CAP_SYS_TIME, or ALL) to the default ones (repeatable)", Set: func(o *Options, v string) error {
+		c, err := ParseCapability(v)
+		o.CapAdd = append(o.CapAdd, c)
+		return err
+	}},
+	{Key: KeyDropCapability, Flag: "cap-drop", List: true, Words: true, Usage: "drop a capability (NET_RAW, or ALL) from the default ones (repeatable)", Set: func(o *Options, v string) error {
+		c, err := ParseCapability(v)
+		o.CapDrop = append(o.CapDrop, c)
+		return err
+	}},
+	{Flag: "privileged", Bool: true, Usage: "give the container every capability and the host's devices, no seccomp filter, and /proc and /sys unmasked", Set: func(o *Options, v string) (err error) {
+		o.Privileged, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyReadOnly, Flag: "read-only", Bool: true, Usage: "mount the container's root file system read-only", Set: func(o *Options, v string) (err error) {
+		o.ReadOnly, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyReadOnlyTmpfs, Flag: "read-only-tmpfs", Bool: true, Usage: "with --read-only, mount tmpfs on /run, /tmp and /var/tmp; false leaves /dev read-only too (default true)", Set: func(o *Options, v string) error {
+		on, err := ParseBool(v)
+		o.ReadOnlyTmpfs = &on
+		return err
+	}},
+	{Flag: "security-opt", List: true, Usage: "seccomp=unconfined, seccomp=PROFILE.json (the default is podman's profile), or no-new-privileges (repeatable)", Set: setSecurityOpt},
+	// quadlet's SeccompProfile= and NoNewPrivileges= are --security-opt's.
+	{Key: KeySeccompProfile, FromKey: func(v string) ([]string, error) { return []string{"seccomp=" + v}, nil }, Set: setSecurityOpt},
+	{Key: KeyNoNewPrivileges, FromKey: func(v string) ([]string, error) { return []string{"no-new-privileges=" + v}, nil }, Set: setSecurityOpt},
+	{Key: KeyAddDevice, Flag: "device", List: true, Words: true, Usage: "give the container a host device: HOST[:CONTAINER][:PERMISSIONS] (rwm) (repeatable)", Set: func(o *Options, v string) error {
+		d, err := ParseDevice(v)
+		o.Devices = append(o.Devices, d)
+		return err
+	}},
+	{Key: KeyUlimit, Flag: "ulimit", List: true, Usage: "resource limit NAME=SOFT[:HARD], e.g. nofile=1024:4096 (-1: unlimited) (repeatable)", Set: func(o *Options, v string) error {
+		u, err := ParseUlimit(v)
+		// A later value of one limit replaces the earlier.
+		o.Ulimits = append(slices.DeleteFunc(o.Ulimits, func(x Ulimit) bool { return x.Name == u.Name }), u)
+		return err
+	}},
+	{Key: KeySysctl, Flag: "sysctl", List: true, Words: true, Usage: "set a namespaced kernel parameter NAME=VALUE (repeatable)", Set: func(o *Options, v string) error {
+		name, value, err := ParseSysctl(v)
+		if err == nil {
+			if o.Sysctls == nil {
+				o.Sysctls = map[string]string{}
+			}
+			o.Sysctls[name] = value
+		}
+		return err
+	}},
+	// quadlet's VolatileTmp= (deprecated there) is a tmpfs on /tmp.
+	{Key: KeyVolatileTmp, FromKey: func(v string) ([]string, error) {
+		on, err := ParseBool(v)
+		if !on {
+			return nil, err
+		}
+		return []string{"/tmp:rw,size=512M,mode=1777"}, err
+	}, Set: setTmpfs},
 	{Key: KeyHealthCmd, Flag: "health-cmd", Usage: `healthcheck command run inside the container: a JSON array (exec form) or a string run with /bin/sh -c; "none" disables`, Set: healthSetting(func(o *Options, v string) (err error) {
 		o.Health.Cmd, err = ParseHealthCommand(v)
 		if err == nil && o.Health.Cmd == nil {
@@ -305,6 +379,27 @@ var Settings = []Setting{
 		o.Unit, err = ParseUnitName(v)
 		return err
 	}},
+}
+
+func setTmpfs(o *Options, v string) error {
+	m, err := ParseTmpfs(v)
+	if err == nil {
+		err = o.mountedAlready(m.Destination)
+	}
+	o.Tmpfs = append(o.Tmpfs, m)
+	return err
+}
+
+// setSecurityOpt parses one --security-opt into o.
+func setSecurityOpt(o *Options, v string) error {
+	opt, err := ParseSecurityOpt(v, o.BaseDir)
+	if opt.Seccomp != nil {
+		o.SeccompProfile = *opt.Seccomp
+	}
+	if opt.NoNewPrivileges != nil {
+		o.NoNewPrivileges = *opt.NoNewPrivileges
+	}
+	return err
 }
 
 // mountedAlready refuses a second mount on one path.
@@ -395,6 +490,10 @@ func Canonical(flag, value, baseDir string) string {
 		if m, err := ParseVolume(value, baseDir); err == nil && m.Type == MountBind && !strings.HasPrefix(value, "/") {
 			_, rest, _ := strings.Cut(value, ":")
 			return m.Source + ":" + rest
+		}
+	case "security-opt":
+		if opt, err := ParseSecurityOpt(value, baseDir); err == nil && opt.Seccomp != nil && *opt.Seccomp != SeccompUnconfined {
+			return "seccomp=" + *opt.Seccomp
 		}
 	}
 	return value

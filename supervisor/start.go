@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
 )
 
@@ -84,7 +83,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
-	if err := ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg))); err != nil {
+	if err := s.writeBundle(cfg); err != nil {
 		return err
 	}
 	if err := s.store.ClearExit(name); err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -134,5 +133,5 @@ func (s *Supervisor) Prepare(ctx context.Context, name string) error {
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
 	}
-	return ociruntime.WriteBundle(s.dirs.Bundle(name), ociruntime.Spec(container.BuildSpec(cfg)))
+	return s.writeBundle(cfg)
 }

@@ -152,6 +152,33 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		{[]string{"--health-cmd", "true", "--health-startup-cmd", "true", "--health-startup-success", "-2"}, "HealthCmd=true\nHealthStartupCmd=true\nHealthStartupSuccess=-2", false},
 		{[]string{"--health-cmd", "true", "--sdnotify", "healthy"}, "HealthCmd=true\nNotify=healthy", true},
 		{[]string{"--sdnotify", "healthy"}, "Notify=healthy", false},
+		{[]string{"--cap-add", "net_admin", "--cap-add", "CAP_SYS_TIME"}, "AddCapability=net_admin CAP_SYS_TIME", true},
+		{[]string{"--cap-add", "ALL"}, "AddCapability=all", true},
+		{[]string{"--cap-add", "FLY"}, "AddCapability=FLY", false},
+		{[]string{"--cap-drop", "ALL", "--cap-drop", "net_raw"}, "DropCapability=ALL\nDropCapability=net_raw", true},
+		{[]string{"--cap-drop", "CAP_NOPE"}, "DropCapability=CAP_NOPE", false},
+		{[]string{"--read-only"}, "ReadOnly=yes", true},
+		{[]string{"--read-only=false"}, "ReadOnly=no", true},
+		{[]string{"--read-only=sometimes"}, "ReadOnly=sometimes", false},
+		{[]string{"--read-only", "--read-only-tmpfs=false"}, "ReadOnly=true\nReadOnlyTmpfs=false", true},
+		{[]string{"--read-only-tmpfs=maybe"}, "ReadOnlyTmpfs=maybe", false},
+		{[]string{"--security-opt", "seccomp=/etc/ctr-unit/web.json"}, "SeccompProfile=/etc/ctr-unit/web.json", true},
+		{[]string{"--security-opt", "seccomp=unconfined"}, "SeccompProfile=unconfined", true},
+		{[]string{"--security-opt", "seccomp="}, "SeccompProfile=", false},
+		{[]string{"--security-opt", "no-new-privileges"}, "NoNewPrivileges=true", true},
+		{[]string{"--security-opt", "no-new-privileges=false"}, "NoNewPrivileges=no", true},
+		{[]string{"--security-opt", "no-new-privileges=perhaps"}, "NoNewPrivileges=perhaps", false},
+		{[]string{"--device", "/dev/fuse", "--device", "/dev/sdc:/dev/xvdc:r"}, "AddDevice=/dev/fuse /dev/sdc:/dev/xvdc:r", true},
+		{[]string{"--device", "/dev/net/tun:rw"}, "AddDevice=/dev/net/tun:rw", true},
+		{[]string{"--device", "fuse"}, "AddDevice=fuse", false},
+		{[]string{"--device", "/dev/fuse:/dev/fuse:rwx"}, "AddDevice=/dev/fuse:/dev/fuse:rwx", false},
+		{[]string{"--device", "/dev/a:/dev/x", "--device", "/dev/b:/dev/x"}, "AddDevice=/dev/a:/dev/x /dev/b:/dev/x", false},
+		{[]string{"--ulimit", "nofile=1024:4096", "--ulimit", "core=-1"}, "Ulimit=nofile=1024:4096\nUlimit=core=-1", true},
+		{[]string{"--ulimit", "nofile=5:4"}, "Ulimit=nofile=5:4", false},
+		{[]string{"--ulimit", "files=5"}, "Ulimit=files=5", false},
+		{[]string{"--network", "none", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "--sysctl", "kernel.shmmax=1000000"}, "Network=none\nSysctl=net.ipv4.ip_unprivileged_port_start=80 kernel.shmmax=1000000", true},
+		{[]string{"--sysctl", "net.ipv4.ip_forward=1"}, "Sysctl=net.ipv4.ip_forward=1", false},
+		{[]string{"--sysctl", "kernel.panic=1"}, "Sysctl=kernel.panic=1", false},
 	}
 	covered := map[string]bool{}
 	for _, row := range rows {
@@ -171,6 +198,7 @@ func TestFlagsAndKeysAgree(t *testing.T) {
 		}
 	}
 	short := map[string]string{"e": "env", "w": "workdir", "u": "user", "v": "volume", "m": "memory"}
+
 	for _, row := range rows {
 		for _, a := range row.flags {
 			if s, ok := short[strings.TrimPrefix(a, "-")]; ok && strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") {
