@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -43,6 +44,7 @@ func main() {
 	flag.DurationVar(&b.settle, "settle", 250*time.Millisecond, "pause before each timed start and stop of the settled figures")
 	idle := flag.Int("idle", 20, "containers for the memory measurement")
 	images := flag.Bool("images", true, "also measure image loading and image container start")
+	execOnly := flag.Bool("exec-only", false, "measure only exec NAME true (against runc exec and podman exec)")
 	flag.Parse()
 	err := b.setup()
 	defer func() {
@@ -56,10 +58,15 @@ func main() {
 	must(err)
 
 	fmt.Printf("ctr-unit benchmarks, cgroup layout %s, %d runs each (medians)\n", b.layout, b.runs)
+	if *execOnly {
+		b.execFigures()
+		return
+	}
 	b.lifecycleFigures(b.settle)
 	b.lifecycleFigures(0)
 	b.pauseUnpause()
 	b.idleMemory(*idle)
+	b.execFigures()
 	if *images {
 		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runDir, b.runs))
 	}
@@ -74,8 +81,9 @@ func (b *bench) setup() error {
 		return err
 	}
 	b.binary = filepath.Join(b.dir, "ctr-unit")
-	// ctr-unit-step beside it, where ctr-unit finds it.
-	build := exec.Command("go", "build", "-o", b.dir+"/", "./cmd/ctr-unit", "./cmd/ctr-unit-step")
+	// ctr-unit-step and ctr-unit-image beside it, where ctr-unit finds
+	// them.
+	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", b.dir+"/", "./cmd/ctr-unit", "./cmd/ctr-unit-step", "./cmd/ctr-unit-image")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v: %s", err, out)

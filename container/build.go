@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -28,7 +29,7 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Unit:          o.Unit,
 		Rootfs:        o.Rootfs,
 		Command:       o.Command,
-		Env:           o.Env,
+		Env:           append(slices.Clone(o.EnvFromFiles), o.Env...),
 		WorkDir:       o.WorkDir,
 		Hostname:      o.Hostname,
 		Network:       o.Network,
@@ -45,6 +46,8 @@ func Build(o Options, now time.Time) (*Config, error) {
 		ImageID:       o.ImageID,
 		User:          o.User,
 		ShmSize:       o.ShmSize,
+		Timezone:      o.Timezone,
+		EnvHost:       o.EnvHost,
 		CreateCommand: o.CreateCommand,
 		CapAdd:        o.CapAdd,
 		CapDrop:       o.CapDrop,
@@ -57,7 +60,22 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Devices:         o.Devices,
 		Ulimits:         o.Ulimits,
 		Sysctls:         o.Sysctls,
+		AutoRemove:      o.AutoRemove,
+		Labels:          mergeLabels(o.FileLabels, o.Labels),
+		Init:            o.Init,
+		Terminal:        o.Terminal,
+		Interactive:     o.Interactive,
+		InitPath:        o.InitPath,
+		HooksDirs:       o.HooksDirs,
 	}
+	for _, a := range o.Annotations {
+		k, v, _ := strings.Cut(a, "=")
+		if cfg.Annotations == nil {
+			cfg.Annotations = map[string]string{}
+		}
+		cfg.Annotations[k] = v
+	}
+	cfg.WorkDirMustExist = cfg.WorkDir != "" && !o.WorkDirFromImage
 	if cfg.Unit == "" {
 		cfg.Unit = units.TransientService(o.Name)
 	}
@@ -77,6 +95,11 @@ func Build(o Options, now time.Time) (*Config, error) {
 		// No image config: the entrypoint just goes first (ApplyImage
 		// composed an image container's command).
 		cfg.Command = CommandLine(o.Entrypoint, o.Command, nil, nil)
+	}
+	if len(cfg.Command) == 0 && (o.Image == "" || o.ImageID != "") {
+		// No command at all runs "", which fails as it starts (127),
+		// as in podman; an image not read yet has its command to come.
+		cfg.Command = []string{""}
 	}
 	var probs Problems
 	if o.Group != "" {
@@ -116,7 +139,6 @@ type check struct {
 var checks = []check{
 	{"name", checkName},
 	{"root", checkRoot},
-	{"command", checkCommand},
 	{"requires", checkRequires},
 	{"network", checkNetwork},
 	{"environment", checkEnv},
@@ -124,6 +146,8 @@ var checks = []check{
 	{"mounts", checkMounts},
 	{"sysctls", checkSysctls},
 	{"devices", checkDevices},
+	{"removal", checkAutoRemove},
+	{"terminal", checkTerminal},
 }
 
 // Validate checks a container's definition: the one gate, as runc's
@@ -155,16 +179,6 @@ func checkRoot(cfg *Config) Problems {
 		return Problems{{Msg: fmt.Sprintf("container %s needs {rootfs} or {Image}", cfg.Name)}}
 	}
 	return nil
-}
-
-func checkCommand(cfg *Config) Problems {
-	if len(cfg.Command) > 0 || cfg.Image != "" && cfg.ImageID == "" {
-		return nil
-	}
-	if cfg.Image != "" {
-		return Problems{{Msg: fmt.Sprintf("container %s: image %s has no command; give {Exec}", cfg.Name, cfg.Image)}}
-	}
-	return Problems{{Msg: fmt.Sprintf("container %s has no command; give {Exec}", cfg.Name)}}
 }
 
 func checkRequires(cfg *Config) Problems {
@@ -209,6 +223,9 @@ func checkWorkDir(cfg *Config) Problems {
 func checkMounts(cfg *Config) Problems {
 	var probs Problems
 	seen := map[string]bool{}
+	if cfg.Timezone != "" {
+		seen[localtime] = true
+	}
 	for _, m := range cfg.Mounts {
 		if seen[m.Destination] {
 			setting := "volume"
@@ -244,4 +261,39 @@ func checkDevices(cfg *Config) Problems {
 		seen[d.CtrPath] = true
 	}
 	return probs
+}
+
+// checkAutoRemove refuses what would restart a container --rm removes as
+// it stops (podman refuses --rm with a restart policy too).
+func checkAutoRemove(cfg *Config) Problems {
+	if !cfg.AutoRemove {
+		return nil
+	}
+	if cfg.Restart.Name != "" && cfg.Restart.Name != PolicyNo {
+		return Problems{{Setting: "rm", Msg: "{rm} conflicts with {restart} " + cfg.Restart.String() + ": the container is removed once it stops, so it cannot be restarted"}}
+	}
+	if h := cfg.Health; h != nil && (h.OnFailure == healthcheck.ActionRestart || h.Startup != nil && h.Startup.Retries > 0) {
+		return Problems{{Setting: "rm", Msg: "{rm} conflicts with a healthcheck that restarts the container ({health-on-failure} restart, {health-startup-retries}): the container is removed once it stops"}}
+	}
+	return nil
+}
+
+// mergeLabels is the labels of a label file with --label's over them.
+func mergeLabels(file, given map[string]string) map[string]string {
+	if len(file)+len(given) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(file)+len(given))
+	maps.Copy(out, file)
+	maps.Copy(out, given)
+	return out
+}
+
+// checkTerminal refuses a terminal systemd would have to restart the
+// container with: a restart has no attached run to hold the terminal.
+func checkTerminal(cfg *Config) Problems {
+	if cfg.Terminal && cfg.Restart.Name != PolicyNo {
+		return Problems{{Setting: "tty", Msg: fmt.Sprintf("container %s: a terminal (-t) is held by the attached run, which a restart by systemd would not have; use --restart no", cfg.Name)}}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,6 @@ func base() Options {
 func TestBuildRejectsBadInput(t *testing.T) {
 	bad := map[string]func(*Options){
 		"bad name":    func(o *Options) { o.Name = "-x" },
-		"no command":  func(o *Options) { o.Command = nil },
 		"no rootfs":   func(o *Options) { o.Rootfs = "" },
 		"both":        func(o *Options) { o.Image = "app:1" },
 		"bad env":     func(o *Options) { o.Env = []string{"=x"} },
@@ -69,10 +69,19 @@ func TestProblemsNameTheFlag(t *testing.T) {
 	if _, err := Build(o, time.Now()); err == nil || !strings.Contains(err.Error(), "--rootfs /r: give an IMAGE or --rootfs, not both") {
 		t.Errorf("image and rootfs: %v", err)
 	}
-	o = base()
+}
+
+// A container without a command is made, with "" for one, which fails as
+// it starts with 127, as in podman.
+func TestNoCommandRunsTheEmptyOne(t *testing.T) {
+	o := base()
 	o.Command = nil
-	if _, err := Build(o, time.Now()); err == nil || !strings.Contains(err.Error(), "has no command; give a COMMAND") {
-		t.Errorf("no command: %v", err)
+	if cfg, err := Build(o, time.Now()); err != nil || !slices.Equal(cfg.Command, []string{""}) {
+		t.Errorf("no command: %q, %v", cfg.Command, err)
+	}
+	o.Rootfs, o.Image = "", "app:1"
+	if cfg, err := Build(o, time.Now()); err != nil || len(cfg.Command) != 0 {
+		t.Errorf("no command of an image not read yet: %q, %v; want it left for later", cfg.Command, err)
 	}
 }
 
@@ -100,8 +109,9 @@ func TestEntrypointWithRootfs(t *testing.T) {
 		{"alone", []string{"/bin/true"}, nil, []string{"/bin/true"}},
 		{"none", nil, []string{"echo", "x"}, []string{"echo", "x"}},
 		{"cleared", []string{}, []string{"echo", "x"}, []string{"echo", "x"}},
-		{"neither", nil, nil, nil},
-		{"cleared and no command", []string{}, nil, nil},
+		// No command runs "", which fails as it starts, as in podman.
+		{"neither", nil, nil, []string{""}},
+		{"cleared and no command", []string{}, nil, []string{""}},
 	} {
 		o := Options{Name: "ep", Rootfs: "/srv/root", Entrypoint: c.entrypoint, Command: c.args}
 		cfg, err := Build(o, time.Time{})

@@ -14,6 +14,9 @@
 package container
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"syscall"
 	"time"
@@ -28,12 +31,27 @@ import (
 // never changed afterwards (a definition file's container is the file's:
 // its record follows the file); what changes lives in State.
 type Config struct {
-	Name        string        `json:"Name"`
-	Unit        string        `json:"Unit"`
-	Rootfs      string        `json:"Rootfs"`
-	Command     []string      `json:"Command"`
-	Env         []string      `json:"Env,omitempty"`
-	WorkDir     string        `json:"WorkingDir,omitempty"`
+	// ID is the container's 64-hex-digit ID, as podman gives one; records
+	// made before ctr-unit had IDs get one derived from their name and
+	// creation time as they are read (DerivedID).
+	ID      string   `json:"ID,omitempty"`
+	Name    string   `json:"Name"`
+	Unit    string   `json:"Unit"`
+	Rootfs  string   `json:"Rootfs"`
+	Command []string `json:"Command"`
+	// Env holds KEY=VALUE entries, and, from a definition file, bare
+	// names (NAME or PREFIX*) taken from the unit's environment as it
+	// starts (ResolveEnv).
+	Env     []string `json:"Env,omitempty"`
+	WorkDir string   `json:"WorkingDir,omitempty"`
+	// WorkDirMustExist: the working directory is the user's (not the
+	// image's), so a missing one fails the start as in podman rather
+	// than being made.
+	WorkDirMustExist bool              `json:"WorkingDirMustExist,omitempty"`
+	Labels           map[string]string `json:"Labels,omitempty"`
+	// AutoRemove (--rm): the container is removed once it stops, by its
+	// unit's last stop step.
+	AutoRemove  bool          `json:"AutoRemove,omitempty"`
 	Hostname    string        `json:"Hostname,omitempty"`
 	Network     string        `json:"Network"`
 	Restart     RestartPolicy `json:"RestartPolicy"`
@@ -52,6 +70,10 @@ type Config struct {
 	// Source is the definition file of a container defined in a file
 	// (which then owns the definition); empty for ctr-unit create/run.
 	Source string `json:"Source,omitempty"`
+	// SourceStamp identifies the definition file as read and the ctr-unit
+	// that read it (supervisor's sourceStamp): while both are the same,
+	// the record follows the file without reading it again.
+	SourceStamp string `json:"SourceStamp,omitempty"`
 	// Extra are the [Unit] and [Service] settings of the definition file,
 	// passed to the unit as written.
 	Extra []UnitSetting `json:"UnitSettings,omitempty"`
@@ -81,11 +103,52 @@ type Config struct {
 	Devices        []Device          `json:"Devices,omitempty"`
 	Ulimits        []Ulimit          `json:"Ulimits,omitempty"`
 	Sysctls        map[string]string `json:"Sysctls,omitempty"`
+	// Timezone is a zone name, or "local" for the host's; empty: the
+	// image's.
+	Timezone string `json:"Timezone,omitempty"`
+	// EnvHost passes the environment of whoever writes the bundle (the
+	// unit's start, or ctr-unit's CLI) under the container's own.
+	EnvHost bool `json:"EnvHost,omitempty"`
 	// Health is the container's healthcheck; nil if it has none.
 	Health *healthcheck.Config `json:"Healthcheck,omitempty"`
+	// Terminal: the container's process has a terminal, which only an
+	// attached run can hold (nothing of ctr-unit stays to hold it
+	// otherwise); Interactive: it reads the attached run's input.
+	Terminal    bool `json:"Tty,omitempty"`
+	Interactive bool `json:"OpenStdin,omitempty"`
+	// Init: an init (InitPath on the host) is the container's PID 1.
+	Init     bool   `json:"Init,omitempty"`
+	InitPath string `json:"InitPath,omitempty"`
+	// Annotations go into the OCI spec; hooks select on them.
+	Annotations map[string]string `json:"Annotations,omitempty"`
+	// HooksDirs replace the default directories of OCI hook files.
+	HooksDirs []string `json:"HooksDirs,omitempty"`
 	// CreateCommand is create's options and arguments, as podman keeps
 	// them, for generate systemd --new.
 	CreateCommand []string `json:"CreateCommand,omitempty"`
+}
+
+// NewID is a new container's ID: 32 random bytes in hex, as podman's.
+func NewID() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// DerivedID is the ID of a container recorded before ctr-unit gave IDs:
+// derived from what never changes in its record, so it is the same at
+// every read.
+func DerivedID(name string, created time.Time) string {
+	sum := sha256.Sum256([]byte(name + "\x00" + created.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(sum[:])
+}
+
+// ShortID is the 12-digit form podman's ps shows.
+func ShortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // UnitSetting is one unit-file setting.

@@ -39,8 +39,8 @@ func ApplyImage(o Options, img Image) (Options, error) {
 	o.ImageID = img.ID
 	o.Command = CommandLine(o.Entrypoint, o.Command, img.Entrypoint, img.Cmd)
 	o.Env = mergeEnv(img.Env, o.Env)
-	if o.WorkDir == "" {
-		o.WorkDir = img.WorkingDir
+	if o.WorkDir == "" && img.WorkingDir != "" {
+		o.WorkDir, o.WorkDirFromImage = img.WorkingDir, true
 	}
 	if o.User == "" {
 		o.User = img.User

@@ -1,10 +1,12 @@
 package container
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -156,12 +158,78 @@ func ParseCount(s string) (int, error) {
 	return n, nil
 }
 
-// ParseEnv checks one environment entry, KEY=VALUE.
+// ParseEnv checks one environment entry: KEY=VALUE, or a bare NAME (or
+// PREFIX*) whose value comes from an environment (ResolveEnv), as
+// podman's --env NAME takes the caller's.
 func ParseEnv(s string) (string, error) {
-	if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
-		return "", fmt.Errorf("%q is not KEY=VALUE", s)
+	k, _, _ := strings.Cut(s, "=")
+	if k == "" || k == "*" || strings.ContainsAny(k, " \t\n") {
+		return "", fmt.Errorf("%q is not KEY=VALUE or a variable's NAME", s)
 	}
 	return s, nil
+}
+
+// ParseAnnotation reads an annotation, KEY=VALUE, as podman does: the
+// value may be empty, the "=" may not be missing.
+func ParseAnnotation(s string) (key, value string, err error) {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" || strings.ContainsAny(k, " \t\n") {
+		return "", "", fmt.Errorf("annotation %q: give KEY=VALUE", s)
+	}
+	return k, v, nil
+}
+
+// ResolveEnv replaces the bare names of env (see ParseEnv) with their
+// entries in environ: NAME by its entry, if it has one (else nothing, as
+// podman skips an unset one), PREFIX* by every entry whose name starts so.
+func ResolveEnv(env, environ []string) []string {
+	var out []string
+	for _, e := range env {
+		if strings.Contains(e, "=") {
+			out = append(out, e)
+			continue
+		}
+		prefix, wild := strings.CutSuffix(e, "*")
+		for _, have := range environ {
+			name, _, _ := strings.Cut(have, "=")
+			if name == e || wild && strings.HasPrefix(name, prefix) {
+				out = append(out, have)
+			}
+		}
+	}
+	return out
+}
+
+// ParseLabel reads a label, KEY=VALUE or KEY (an empty value), as
+// podman's --label.
+func ParseLabel(s string) (key, value string, err error) {
+	key, value, _ = strings.Cut(s, "=")
+	if strings.TrimSpace(key) == "" || strings.ContainsAny(key, "\n") {
+		return "", "", fmt.Errorf("label %q: want KEY=VALUE", s)
+	}
+	return key, value, nil
+}
+
+// ReadLabelFile reads a --label-file: a label per line, KEY=VALUE or KEY;
+// blank lines and lines starting with # are skipped.
+func ReadLabelFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("label file: %w", err)
+	}
+	labels := map[string]string{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimLeft(line, " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, err := ParseLabel(strings.TrimRight(line, "\r"))
+		if err != nil {
+			return nil, fmt.Errorf("label file %s, line %d: %w", path, i+1, err)
+		}
+		labels[k] = v
+	}
+	return labels, nil
 }
 
 // ParseEntrypoint reads an --entrypoint value (or a definition file's
@@ -554,3 +622,181 @@ func ParseSysctl(s string) (name, value string, err error) {
 
 // IsNetSysctl reports whether a sysctl belongs to the network namespace.
 func IsNetSysctl(name string) bool { return strings.HasPrefix(name, "net.") }
+
+// ParseMount reads --mount (quadlet's Mount=) as podman does: comma
+// separated KEY=VALUE fields (CSV, so a field may be quoted), of
+// type=bind, type=volume or type=tmpfs, giving the mount -v or --tmpfs
+// gives for the same. It takes source (src), destination (dst, target),
+// ro or readonly (=true or =false), rw, bind-propagation=rprivate (the
+// only one ctr-unit makes), and for tmpfs tmpfs-size and tmpfs-mode.
+func ParseMount(spec, baseDir string) (Mount, error) {
+	fields, err := csv.NewReader(strings.NewReader(spec)).Read()
+	if err != nil {
+		return Mount{}, fmt.Errorf("not comma-separated KEY=VALUE fields: %w", err)
+	}
+	var typ, src, dst string
+	ro := false
+	var tmpfsOpts []string
+	for _, f := range fields {
+		k, v, hasValue := strings.Cut(strings.TrimSpace(f), "=")
+		switch strings.ToLower(k) {
+		case "type":
+			typ = v
+		case "source", "src":
+			src = v
+		case "destination", "dst", "target":
+			dst = v
+		case "ro", "readonly":
+			ro = true
+			if hasValue {
+				if ro, err = ParseBool(v); err != nil {
+					return Mount{}, fmt.Errorf("%s=%s: want true or false", k, v)
+				}
+			}
+		case "rw":
+			ro = false
+			if hasValue {
+				rw, err := ParseBool(v)
+				if err != nil {
+					return Mount{}, fmt.Errorf("rw=%s: want true or false", v)
+				}
+				ro = !rw
+			}
+		case "bind-propagation":
+			if v != "rprivate" {
+				return Mount{}, fmt.Errorf("bind-propagation=%s: ctr-unit's bind mounts are rprivate", v)
+			}
+		case "tmpfs-size":
+			n, err := gounits.RAMInBytes(v)
+			if err != nil || n <= 0 {
+				return Mount{}, fmt.Errorf("tmpfs-size=%s: want a size above 0, such as 64m", v)
+			}
+			tmpfsOpts = append(tmpfsOpts, "size="+strconv.FormatInt(n, 10))
+		case "tmpfs-mode":
+			if _, err := strconv.ParseUint(v, 8, 32); err != nil {
+				return Mount{}, fmt.Errorf("tmpfs-mode=%s: want an octal mode such as 1777", v)
+			}
+			tmpfsOpts = append(tmpfsOpts, "mode="+v)
+		default:
+			return Mount{}, fmt.Errorf("%q is not a mount option ctr-unit has (type, source, destination, ro, rw, bind-propagation, tmpfs-size, tmpfs-mode)", f)
+		}
+	}
+	if dst == "" {
+		return Mount{}, errors.New("give destination=CTRDIR")
+	}
+	mode := ""
+	if ro {
+		mode = ":ro"
+	}
+	switch typ {
+	case MountBind:
+		if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, ".") {
+			return Mount{}, errors.New("type=bind needs source=HOSTDIR, an absolute path (or one relative to the definition file, starting with .)")
+		}
+		return ParseVolume(src+":"+dst+mode, baseDir)
+	case MountVolume:
+		if src == "" || strings.HasPrefix(src, "/") || strings.HasPrefix(src, ".") {
+			return Mount{}, errors.New("type=volume needs source=NAME, the volume's name")
+		}
+		return ParseVolume(src+":"+dst+mode, baseDir)
+	case MountTmpfs:
+		if src != "" {
+			return Mount{}, errors.New("type=tmpfs takes no source")
+		}
+		if ro {
+			tmpfsOpts = append(tmpfsOpts, "ro")
+		}
+		if len(tmpfsOpts) > 0 {
+			dst += ":" + strings.Join(tmpfsOpts, ",")
+		}
+		return ParseTmpfs(dst)
+	case "":
+		return Mount{}, errors.New("give type=bind, type=volume or type=tmpfs")
+	}
+	return Mount{}, fmt.Errorf("type=%s: ctr-unit mounts bind, volume and tmpfs", typ)
+}
+
+// mountSource is the source= of a --mount value, as written.
+func mountSource(spec string) string {
+	fields, _ := csv.NewReader(strings.NewReader(spec)).Read()
+	for _, f := range fields {
+		if k, v, _ := strings.Cut(strings.TrimSpace(f), "="); k == "source" || k == "src" {
+			return v
+		}
+	}
+	return ""
+}
+
+// canonicalMount is a --mount value with its source replaced by src.
+func canonicalMount(spec, src string) string {
+	fields, _ := csv.NewReader(strings.NewReader(spec)).Read()
+	for i, f := range fields {
+		if k, _, _ := strings.Cut(strings.TrimSpace(f), "="); k == "source" || k == "src" {
+			fields[i] = k + "=" + src
+		}
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(fields)
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// localtime is where a container's time zone is mounted.
+const localtime = "/etc/localtime"
+
+// zoneName is a time zone's name in the zone database.
+var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
+
+// ParseTimezone reads --tz: "local" (the host's zone) or a zone name of
+// /usr/share/zoneinfo, such as Europe/Paris or UTC. Whether the zone
+// exists is the host's to say (TimezoneSource).
+func ParseTimezone(s string) (string, error) {
+	if s == "local" {
+		return s, nil
+	}
+	if !zoneName.MatchString(s) || slices.Contains(strings.Split(s, "/"), "..") {
+		return "", fmt.Errorf("time zone %q: give a zone name such as Europe/Paris or UTC (see /usr/share/zoneinfo), or local", s)
+	}
+	return s, nil
+}
+
+// TimezoneSource is the host's file of a time zone (ParseTimezone), which
+// is mounted as the container's /etc/localtime.
+func TimezoneSource(tz string) string {
+	if tz == "local" {
+		return localtime
+	}
+	return "/usr/share/zoneinfo/" + tz
+}
+
+// ParseEnvFile reads an --env-file (EnvironmentFile=) as podman does: one
+// KEY=VALUE a line, blank lines and lines starting with # skipped, and a
+// KEY alone taking the value lookup gives it (the caller's environment;
+// left out if unset there). Problems name the file and line.
+func ParseEnvFile(path string, lookup func(string) (string, bool)) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("env file: %w", err)
+	}
+	var env []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		key, _, hasValue := strings.Cut(trimmed, "=")
+		switch {
+		case key == "" || strings.ContainsAny(key, " \t"):
+			return nil, fmt.Errorf("%s:%d: %q is not KEY=VALUE", path, i+1, line)
+		case !hasValue:
+			if v, ok := lookup(key); ok {
+				env = append(env, key+"="+v)
+			}
+		default:
+			env = append(env, trimmed)
+		}
+	}
+	return env, nil
+}

@@ -2,7 +2,10 @@ package container
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +238,100 @@ func TestParseVolumeAndTmpfs(t *testing.T) {
 		if _, err := ParseTmpfs(bad); err == nil {
 			t.Errorf("ParseTmpfs(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestParseMountGivesWhatVolumeAndTmpfsGive(t *testing.T) {
+	for _, tc := range []struct {
+		mount, same string
+	}{
+		{"type=bind,source=/srv,destination=/data", "-v /srv:/data"},
+		{"type=bind,src=./srv,dst=/data,ro", "-v ./srv:/data:ro"},
+		{`type=bind,"source=/a b",target=/data,readonly=false`, "-v /a b:/data"},
+		{"type=volume,source=cache,destination=/cache,rw=false", "-v cache:/cache:ro"},
+		{"type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=700", "--tmpfs /t:size=1048576,mode=700"},
+		{"type=tmpfs,dst=/t,ro", "--tmpfs /t:ro"},
+	} {
+		got, err := ParseMount(tc.mount, "/etc/ctr-unit")
+		if err != nil {
+			t.Errorf("%s: %v", tc.mount, err)
+			continue
+		}
+		flag, value, _ := strings.Cut(tc.same, " ")
+		var want Mount
+		if flag == "-v" {
+			want, err = ParseVolume(value, "/etc/ctr-unit")
+		} else {
+			want, err = ParseTmpfs(value)
+		}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, want what %s gives: %+v (%v)", tc.mount, got, tc.same, want, err)
+		}
+	}
+	for _, bad := range []string{
+		"source=/a,destination=/b", "type=bind,destination=/b", "type=bind,source=vol,destination=/b",
+		"type=volume,source=/a,destination=/b", "type=tmpfs,source=x,destination=/t", "type=image,source=x,destination=/b",
+		"type=bind,source=/a", "type=bind,source=/a,destination=/b,bind-propagation=shared", "type=bind,source=/a,destination=/b,z",
+		"type=tmpfs,destination=/t,tmpfs-mode=rwx", `type=bind,"source=/a,destination=/b`,
+	} {
+		if m, err := ParseMount(bad, "/etc"); err == nil {
+			t.Errorf("%s: accepted as %+v", bad, m)
+		}
+	}
+}
+
+func TestTimezoneAndHostEnvironmentInTheSpec(t *testing.T) {
+	for _, ok := range []string{"local", "UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+5"} {
+		if _, err := ParseTimezone(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "/etc/passwd", "../x", "Europe/../../etc", "a b"} {
+		if _, err := ParseTimezone(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	cfg := &Config{Name: "web", Unit: "ctr-web.service", Rootfs: "/r", Command: []string{"sh"}, Timezone: "Europe/Paris", EnvHost: true, Env: []string{"A=mine"}}
+	spec := BuildSpec(cfg, []string{"A=host", "B=host", "junk"})
+	if !reflect.DeepEqual(spec.Env, []string{"A=mine", "B=host"}) {
+		t.Errorf("env %q: the container's own, then the host's", spec.Env)
+	}
+	last := spec.Mounts[len(spec.Mounts)-1]
+	if last.Destination != "/etc/localtime" || last.Source != "/usr/share/zoneinfo/Europe/Paris" || !slices.Contains(last.Options, "ro") {
+		t.Errorf("time zone mount %+v", last)
+	}
+	cfg.EnvHost = false
+	if spec := BuildSpec(cfg, []string{"B=host"}); !reflect.DeepEqual(spec.Env, []string{"A=mine"}) {
+		t.Errorf("env without --env-host: %q", spec.Env)
+	}
+}
+
+func TestParseEnvFileAsPodman(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(path, []byte("# comment\nA=1\n\n  B=two words\nFROM_HOST\nUNSET_HERE\nC=x=y\r\n"), 0o644)
+	lookup := func(k string) (string, bool) {
+		if k == "FROM_HOST" {
+			return "h", true
+		}
+		return "", false
+	}
+	env, err := ParseEnvFile(path, lookup)
+	if err != nil || strings.Join(env, "|") != "A=1|B=two words|FROM_HOST=h|C=x=y" {
+		t.Errorf("env %q, %v", env, err)
+	}
+	os.WriteFile(path, []byte("A=1\n=novalue\n"), 0o644)
+	if _, err := ParseEnvFile(path, lookup); err == nil || !strings.Contains(err.Error(), path+":2") {
+		t.Errorf("bad line: %v, want the file and line", err)
+	}
+}
+
+func TestGenerateNameIsAdjectiveNounAndFree(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		n := GenerateName(func(n string) bool { return seen[n] })
+		if err := ValidateName(n); err != nil || !strings.Contains(n, "_") || seen[n] {
+			t.Fatalf("generated %q: %v", n, err)
+		}
+		seen[n] = true
 	}
 }

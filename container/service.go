@@ -1,6 +1,9 @@
 package container
 
 import (
+	"maps"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,6 +48,12 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		MemoryMax:        cfg.MemoryMax,
 		CPUQuotaUSec:     cfg.CPUQuotaUSec,
 		TasksMax:         cfg.PidsLimit,
+	}
+	if cfg.AutoRemove {
+		// Removed once it stops, whoever stopped it; its unit is
+		// collected even when the container failed.
+		s.ExecStopPost = append(s.ExecStopPost, steps.Argv(unitstep.Remove, false, name, cfg.Unit))
+		s.CollectMode = units.CollectInactiveOrFailed
 	}
 	for _, u := range requires {
 		s.Requires = append(s.Requires, u)
@@ -112,19 +121,52 @@ func applyHealth(svc *units.Service, cfg *Config, steps unitstep.Runner) {
 	}
 }
 
-// BuildSpec maps a container to its OCI runtime spec.
-func BuildSpec(cfg *Config) ociruntime.SpecConfig {
+// BuildSpec maps a container to its OCI runtime spec. environ is the
+// environment of the process that writes the bundle: bare names in the
+// container's environment (a definition file's Environment=NAME) are
+// taken from it, and a container with EnvHost gets it under its own. The
+// unit's prepare step writes the bundle of a definition's container, so
+// that is the unit's environment.
+func BuildSpec(cfg *Config, environ []string) ociruntime.SpecConfig {
+	mounts := specMounts(cfg.Mounts)
+	if cfg.Timezone != "" {
+		// The zone's file itself, however the host links to it.
+		mounts = append(mounts, specs.Mount{Destination: localtime, Source: TimezoneSource(cfg.Timezone), Type: "bind", Options: []string{"rbind", "ro", "rprivate"}})
+	}
+	env := ResolveEnv(cfg.Env, environ)
+	if cfg.EnvHost {
+		env = underHostEnv(env, environ)
+	}
+	annotations := maps.Clone(cfg.Annotations)
+	if cfg.WorkDirMustExist {
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[unitstep.AnnotationWorkDirMustExist] = "true"
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		// As podman: the container's name, not the host's.
+		hostname = cfg.Name
+	}
+	var initPath string
+	if cfg.Init {
+		initPath = cfg.InitPath
+	}
 	return ociruntime.SpecConfig{
 		Rootfs:      cfg.Rootfs,
 		Args:        cfg.Command,
-		Env:         cfg.Env,
+		Env:         env,
+		Annotations: annotations,
 		Cwd:         cfg.WorkDir,
-		Hostname:    cfg.Hostname,
+		Hostname:    hostname,
+		InitPath:    initPath,
+		Terminal:    cfg.Terminal,
 		CgroupsPath: unitstep.ContainerCgroup(cfg.Unit),
 		HostNetwork: cfg.Network == NetworkHost,
 		UID:         cfg.UID,
 		GID:         cfg.GID,
-		Mounts:      specMounts(cfg.Mounts),
+		Mounts:      mounts,
 		ShmSize:     cfg.ShmSize,
 
 		ReadOnly:        cfg.ReadOnly,
@@ -172,6 +214,24 @@ func specMounts(mounts []Mount) []specs.Mount {
 			sm.Type, sm.Options = "bind", []string{"rbind", mode, "rprivate"}
 		}
 		out = append(out, sm)
+	}
+	return out
+}
+
+// underHostEnv is env with the variables of host it does not set, as
+// podman's --env-host puts the host's environment under the container's.
+func underHostEnv(env, host []string) []string {
+	set := map[string]bool{}
+	for _, e := range env {
+		k, _, _ := strings.Cut(e, "=")
+		set[k] = true
+	}
+	out := slices.Clone(env)
+	for _, e := range host {
+		if k, _, ok := strings.Cut(e, "="); ok && k != "" && !set[k] {
+			set[k] = true
+			out = append(out, e)
+		}
 	}
 	return out
 }

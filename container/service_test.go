@@ -53,7 +53,7 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 	if s.MemoryMax != 1<<20 || s.TasksMax != 9 || !slices.Equal(s.Requires, []string{"ctr-db.service"}) || !slices.Equal(s.After, []string{"ctr-db.service"}) {
 		t.Errorf("limits %d %d requires %v after %v", s.MemoryMax, s.TasksMax, s.Requires, s.After)
 	}
-	spec := BuildSpec(cfg)
+	spec := BuildSpec(cfg, nil)
 	if spec.CgroupsPath != units.ControlGroup(s.Slice, cfg.Unit)+"/ctr" {
 		t.Errorf("runc's cgroupsPath %q is not below the unit's own cgroup in %s", spec.CgroupsPath, s.Slice)
 	}

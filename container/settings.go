@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,9 +29,23 @@ type Options struct {
 	Command []string
 	// Entrypoint is nil when not given, empty to clear the image's. It
 	// goes before Command.
-	Entrypoint    []string
-	Env           []string
-	WorkDir       string
+	Entrypoint []string
+	Env        []string
+	// Environ gives the environment a bare --env NAME is taken from (the
+	// caller's); nil keeps bare names, for the unit to resolve as it
+	// starts (a definition file's Environment=NAME).
+	Environ func() []string
+	WorkDir string
+	// WorkDirFromImage: WorkDir is the image's, made if it is missing.
+	WorkDirFromImage bool
+	// Labels are --label's; FileLabels --label-file's, which --label
+	// overrides.
+	Labels, FileLabels map[string]string
+	// AutoRemove is --rm.
+	AutoRemove bool
+	// EnvFromFiles is what --env-file (EnvironmentFile=) read; Env
+	// overrides it.
+	EnvFromFiles  []string
 	Hostname      string
 	Network       string
 	Restart       RestartPolicy
@@ -47,6 +62,13 @@ type Options struct {
 	Volumes []Mount
 	Tmpfs   []Mount
 	ShmSize int64
+	// Timezone is the container's time zone: a zone name, or "local"
+	// for the host's.
+	Timezone string
+	// EnvHost passes the environment of the process that writes the
+	// container's bundle (the unit's, for systemd's starts) under the
+	// container's own.
+	EnvHost bool
 	Health  HealthOptions
 	// Security and privileges: capabilities added and dropped (names
 	// such as CAP_NET_ADMIN, or ALL), --privileged, a read-only root
@@ -63,6 +85,18 @@ type Options struct {
 	Devices         []Device
 	Ulimits         []Ulimit
 	Sysctls         map[string]string
+	// Terminal gives the container's process a terminal (-t), which an
+	// attached run holds; Interactive passes it the caller's input (-i).
+	Terminal    bool
+	Interactive bool
+	// Init runs an init (catatonit) as the container's PID 1; InitPath
+	// is the host's binary (default: found at create).
+	Init     bool
+	InitPath string
+	// Annotations are the OCI spec's, KEY=VALUE (hooks select on them).
+	Annotations []string
+	// HooksDirs replace the default OCI hook directories.
+	HooksDirs []string
 	// BaseDir is where relative host paths are taken from: the working
 	// directory of a command, the directory of a definition file.
 	BaseDir string
@@ -87,20 +121,55 @@ type Setting struct {
 	// Arg is what plays the setting's part on the command line when it
 	// has no flag: a positional argument (IMAGE, COMMAND).
 	Arg string
+	// OldKey is an older spelling of Key that files may still use.
+	OldKey string
 	// Bool: a flag given without a value means true.
 	Bool bool
-	// List: the flag repeats, and so do the key's lines, each adding.
+	// List: the flag repeats, and so do the key's lines, each adding;
+	// an empty assignment (KEY=) empties the list. Otherwise the key's
+	// last line counts, and an empty one means the default.
 	List bool
-	// Words: a key's value is a list of words, quoted as systemd quotes
-	// them, each a value of the flag.
-	Words bool
-	// FromKey turns a key's value into the flag's values; nil passes it
-	// as it is.
+	// Read is how a key's value is read, as quadlet reads that key.
+	Read Reading
+	// KeepEmpty: an empty value of the key is given to the flag, as
+	// quadlet passes Entrypoint= ("" clears the image's).
+	KeepEmpty bool
+	// FromKey turns one value of a key (as Read gives them) into the
+	// flag's values; nil passes it as it is.
 	FromKey func(value string) ([]string, error)
 	// Set parses one flag value into o.
 	Set    func(o *Options, value string) error
 	Hidden bool
 }
+
+// Reading is how a definition file's value of a key is read: as podman's
+// quadlet reads that key (its Lookup functions), so that a file written
+// for quadlet means the same. Every value then has its specifiers and $
+// read as systemd reads them in the ExecStart= quadlet writes (package
+// definition).
+type Reading int
+
+const (
+	// ReadUnquoted is the value with one pair of double quotes around
+	// it removed; escapes stay (quadlet's Lookup).
+	ReadUnquoted Reading = iota
+	// ReadRaw is the value as written (LookupAll).
+	ReadRaw
+	// ReadWords splits at blanks; quotes group and go; backslashes stay
+	// (LookupAllStrv).
+	ReadWords
+	// ReadArgs splits as systemd splits a command line: quotes group
+	// and go, C escapes are decoded (LookupAllArgs, LookupLastArgs).
+	ReadArgs
+	// ReadKeyVal is ReadArgs with each word KEY=VALUE: a later KEY
+	// replaces an earlier one, and they come sorted by KEY
+	// (LookupAllKeyVal).
+	ReadKeyVal
+	// ReadBool is a boolean: 1, yes, true, on or 0, no, false, off, in
+	// any case (quadlet's LookupBoolean, which reads anything else as
+	// false, where systemd reads y and t as true: those are refused).
+	ReadBool
+)
 
 // Name is the setting's name in Problems: its flag, or its key.
 func (s Setting) Name() string {
@@ -118,8 +187,9 @@ const (
 	KeyExec                  = "Exec"
 	KeyEntrypoint            = "Entrypoint"
 	KeyEnvironment           = "Environment"
+	KeyLabel                 = "Label"
 	KeyWorkingDir            = "WorkingDir"
-	KeyHostname              = "Hostname"
+	KeyHostName              = "HostName"
 	KeyNetwork               = "Network"
 	KeyRestart               = "Restart"
 	KeyStopSignal            = "StopSignal"
@@ -150,18 +220,26 @@ const (
 	KeyDropCapability        = "DropCapability"
 	KeyReadOnly              = "ReadOnly"
 	KeyReadOnlyTmpfs         = "ReadOnlyTmpfs"
-	KeyVolatileTmp           = "VolatileTmp"
 	KeyNoNewPrivileges       = "NoNewPrivileges"
 	KeySeccompProfile        = "SeccompProfile"
 	KeyAddDevice             = "AddDevice"
 	KeyUlimit                = "Ulimit"
 	KeySysctl                = "Sysctl"
+	KeyContainerName         = "ContainerName"
+	KeyMount                 = "Mount"
+	KeyTimezone              = "Timezone"
+	KeyEnvironmentHost       = "EnvironmentHost"
+	KeyLogDriver             = "LogDriver"
+	KeyVolatileTmp           = "VolatileTmp"
+	KeyEnvironmentFile       = "EnvironmentFile"
+	KeyRunInit               = "RunInit"
+	KeyAnnotation            = "Annotation"
 )
 
 // Settings is every container setting. run and create bind their flags
 // from it, and definition files read their keys through it.
 var Settings = []Setting{
-	{Flag: "name", Usage: "container name (required)", Set: func(o *Options, v string) error {
+	{Flag: "name", Usage: "container name (default: an adjective_noun made up and printed)", Set: func(o *Options, v string) error {
 		// docker writes names with a leading slash.
 		o.Name = strings.TrimPrefix(v, "/")
 		return ValidateName(o.Name)
@@ -177,26 +255,64 @@ var Settings = []Setting{
 		o.Image = v
 		return nil
 	}},
-	{Key: KeyExec, Arg: "a COMMAND (after the IMAGE, or after --)", Words: true, Set: func(o *Options, v string) error { o.Command = append(o.Command, v); return nil }},
+	{Key: KeyExec, Arg: "a COMMAND (after the IMAGE, or after --)", Read: ReadArgs, Set: func(o *Options, v string) error { o.Command = append(o.Command, v); return nil }},
 	{Key: KeyRestart, Flag: "restart", Usage: "restart policy: no, on-failure[:N], always, unless-stopped (default no)", Set: func(o *Options, v string) (err error) {
 		o.Restart, err = ParseRestartPolicy(v)
 		return err
 	}},
-	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Words: true, Usage: "set an environment variable (KEY=VALUE)", Set: func(o *Options, v string) error {
+	{Key: KeyEnvironment, Flag: "env", Short: "e", List: true, Read: ReadKeyVal, Usage: "set an environment variable: KEY=VALUE, or NAME (or PREFIX*) to pass the caller's", Set: func(o *Options, v string) error {
 		e, err := ParseEnv(v)
+		if err != nil {
+			return err
+		}
+		if o.Environ != nil && !strings.Contains(e, "=") {
+			o.Env = append(o.Env, ResolveEnv([]string{e}, o.Environ())...)
+			return nil
+		}
 		o.Env = append(o.Env, e)
+		return nil
+	}},
+	{Key: KeyLabel, Flag: "label", Short: "l", List: true, Read: ReadKeyVal, Usage: "set a label (KEY=VALUE, or KEY for an empty value)", Set: func(o *Options, v string) error {
+		k, val, err := ParseLabel(v)
+		if err == nil {
+			o.Labels = setLabel(o.Labels, k, val)
+		}
+		return err
+	}},
+	{Flag: "label-file", List: true, Usage: "read labels from a file of KEY=VALUE lines (# comments)", Set: func(o *Options, v string) error {
+		path, err := hostPath(v, o.BaseDir)
+		if err != nil {
+			return err
+		}
+		labels, err := ReadLabelFile(path)
+		for k, val := range labels {
+			o.FileLabels = setLabel(o.FileLabels, k, val)
+		}
+		return err
+	}},
+	{Flag: "rm", Bool: true, Usage: "remove the container once it stops, however it stops", Set: func(o *Options, v string) (err error) {
+		o.AutoRemove, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyEnvironmentFile, Flag: "env-file", List: true, Read: ReadArgs, Usage: "read environment variables from a file of KEY=VALUE lines (repeatable; --env overrides)", Set: func(o *Options, v string) error {
+		path, err := hostPath(v, o.BaseDir)
+		if err != nil {
+			return err
+		}
+		env, err := ParseEnvFile(path, os.LookupEnv)
+		o.EnvFromFiles = append(o.EnvFromFiles, env...)
 		return err
 	}},
 	{Key: KeyWorkingDir, Flag: "workdir", Short: "w", Usage: "working directory inside the container", Set: func(o *Options, v string) (err error) {
 		o.WorkDir, err = ParsePath(v)
 		return err
 	}},
-	{Key: KeyEntrypoint, Flag: "entrypoint", Usage: `replace the image's ENTRYPOINT, and drop its CMD: PATH or '["PROGRAM","ARG"]' ("" clears it)`, Set: func(o *Options, v string) (err error) {
+	{Key: KeyEntrypoint, Flag: "entrypoint", KeepEmpty: true, Usage: `replace the image's ENTRYPOINT, and drop its CMD: PATH or '["PROGRAM","ARG"]' ("" clears it)`, Set: func(o *Options, v string) (err error) {
 		o.Entrypoint, err = ParseEntrypoint(v)
 		return err
 	}},
-	{Key: KeyHostname, Flag: "hostname", Usage: "container host name", Set: func(o *Options, v string) error { o.Hostname = v; return nil }},
-	{Key: KeyNetwork, Flag: "network", Usage: "network: host or none (default host)", Set: func(o *Options, v string) (err error) {
+	{Key: KeyHostName, OldKey: "Hostname", Flag: "hostname", Usage: "container host name", Set: func(o *Options, v string) error { o.Hostname = v; return nil }},
+	{Key: KeyNetwork, Flag: "network", Read: ReadRaw, Usage: "network: host or none (default host)", Set: func(o *Options, v string) (err error) {
 		o.Network, err = ParseNetwork(v)
 		return err
 	}},
@@ -210,11 +326,11 @@ var Settings = []Setting{
 		o.StopTimeout = &secs
 		return err
 	}},
-	{Key: KeyRequires, Flag: "requires", List: true, Words: true, Usage: "container that must run before this one (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyRequires, Flag: "requires", List: true, Read: ReadWords, Usage: "container that must run before this one (repeatable)", Set: func(o *Options, v string) error {
 		o.Requires = append(o.Requires, v)
 		return ValidateName(v)
 	}},
-	{Key: KeyWaitNetwork, Flag: "no-network-wait", Bool: true, Usage: "do not order the container's unit after network-online.target at boot",
+	{Key: KeyWaitNetwork, Flag: "no-network-wait", Bool: true, Read: ReadBool, Usage: "do not order the container's unit after network-online.target at boot",
 		FromKey: func(v string) ([]string, error) {
 			wait, err := ParseBool(v)
 			return []string{strconv.FormatBool(!wait)}, err
@@ -247,7 +363,7 @@ var Settings = []Setting{
 		o.Group = v
 		return nil
 	}},
-	{Key: KeyVolume, Flag: "volume", Short: "v", List: true, Usage: "mount HOSTDIR:CTRDIR[:ro] or named volume NAME:CTRDIR[:ro] (repeatable)",
+	{Key: KeyVolume, Flag: "volume", Short: "v", List: true, Read: ReadRaw, Usage: "mount HOSTDIR:CTRDIR[:ro] or named volume NAME:CTRDIR[:ro] (repeatable)",
 		FromKey: func(v string) ([]string, error) {
 			if src, dest, _ := strings.Cut(v, ":"); strings.HasSuffix(src, ".volume") && !strings.HasPrefix(src, "/") {
 				return nil, fmt.Errorf("ctr-unit has no .volume units; name the volume instead (NAME:%s), which is made on first use or with ctr-unit volume create", dest)
@@ -262,17 +378,24 @@ var Settings = []Setting{
 			o.Volumes = append(o.Volumes, m)
 			return err
 		}},
-	{Key: KeyTmpfs, Flag: "tmpfs", List: true, Usage: "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)", Set: setTmpfs},
+	{Key: KeyTmpfs, Flag: "tmpfs", List: true, Read: ReadRaw, Usage: "mount a tmpfs at CTRDIR[:OPTIONS] (repeatable)", Set: func(o *Options, v string) error {
+		m, err := ParseTmpfs(v)
+		if err == nil {
+			err = o.mountedAlready(m.Destination)
+		}
+		o.Tmpfs = append(o.Tmpfs, m)
+		return err
+	}},
 	{Key: KeyShmSize, Flag: "shm-size", Usage: "size of /dev/shm (e.g. 64m)", Set: func(o *Options, v string) (err error) {
 		o.ShmSize, err = ParseSize(v)
 		return err
 	}},
-	{Key: KeyAddCapability, Flag: "cap-add", List: true, Words: true, Usage: "add a capability (NET_ADMIN, CAP_SYS_TIME, or ALL) to the default ones (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyAddCapability, Flag: "cap-add", List: true, Read: ReadWords, Usage: "add a capability (NET_ADMIN, CAP_SYS_TIME, or ALL) to the default ones (repeatable)", Set: func(o *Options, v string) error {
 		c, err := ParseCapability(v)
 		o.CapAdd = append(o.CapAdd, c)
 		return err
 	}},
-	{Key: KeyDropCapability, Flag: "cap-drop", List: true, Words: true, Usage: "drop a capability (NET_RAW, or ALL) from the default ones (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyDropCapability, Flag: "cap-drop", List: true, Read: ReadWords, Usage: "drop a capability (NET_RAW, or ALL) from the default ones (repeatable)", Set: func(o *Options, v string) error {
 		c, err := ParseCapability(v)
 		o.CapDrop = append(o.CapDrop, c)
 		return err
@@ -281,11 +404,11 @@ var Settings = []Setting{
 		o.Privileged, err = ParseBool(v)
 		return err
 	}},
-	{Key: KeyReadOnly, Flag: "read-only", Bool: true, Usage: "mount the container's root file system read-only", Set: func(o *Options, v string) (err error) {
+	{Key: KeyReadOnly, Flag: "read-only", Bool: true, Read: ReadBool, Usage: "mount the container's root file system read-only", Set: func(o *Options, v string) (err error) {
 		o.ReadOnly, err = ParseBool(v)
 		return err
 	}},
-	{Key: KeyReadOnlyTmpfs, Flag: "read-only-tmpfs", Bool: true, Usage: "with --read-only, mount tmpfs on /run, /tmp and /var/tmp; false leaves /dev read-only too (default true)", Set: func(o *Options, v string) error {
+	{Key: KeyReadOnlyTmpfs, Flag: "read-only-tmpfs", Bool: true, Read: ReadBool, Usage: "with --read-only, mount tmpfs on /run, /tmp and /var/tmp; false leaves /dev read-only too (default true)", Set: func(o *Options, v string) error {
 		on, err := ParseBool(v)
 		o.ReadOnlyTmpfs = &on
 		return err
@@ -293,19 +416,19 @@ var Settings = []Setting{
 	{Flag: "security-opt", List: true, Usage: "seccomp=unconfined, seccomp=PROFILE.json (the default is podman's profile), or no-new-privileges (repeatable)", Set: setSecurityOpt},
 	// quadlet's SeccompProfile= and NoNewPrivileges= are --security-opt's.
 	{Key: KeySeccompProfile, FromKey: func(v string) ([]string, error) { return []string{"seccomp=" + v}, nil }, Set: setSecurityOpt},
-	{Key: KeyNoNewPrivileges, FromKey: func(v string) ([]string, error) { return []string{"no-new-privileges=" + v}, nil }, Set: setSecurityOpt},
-	{Key: KeyAddDevice, Flag: "device", List: true, Words: true, Usage: "give the container a host device: HOST[:CONTAINER][:PERMISSIONS] (rwm) (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyNoNewPrivileges, Read: ReadBool, FromKey: func(v string) ([]string, error) { return []string{"no-new-privileges=" + v}, nil }, Set: setSecurityOpt},
+	{Key: KeyAddDevice, Flag: "device", List: true, Read: ReadWords, Usage: "give the container a host device: HOST[:CONTAINER][:PERMISSIONS] (rwm) (repeatable)", Set: func(o *Options, v string) error {
 		d, err := ParseDevice(v)
 		o.Devices = append(o.Devices, d)
 		return err
 	}},
-	{Key: KeyUlimit, Flag: "ulimit", List: true, Usage: "resource limit NAME=SOFT[:HARD], e.g. nofile=1024:4096 (-1: unlimited) (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeyUlimit, Flag: "ulimit", List: true, Read: ReadRaw, Usage: "resource limit NAME=SOFT[:HARD], e.g. nofile=1024:4096 (-1: unlimited) (repeatable)", Set: func(o *Options, v string) error {
 		u, err := ParseUlimit(v)
 		// A later value of one limit replaces the earlier.
 		o.Ulimits = append(slices.DeleteFunc(o.Ulimits, func(x Ulimit) bool { return x.Name == u.Name }), u)
 		return err
 	}},
-	{Key: KeySysctl, Flag: "sysctl", List: true, Words: true, Usage: "set a namespaced kernel parameter NAME=VALUE (repeatable)", Set: func(o *Options, v string) error {
+	{Key: KeySysctl, Flag: "sysctl", List: true, Read: ReadWords, Usage: "set a namespaced kernel parameter NAME=VALUE (repeatable)", Set: func(o *Options, v string) error {
 		name, value, err := ParseSysctl(v)
 		if err == nil {
 			if o.Sysctls == nil {
@@ -315,14 +438,6 @@ var Settings = []Setting{
 		}
 		return err
 	}},
-	// quadlet's VolatileTmp= (deprecated there) is a tmpfs on /tmp.
-	{Key: KeyVolatileTmp, FromKey: func(v string) ([]string, error) {
-		on, err := ParseBool(v)
-		if !on {
-			return nil, err
-		}
-		return []string{"/tmp:rw,size=512M,mode=1777"}, err
-	}, Set: setTmpfs},
 	{Key: KeyHealthCmd, Flag: "health-cmd", Usage: `healthcheck command run inside the container: a JSON array (exec form) or a string run with /bin/sh -c; "none" disables`, Set: healthSetting(func(o *Options, v string) (err error) {
 		o.Health.Cmd, err = ParseHealthCommand(v)
 		if err == nil && o.Health.Cmd == nil {
@@ -375,19 +490,87 @@ var Settings = []Setting{
 			o.Health.SdNotify, err = ParseSdNotify(v)
 			return err
 		}},
+	// The file's name names the container; quadlet's ContainerName= may
+	// only say the same (ContainerName=%N does).
+	{Key: KeyContainerName, Set: func(o *Options, v string) error {
+		if v != o.Name {
+			return fmt.Errorf("the container is named after its file (%s); to name it %s, name the file %s.container", o.Name, v, v)
+		}
+		return nil
+	}},
+	{Key: KeyMount, Flag: "mount", List: true, Read: ReadArgs, Usage: "mount type=bind,source=HOSTDIR,destination=CTRDIR[,ro], type=volume,source=NAME,... or type=tmpfs,destination=CTRDIR[,tmpfs-size=SIZE][,tmpfs-mode=MODE] (repeatable)",
+		FromKey: func(v string) ([]string, error) {
+			if src := mountSource(v); strings.HasSuffix(src, ".volume") && !strings.HasPrefix(src, "/") {
+				return nil, fmt.Errorf("ctr-unit has no .volume units; name the volume instead (source=NAME), which is made on first use or with ctr-unit volume create")
+			}
+			return []string{v}, nil
+		},
+		Set: func(o *Options, v string) error {
+			m, err := ParseMount(v, o.BaseDir)
+			if err == nil {
+				err = o.mountedAlready(m.Destination)
+			}
+			if m.Type == MountTmpfs {
+				o.Tmpfs = append(o.Tmpfs, m)
+			} else {
+				o.Volumes = append(o.Volumes, m)
+			}
+			return err
+		}},
+	{Key: KeyTimezone, Flag: "tz", Usage: "time zone of the container: a zone name (Europe/Paris) or local (the host's)", Set: func(o *Options, v string) (err error) {
+		o.Timezone, err = ParseTimezone(v)
+		return err
+	}},
+	{Key: KeyEnvironmentHost, Flag: "env-host", Bool: true, Read: ReadBool, Usage: "pass the environment of the unit (of ctr-unit for a transient unit) to the container, under its own", Set: func(o *Options, v string) (err error) {
+		o.EnvHost, err = ParseBool(v)
+		return err
+	}},
+	// Output always goes to the journal, through the unit.
+	{Key: KeyLogDriver, Flag: "log-driver", Usage: "where the container's output goes: journald (the only one)", Set: func(o *Options, v string) error {
+		if v != "journald" {
+			return fmt.Errorf("log driver %q: the container's output goes to the journal (journald)", v)
+		}
+		return nil
+	}},
+	// quadlet's VolatileTmp=yes is --tmpfs /tmp:rw,size=512M,mode=1777.
+	{Key: KeyVolatileTmp, Read: ReadBool, Set: func(o *Options, v string) error {
+		if on, err := ParseBool(v); err != nil || !on {
+			return err
+		}
+		m, err := ParseTmpfs("/tmp:rw,size=512M,mode=1777")
+		if err == nil {
+			err = o.mountedAlready(m.Destination)
+		}
+		o.Tmpfs = append(o.Tmpfs, m)
+		return err
+	}},
+	{Flag: "tty", Short: "t", Bool: true, Usage: "give the container a terminal, held by the attached run (run -it)", Set: func(o *Options, v string) (err error) {
+		o.Terminal, err = ParseBool(v)
+		return err
+	}},
+	{Flag: "interactive", Short: "i", Bool: true, Usage: "pass the attached run's input to the container", Set: func(o *Options, v string) (err error) {
+		o.Interactive, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyRunInit, Flag: "init", Bool: true, Read: ReadBool, Usage: "run an init (catatonit) as PID 1 that reaps zombies and passes signals on", Set: func(o *Options, v string) (err error) {
+		o.Init, err = ParseBool(v)
+		return err
+	}},
+	{Flag: "init-path", Usage: "the init binary on the host for --init (default: catatonit, found in $PATH or /usr/libexec/podman)", Set: func(o *Options, v string) (err error) {
+		o.InitPath, err = hostPath(v, o.BaseDir)
+		return err
+	}},
+	{Key: KeyAnnotation, Flag: "annotation", List: true, Read: ReadKeyVal, Usage: "add an annotation KEY=VALUE to the OCI spec (repeatable; hooks select on them)", Set: func(o *Options, v string) error {
+		k, val, err := ParseAnnotation(v)
+		if err == nil {
+			o.Annotations = append(o.Annotations, k+"="+val)
+		}
+		return err
+	}},
 	{Flag: "unit", Hidden: true, Usage: "the unit file that runs the container (set by generate systemd --new units)", Set: func(o *Options, v string) (err error) {
 		o.Unit, err = ParseUnitName(v)
 		return err
 	}},
-}
-
-func setTmpfs(o *Options, v string) error {
-	m, err := ParseTmpfs(v)
-	if err == nil {
-		err = o.mountedAlready(m.Destination)
-	}
-	o.Tmpfs = append(o.Tmpfs, m)
-	return err
 }
 
 // setSecurityOpt parses one --security-opt into o.
@@ -400,6 +583,14 @@ func setSecurityOpt(o *Options, v string) error {
 		o.NoNewPrivileges = *opt.NoNewPrivileges
 	}
 	return err
+}
+
+func setLabel(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
 }
 
 // mountedAlready refuses a second mount on one path.
@@ -455,26 +646,15 @@ func Lookup(name string) (Setting, bool) {
 	return Setting{}, false
 }
 
-// KeySetting finds the setting of a [Container] key.
+// KeySetting finds the setting of a [Container] key, by its name or its
+// older spelling.
 func KeySetting(key string) (Setting, bool) {
 	for _, s := range Settings {
-		if s.Key != "" && s.Key == key {
+		if s.Key != "" && (s.Key == key || s.OldKey == key) {
 			return s, true
 		}
 	}
 	return Setting{}, false
-}
-
-// KeyValues turns one of a key's values into the flag values its setting
-// parses, split into words by split where the setting takes words.
-func (s Setting) KeyValues(value string, split func(string) ([]string, error)) ([]string, error) {
-	if s.FromKey != nil {
-		return s.FromKey(value)
-	}
-	if s.Words {
-		return split(value)
-	}
-	return []string{value}, nil
 }
 
 // Canonical is a flag value as it must be written to create the same
@@ -482,7 +662,7 @@ func (s Setting) KeyValues(value string, split func(string) ([]string, error)) (
 // host paths made absolute.
 func Canonical(flag, value, baseDir string) string {
 	switch flag {
-	case "rootfs":
+	case "rootfs", "env-file", "init-path":
 		if p, err := hostPath(value, baseDir); err == nil {
 			return p
 		}
@@ -494,6 +674,10 @@ func Canonical(flag, value, baseDir string) string {
 	case "security-opt":
 		if opt, err := ParseSecurityOpt(value, baseDir); err == nil && opt.Seccomp != nil && *opt.Seccomp != SeccompUnconfined {
 			return "seccomp=" + *opt.Seccomp
+		}
+	case "mount":
+		if m, err := ParseMount(value, baseDir); err == nil && m.Type == MountBind {
+			return canonicalMount(value, m.Source)
 		}
 	}
 	return value

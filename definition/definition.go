@@ -19,8 +19,6 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-
-	"github.com/coreos/go-systemd/v22/unit"
 )
 
 // Suffix of definition files.
@@ -123,16 +121,9 @@ type File struct {
 	// then its drop-ins (see Load). X- sections are left out, as systemd
 	// ignores them.
 	Settings []Entry
-	// Container holds the [Container] section's entries in that order.
+	// Container holds the [Container] section's entries in that order;
+	// the others are read with UnitSettings and InstallSettings.
 	Container []Entry
-	// Pass are the [Unit], [Service] and [Install] settings, as written,
-	// for systemd to read in the unit: continuations joined, but quotes,
-	// escapes and specifiers left for systemd.
-	Pass []*unit.UnitOption
-	// PassLines are the lines of Pass's settings, and PassFiles their
-	// files.
-	PassLines []int
-	PassFiles []string
 	// SectionLine is where [Container] starts, in SectionFile, for
 	// problems of the whole section.
 	SectionLine int
@@ -194,19 +185,6 @@ func lastList(entries []Entry, section, key string) []Entry {
 	return out
 }
 
-// Install returns the values of an [Install] setting, split into words as
-// systemctl enable and quadlet split them (quotes removed); an empty
-// assignment resets the list. Values that cannot be split are reported
-// by Parse.
-func (f *File) Install(key string) []string {
-	var out []string
-	for _, e := range lastList(f.Settings, "Install", key) {
-		words, _ := split(e.Value, Words)
-		out = append(out, words...)
-	}
-	return out
-}
-
 // knownSection tells the sections a definition may have: [Container] is
 // ctr-unit's, the others are handed to the unit.
 func knownSection(name string) bool {
@@ -251,18 +229,8 @@ func (f *File) add(path string, data []byte) Problems {
 			continue
 		}
 		f.Settings = append(f.Settings, e)
-		switch e.Section {
-		case "Container":
+		if e.Section == "Container" {
 			f.Container = append(f.Container, e)
-		case "Install":
-			if _, err := split(e.Value, Words); err != nil {
-				probs = append(probs, e.Problem("%s=%s: %v", e.Key, e.Value, err))
-			}
-			fallthrough
-		default:
-			f.Pass = append(f.Pass, &unit.UnitOption{Section: e.Section, Name: e.Key, Value: e.Value})
-			f.PassLines = append(f.PassLines, e.Line)
-			f.PassFiles = append(f.PassFiles, e.File)
 		}
 	}
 	return probs

@@ -38,11 +38,17 @@ WantedBy=multi-user.target
 	if env.Line != 9 {
 		t.Errorf("Environment line %d, want 9 (after a continued line)", env.Line)
 	}
-	if got := f.Install("WantedBy"); !reflect.DeepEqual(got, []string{"multi-user.target"}) {
-		t.Errorf("WantedBy = %q", got)
+	if in, probs := f.InstallSettings(func(string) bool { return false }); len(probs) > 0 || !reflect.DeepEqual(in.WantedBy, []string{"multi-user.target"}) {
+		t.Errorf("WantedBy = %q, %v", in.WantedBy, probs)
 	}
-	if len(f.Pass) != 2 || f.PassLines[0] != 3 || f.PassLines[1] != 12 {
-		t.Errorf("pass %v lines %v", f.Pass, f.PassLines)
+	var lines []int
+	for _, e := range f.Settings {
+		if e.Section != "Container" {
+			lines = append(lines, e.Line)
+		}
+	}
+	if !reflect.DeepEqual(lines, []int{3, 12}) {
+		t.Errorf("lines of the other sections: %v", lines)
 	}
 }
 

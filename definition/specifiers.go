@@ -23,7 +23,10 @@ type Specifiers struct {
 	// Fragment is the path of the unit's file (%y, %Y); for an instance
 	// of a template, the template's file.
 	Fragment string
-	Host     Host
+	// Credentials is the unit whose credentials directory %d names, if
+	// not Unit.
+	Credentials string
+	Host        Host
 }
 
 // Host is what the specifiers that describe the system resolve to.
@@ -194,6 +197,9 @@ func (sp *Specifiers) resolve(c byte) (string, error) {
 		}
 		return path.Dir(sp.Fragment), nil
 	case 'd':
+		if sp.Credentials != "" {
+			return "/run/credentials/" + sp.Credentials, nil
+		}
 		return "/run/credentials/" + sp.Unit, nil
 	case 'a':
 		return need(h.Architecture, "architecture")

@@ -5,6 +5,7 @@
 # and check that nothing is left on the host. Needs root.
 #
 # Usage: hack/sysbox_test.sh [v2] [hybrid]    (default: both)
+# SYSBOX_TEST_PREFIX sets the start of the boxes' names (default st<pid>).
 set -euo pipefail
 
 SYSBOX=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/sysbox
@@ -40,7 +41,7 @@ host_procs() {
 }
 
 test_layout() {
-	local layout=$1 name="st$$${1:0:1}" persist t0 ms
+	local layout=$1 name="${SYSBOX_TEST_PREFIX:-st$$}${1:0:1}" persist t0 ms
 	persist=$(mktemp -d /tmp/sysbox-test.XXXXXX)
 	echo "== $layout (box $name)"
 	local mounts_before
@@ -65,6 +66,19 @@ test_layout() {
 	check "$layout: exit code propagated" sh -c "! '$SYSBOX' exec '$name' -- sh -c 'exit 3'; test \$? -eq 0 && '$SYSBOX' exec '$name' -- sh -c 'exit 3'; test \$? -eq 3"
 	check "$layout: stdin passed through" test "$(echo hi | inbox "$name" cat)" = hi
 
+	# The box's own network namespace: only lo, up; what is made inside
+	# (here a bridge) is invisible on the host.
+	local boxnet
+	boxnet=$(inbox "$name" readlink /proc/self/ns/net)
+	check "$layout: box has its own netns" test -n "$boxnet" -a "$boxnet" != "$(readlink /proc/self/ns/net)"
+	check "$layout: systemd (PID 1) is in the box's netns" test "$(inbox "$name" readlink /proc/1/ns/net)" = "$boxnet"
+	check "$layout: only lo in the box, up" \
+		test "$(inbox "$name" ip -o link show | awk '{print $2}')" = "lo:" -a -n "$(inbox "$name" ip -o link show up lo)"
+	inbox "$name" ip link add sbxtest0 type bridge || true
+	check "$layout: a link made in the box exists there" inbox "$name" ip link show sbxtest0
+	check "$layout: ... and not on the host" sh -c '! ip link show sbxtest0 >/dev/null 2>&1'
+	inbox "$name" ip link del sbxtest0 || true
+
 	if [[ $layout == v2 ]]; then
 		check "v2: /sys/fs/cgroup is cgroup2" test "$(inbox "$name" stat -fc %T /sys/fs/cgroup)" = cgroup2fs
 	else
@@ -85,6 +99,8 @@ test_layout() {
 	check "$layout: unit cgroup is /system.slice/sbx-test.service" test "$cg" = /system.slice/sbx-test.service
 	check "$layout: unit process in unit cgroup" \
 		inbox "$name" grep -qx "0::$cg" "/proc/$mainpid/cgroup"
+	check "$layout: unit process in the box's netns" \
+		test "$(inbox "$name" readlink "/proc/$mainpid/ns/net")" = "$boxnet"
 	if [[ $layout == hybrid ]]; then
 		check "hybrid: unit process in name=systemd cgroup" \
 			inbox "$name" grep -q ":name=systemd:$cg\$" "/proc/$mainpid/cgroup"
@@ -152,9 +168,9 @@ done
 
 # run: up + exec + down, exit code of the command.
 rc=0
-"$SYSBOX" run v2 --name "st$$r" -- sh -c 'test "$(systemctl is-system-running)" = running && exit 42' || rc=$?
+"$SYSBOX" run v2 --name "${SYSBOX_TEST_PREFIX:-st$$}r" -- sh -c 'test "$(systemctl is-system-running)" = running && exit 42' || rc=$?
 check "run: exit code of the command (42)" test "$rc" = 42
-check "run: box removed afterwards" test ! -e "/run/sysbox/st$$r"
+check "run: box removed afterwards" test ! -e "/run/sysbox/${SYSBOX_TEST_PREFIX:-st$$}r"
 
 # run from a directory in /tmp (private to the box): the box sees it, and
 # the boot leaves it as it was.

@@ -138,8 +138,18 @@ func TestForRunStartsAfreshForANewInit(t *testing.T) {
 }
 
 func TestUnitNamesAndTimer(t *testing.T) {
-	if TimerUnit("my-web") != `ctr-my\x2dweb-health.timer` || ServiceUnit("a.b") != "ctr-a.b-health.service" {
-		t.Errorf("names: %s %s", TimerUnit("my-web"), ServiceUnit("a.b"))
+	names := []struct{ name, unit, timer, service string }{
+		{"my-web", "ctr-my-web.service", "ctr-health@my-web.timer", "ctr-health@my-web.service"},
+		// A container's unit and another's checks never share a name.
+		{"web", "ctr@web.service", "ctr-health@web.timer", "ctr-health@web.service"},
+		// A container running since an older ctr-unit keeps its names.
+		{"my-web", `ctr-my\x2dweb.service`, `ctr-my\x2dweb-health.timer`, `ctr-my\x2dweb-health.service`},
+		{"a.b", `ctr@a.b.service`, "ctr-health@a.b.timer", "ctr-health@a.b.service"},
+	}
+	for _, n := range names {
+		if timer, service := Units(n.name, n.unit); timer != n.timer || service != n.service {
+			t.Errorf("Units(%s, %s) = %s, %s; want %s, %s", n.name, n.unit, timer, service, n.timer, n.service)
+		}
 	}
 	c := &Config{Probe: Probe{Interval: time.Second, Timeout: 2 * time.Second}}
 	m := map[string]any{}

@@ -1,18 +1,27 @@
 package healthcheck
 
 import (
+	"strings"
 	"time"
-
-	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
-// TimerUnit and ServiceUnit name the units that check container name:
-// ctr-NAME-health.timer fires ctr-NAME-health.service. The name is
-// escaped as unit names are, so "-health" cannot come from a name.
-func TimerUnit(name string) string   { return "ctr-" + unit.UnitNameEscape(name) + "-health.timer" }
-func ServiceUnit(name string) string { return "ctr-" + unit.UnitNameEscape(name) + "-health.service" }
+// Units names the units that check container name, whose unit is
+// containerUnit: ctr-health@NAME.timer fires ctr-health@NAME.service. The
+// name is verbatim, as in the container's own unit; the instance form
+// keeps them apart from the unit of any container (ctr-NAME-health.service
+// would be the transient unit of container NAME-health). A container whose
+// unit has a legacy name (units.IsLegacy: made by an older ctr-unit, and
+// running since) keeps the check units that ctr-unit gave it:
+// ctr-NAME-health.timer, NAME escaped.
+func Units(name, containerUnit string) (timer, service string) {
+	if units.IsLegacy(containerUnit) {
+		esc := strings.ReplaceAll(name, "-", `\x2d`)
+		return "ctr-" + esc + "-health.timer", "ctr-" + esc + "-health.service"
+	}
+	return "ctr-health@" + name + ".timer", "ctr-health@" + name + ".service"
+}
 
 // serviceGrace is how much longer than the check's own timeout systemd
 // lets a check unit run before killing it.
@@ -61,6 +70,9 @@ func (c *Config) ServiceProperties(argv []string) []units.Prop {
 	return []units.Prop{
 		prop("Description", "ctr-unit healthcheck"),
 		prop("Type", "oneshot"),
+		// An instance's default slice would be system-ctr\x2dhealth.slice,
+		// made for the checks and left behind.
+		prop("Slice", "system.slice"),
 		units.Exec("ExecStart", argv),
 		prop("DefaultDependencies", false),
 		prop("CollectMode", "inactive-or-failed"),

@@ -12,13 +12,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	storage "go.podman.io/storage"
 	"go.podman.io/storage/types"
@@ -119,8 +118,15 @@ type configFile struct {
 
 // Image describes one stored image.
 type Image struct {
-	ID           string    `json:"Id"`
-	Names        []string  `json:"Names"`
+	ID    string   `json:"Id"`
+	Names []string `json:"Names"`
+	// Digest is the digest of the image's manifest, as pulled or loaded
+	// ("" for an image made here without one).
+	Digest digest.Digest `json:"Digest,omitempty"`
+	// RepoTags are the tagged names, RepoDigests each repository's
+	// REPO@DIGEST, as podman shows them.
+	RepoTags     []string  `json:"RepoTags"`
+	RepoDigests  []string  `json:"RepoDigests"`
 	Created      time.Time `json:"Created"`
 	Size         int64     `json:"Size"`
 	TopLayer     string    `json:"TopLayer"`
@@ -129,8 +135,9 @@ type Image struct {
 	Config       Config    `json:"Config"`
 }
 
-// Big-data key of the image's config blob.
-const configKey = "config"
+// legacyConfigKey is where ctr-unit's own loader kept an image's config
+// blob; containers/image keeps it under the config's digest.
+const legacyConfigKey = "config"
 
 // Images lists every image, newest first.
 func (s *Store) Images() ([]Image, error) {
@@ -151,11 +158,12 @@ func (s *Store) Images() ([]Image, error) {
 }
 
 func (s *Store) describe(img *storage.Image) (Image, error) {
-	out := Image{ID: img.ID, Names: img.Names, Created: img.Created, TopLayer: img.TopLayer}
+	out := Image{ID: img.ID, Names: img.Names, Created: img.Created, TopLayer: img.TopLayer, Digest: img.Digest}
 	if out.Names == nil {
 		out.Names = []string{}
 	}
-	data, err := s.s.ImageBigData(img.ID, configKey)
+	out.RepoTags, out.RepoDigests = repoNames(img)
+	data, err := s.configBlob(img)
 	if err != nil {
 		return out, fmt.Errorf("image %s: read config: %w", shortID(img.ID), err)
 	}
@@ -173,60 +181,210 @@ func (s *Store) describe(img *storage.Image) (Image, error) {
 	return out, nil
 }
 
+// configBlob reads an image's config: under the digest its manifest names
+// (containers/image's key), or under ctr-unit's older key.
+func (s *Store) configBlob(img *storage.Image) ([]byte, error) {
+	if slices.Contains(img.BigDataNames, legacyConfigKey) {
+		return s.s.ImageBigData(img.ID, legacyConfigKey)
+	}
+	if m, err := s.s.ImageBigData(img.ID, storage.ImageDigestBigDataKey); err == nil {
+		var man struct {
+			Config struct {
+				Digest digest.Digest `json:"digest"`
+			} `json:"config"`
+		}
+		if json.Unmarshal(m, &man) == nil && man.Config.Digest != "" && slices.Contains(img.BigDataNames, man.Config.Digest.String()) {
+			return s.s.ImageBigData(img.ID, man.Config.Digest.String())
+		}
+	}
+	// An image whose ID is its config's digest (what containers/image
+	// makes when the manifest is gone or unusual).
+	if key := "sha256:" + img.ID; slices.Contains(img.BigDataNames, key) {
+		return s.s.ImageBigData(img.ID, key)
+	}
+	return nil, fmt.Errorf("no config blob among %v", img.BigDataNames)
+}
+
+// repoNames are an image's tagged names and its REPO@DIGEST for every
+// repository it is named in and every manifest digest it has.
+func repoNames(img *storage.Image) (tags, digests []string) {
+	tags, digests = []string{}, []string{}
+	var repos []string
+	for _, n := range img.Names {
+		repo, tag, _ := splitStoredName(n)
+		if tag != "" {
+			tags = append(tags, n)
+		}
+		if !slices.Contains(repos, repo) {
+			repos = append(repos, repo)
+		}
+	}
+	ds := img.Digests
+	if len(ds) == 0 && img.Digest != "" {
+		ds = []digest.Digest{img.Digest}
+	}
+	for _, r := range repos {
+		for _, d := range ds {
+			digests = append(digests, r+"@"+d.String())
+		}
+	}
+	return tags, digests
+}
+
 // Inspect resolves ref (a name, an ID or a unique ID prefix) and
 // describes the image.
 func (s *Store) Inspect(ref string) (Image, error) {
-	img, err := s.lookup(ref)
+	img, _, err := s.lookup(ref)
 	if err != nil {
 		return Image{}, err
 	}
 	return s.describe(img)
 }
 
-// lookup resolves a reference: an exact name (with ":latest" implied),
-// a full ID, or a unique prefix of one.
-func (s *Store) lookup(ref string) (*storage.Image, error) {
+// Resolve finds the image ref names and says by which of its names ("" if
+// by ID).
+func (s *Store) Resolve(ref string) (Image, string, error) {
+	img, matched, err := s.lookup(ref)
+	if err != nil {
+		return Image{}, "", err
+	}
+	out, err := s.describe(img)
+	return out, matched, err
+}
+
+// lookup resolves a reference as podman does: an ID (sha256:HEX, the full
+// HEX or a unique prefix), a stored name, or a short name: localhost/NAME,
+// docker.io's name, the name as ctr-unit stored it before names were
+// qualified, and last any one image whose repository ends in /NAME. It
+// returns the name that matched ("" for an ID).
+func (s *Store) lookup(ref string) (*storage.Image, string, error) {
 	if ref == "" {
-		return nil, fmt.Errorf("%w: empty reference", ErrNoSuchImage)
+		return nil, "", fmt.Errorf("%w: empty reference", ErrNoSuchImage)
 	}
-	if name, err := NormalizeName(ref); err == nil {
-		if img, err := s.s.Image(name); err == nil {
-			return img, nil
+	if id, ok := strings.CutPrefix(ref, "sha256:"); ok {
+		if img, err := s.s.Image(id); err == nil && strings.HasPrefix(img.ID, id) {
+			return img, "", nil
 		}
+		return nil, "", fmt.Errorf("%w: %s (see ctr-unit images)", ErrNoSuchImage, ref)
 	}
-	if img, err := s.s.Image(ref); err == nil {
-		return img, nil
+	n, perr := parseName(ref)
+	if perr == nil {
+		for _, cand := range candidates(n) {
+			if img, err := s.s.Image(cand); err == nil && slices.Contains(img.Names, cand) {
+				return img, cand, nil
+			}
+		}
 	}
 	imgs, err := s.s.Images()
 	if err != nil {
-		return nil, fmt.Errorf("list images: %w", err)
+		return nil, "", fmt.Errorf("list images: %w", err)
 	}
-	var match *storage.Image
-	for i := range imgs {
-		if strings.HasPrefix(imgs[i].ID, strings.TrimPrefix(ref, "sha256:")) {
-			if match != nil {
-				return nil, fmt.Errorf("%w: %q matches more than one image; give more of the ID", ErrNoSuchImage, ref)
+	if isHexPrefix(ref) {
+		var match *storage.Image
+		for i := range imgs {
+			if strings.HasPrefix(imgs[i].ID, ref) {
+				if match != nil {
+					return nil, "", fmt.Errorf("%w: %q matches more than one image; give more of the ID", ErrNoSuchImage, ref)
+				}
+				match = &imgs[i]
 			}
-			match = &imgs[i]
+		}
+		if match != nil {
+			return match, "", nil
 		}
 	}
-	if match == nil {
-		return nil, fmt.Errorf("%w: %s (see ctr-unit images)", ErrNoSuchImage, ref)
+	if perr == nil && (n.domain == "" || n.digest != "") {
+		if img, matched, err := suffixMatch(imgs, n, ref); img != nil || err != nil {
+			return img, matched, err
+		}
 	}
-	return match, nil
+	if perr != nil && !isHexPrefix(ref) {
+		return nil, "", perr
+	}
+	return nil, "", fmt.Errorf("%w: %s (see ctr-unit images)", ErrNoSuchImage, ref)
+}
+
+// candidates are the stored names a parsed reference may mean, in order.
+func candidates(n name) []string {
+	if n.domain != "" {
+		q := n.qualified()
+		return []string{q.String()}
+	}
+	local := n.qualified()
+	hub := n
+	hub.domain = "docker.io"
+	// As ctr-unit stored names before they were qualified.
+	legacy := n.defaultTag()
+	return []string{local.String(), hub.qualified().String(), legacy.String()}
+}
+
+// suffixMatch finds the one image with a name in a repository ending in
+// /PATH and the same tag or digest; a digest alone also matches an image
+// pulled by that manifest digest. More than one image is an error, never
+// a guess.
+func suffixMatch(imgs []storage.Image, n name, ref string) (*storage.Image, string, error) {
+	want := n.defaultTag()
+	var match *storage.Image
+	var matched string
+	var seen []string
+	for i := range imgs {
+		for _, stored := range imgs[i].Names {
+			repo, tag, dig := splitStoredName(stored)
+			if !strings.HasSuffix(repo, "/"+want.repo()) && repo != want.repo() {
+				continue
+			}
+			if want.digest != "" && dig != want.digest && !slices.Contains(imgs[i].Digests, want.digest) {
+				continue
+			}
+			if want.digest == "" && tag != want.tag {
+				continue
+			}
+			if match == nil || match.ID != imgs[i].ID {
+				seen = append(seen, stored)
+			}
+			if match == nil {
+				match, matched = &imgs[i], stored
+			}
+			break
+		}
+	}
+	if len(seen) > 1 {
+		return nil, "", fmt.Errorf("%w: %q could mean %s; give the full name", ErrNoSuchImage, ref, strings.Join(seen, " or "))
+	}
+	if match == nil && want.digest != "" {
+		// NAME@DIGEST of an image pulled by tag: its manifest digest.
+		for i := range imgs {
+			if slices.Contains(imgs[i].Digests, want.digest) {
+				return &imgs[i], "", nil
+			}
+		}
+	}
+	return match, matched, nil
+}
+
+func isHexPrefix(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Remove removes an image, or with a name of an image that has several
 // only that name. An image that containers use is refused unless force,
 // which deletes those containers' layers first.
 func (s *Store) Remove(ref string, force bool) (untagged bool, err error) {
-	img, err := s.lookup(ref)
+	img, matched, err := s.lookup(ref)
 	if err != nil {
 		return false, err
 	}
-	if name, nerr := NormalizeName(ref); nerr == nil && len(img.Names) > 1 && slices.Contains(img.Names, name) {
-		if err := s.s.RemoveNames(img.ID, []string{name}); err != nil {
-			return false, fmt.Errorf("untag %s: %w", name, err)
+	if matched != "" && len(img.Names) > 1 {
+		if err := s.s.RemoveNames(img.ID, []string{matched}); err != nil {
+			return false, fmt.Errorf("untag %s: %w", matched, err)
 		}
 		return true, nil
 	}
@@ -277,64 +435,6 @@ func (s *Store) Layers() ([]string, error) {
 	return ids, nil
 }
 
-// NormalizeName turns NAME[:TAG] into the stored form: tag "latest" when
-// none is given, docker.io/library/ and localhost/ prefixes dropped so that
-// names from docker-archives and plain names meet.
-func NormalizeName(ref string) (string, error) {
-	name := ref
-	for _, p := range []string{"docker.io/library/", "docker.io/", "localhost/"} {
-		name = strings.TrimPrefix(name, p)
-	}
-	if name == "" || strings.ContainsAny(name, "@ \t\n") {
-		return "", fmt.Errorf("%w: %q: use NAME[:TAG]", ErrBadName, ref)
-	}
-	repo, tag := name, "latest"
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		repo, tag = name[:i], name[i+1:]
-	}
-	if !validRepo(repo) || !validTag(tag) {
-		return "", fmt.Errorf("%w: %q: use lower-case NAME[:TAG] (letters, digits, ._-/)", ErrBadName, ref)
-	}
-	return repo + ":" + tag, nil
-}
-
-func validRepo(s string) bool {
-	if s == "" || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//") {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:", r)) {
-			return false
-		}
-	}
-	// A 64-hex name would be taken for an ID.
-	return !isHexID(s)
-}
-
-func validTag(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-", r)) {
-			return false
-		}
-	}
-	return true
-}
-
-func isHexID(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 func shortID(id string) string {
 	if len(id) > 12 {
 		return id[:12]
@@ -345,12 +445,6 @@ func shortID(id string) string {
 // ShortID is the 12-character form of an image or layer ID.
 func ShortID(id string) string { return shortID(id) }
 
-// tmpDir is where the store keeps scratch files (same file system as the
-// layers, not /run's memory).
-func (s *Store) tmpDir() (string, error) {
-	dir := filepath.Join(s.s.GraphRoot(), "ctr-unit-tmp")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
+// Storage is the containers/storage store underneath, for the
+// containers-storage transport of containers/image.
+func (s *Store) Storage() storage.Store { return s.s }

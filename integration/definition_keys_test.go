@@ -199,3 +199,104 @@ func TestDefinitionWithImageResolvesVolumesAndUserInItsLayer(t *testing.T) {
 		t.Errorf("the new volume was not filled from the layer's /app: %v", err)
 	}
 }
+
+// A file written for quadlet runs as quadlet would run it: its drop-ins
+// apply, specifiers are those of quadlet's NAME.service, $$ is a $, [Unit]
+// dependencies on X.container start X's unit, Alias= names the unit too,
+// and the newer keys (Timezone=, VolatileTmp=, Mount=, EnvironmentHost=)
+// act. generate unit prints the drop-in the generator writes.
+func TestDefinitionFileReadAsQuadletReadsIt(t *testing.T) {
+	e := newEnv(t)
+	e.installTemplate()
+	db, web := e.name("q-db"), e.name("q-web")
+	alias := "quadlet-alias@" + web + ".service"
+	e.defineFile(db, fmt.Sprintf("[Container]\nRootfs=%s\nExec=sh -c '%s'\n", rootfs, termable))
+	path := e.defineFile(web, fmt.Sprintf(`[Unit]
+Description=%%N, as quadlet names it
+Requires=%s.container
+After=%s.container
+
+[Container]
+ContainerName=%%N
+Rootfs=%s
+Exec=sh -c 'echo "tz=$$(head -c 4 /etc/localtime) name=$$NAME unit=$$UNIT host=$$FROM_UNIT \
+  tmp=$$(grep -c " /tmp tmpfs " /proc/mounts) data=$$(grep -c " /data tmpfs " /proc/mounts)"; %s'
+Environment=NAME=%%N UNIT=%%n
+EnvironmentHost=yes
+Timezone=UTC
+VolatileTmp=yes
+Mount=type=tmpfs,destination=/data,tmpfs-size=1m
+
+[Service]
+Environment=FROM_UNIT=service-section
+
+[Install]
+WantedBy=multi-user.target
+Alias=%s
+`, db, db, rootfs, termable, alias))
+	dropIns := path + ".d"
+	if err := os.MkdirAll(dropIns, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dropIns) })
+	if err := os.WriteFile(filepath.Join(dropIns, "10-name.conf"), []byte("[Container]\nEnvironment=NAME=from-a-drop-in\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.must("validate", path); !strings.Contains(got, "ok") {
+		t.Fatalf("validate: %q", got)
+	}
+	systemctl(t, "daemon-reload")
+	unit := "ctr@" + web + ".service"
+	generated, err := os.ReadFile(filepath.Join(generatedDir, unit+".d", "50-ctr-unit.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The steps' command lines name the binary that wrote them: here the
+	// generator's copy, and the test's binary.
+	settings := func(text string) []string {
+		var out []string
+		for _, l := range strings.Split(text, "\n") {
+			if !strings.HasPrefix(l, "Exec") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	printed := e.must("generate", "unit", web)
+	_, printedDropIn, _ := strings.Cut(printed, "# "+filepath.Join(generatedDir, unit+".d", "50-ctr-unit.conf")+"\n")
+	if got, want := settings(printedDropIn), settings(string(generated)); !slices.Equal(got[:min(len(got), len(want))], want) {
+		t.Errorf("generate unit %s:\n%s\nthe generator wrote:\n%s", web, printed, generated)
+	}
+	if !strings.Contains(printed, "# "+filepath.Join(generatedDir, alias)+" -> ") {
+		t.Errorf("generate unit %s shows no alias:\n%s", web, printed)
+	}
+
+	systemctl(t, "start", "ctr@"+web)
+	if got := isActive("ctr@" + db); got != "active" {
+		t.Errorf("Requires=%s.container did not start ctr@%s: %s", db, db, got)
+	}
+	// VolatileTmp= and Mount= mount tmpfs on /tmp and /data.
+	e.waitJournal(unit, "tz=TZif name=from-a-drop-in unit="+web+".service host=service-section    tmp=1 data=1") // the continuation keeps the blanks
+	if got := unitProperty(t, unit, "Description"); got != web+", as quadlet names it" {
+		t.Errorf("Description: %q", got)
+	}
+	if got := unitProperty(t, alias, "Id"); got != unit {
+		t.Errorf("Alias=%s names %q", alias, got)
+	}
+	e.must("stop", web, db)
+
+	// What quadlet would refuse, or would run otherwise, is refused at
+	// its line, and the generator skips the file.
+	bad := e.name("q-bad")
+	badPath := e.defineFile(bad, fmt.Sprintf("[Container]\nRootfs=%s\nExec=echo $HOME\nPodmanArgs=--privileged\n[Service]\nUser=nobody\n[Install]\nUpheldBy=multi-user.target\n", rootfs))
+	r := e.ctr("validate", badPath)
+	for _, line := range []int{3, 4, 6, 8} {
+		if !strings.Contains(r.stderr, fmt.Sprintf("%s:%d: ", badPath, line)) {
+			t.Errorf("validate: no problem at line %d: %s", line, r)
+		}
+	}
+	systemctl(t, "daemon-reload")
+	if _, err := os.Stat(filepath.Join(generatedDir, "ctr@"+bad+".service.d")); !os.IsNotExist(err) {
+		t.Errorf("the generator wrote a drop-in for %s: %v", bad, err)
+	}
+}

@@ -30,7 +30,7 @@ func (e *env) stateRecord(name string) (st struct {
 // readIn reads a file inside a running container ("" if it is missing).
 func (e *env) readIn(name, path string) string {
 	e.t.Helper()
-	out, err := e.runcExec(name, "cat", path).Output()
+	out, err := e.execCmd(name, "cat", path).Output()
 	if err != nil {
 		return ""
 	}
@@ -63,7 +63,7 @@ func TestHealthStartupProbeGatesTheRegularCheck(t *testing.T) {
 		t.Errorf("unit StatusText %q, want starting", got)
 	}
 
-	e.runcIn(name, "touch", "/tmp/started")
+	e.execIn(name, "touch", "/tmp/started")
 	e.waitFor("healthy", 10*time.Second, func() bool { return e.health(name).Status == "healthy" })
 	e.waitFor("a few regular checks", 10*time.Second, func() bool { return strings.Count(e.readIn(name, "/tmp/seq"), "R") >= 3 })
 	seq := strings.Fields(e.readIn(name, "/tmp/seq"))
@@ -89,8 +89,8 @@ func TestHealthStartupProbeGatesTheRegularCheck(t *testing.T) {
 	}
 	// The regular check now counts: one failure (--health-retries 1)
 	// makes the container unhealthy.
-	e.runcIn(name, "rm", "/tmp/seq")
-	e.runcIn(name, "mkdir", "/tmp/seq") // "echo >> /tmp/seq" now fails
+	// In one exec: a check between the two would write the file again.
+	e.execIn(name, "sh", "-c", "rm /tmp/seq && mkdir /tmp/seq") // "echo >> /tmp/seq" now fails
 	e.waitFor("unhealthy", 10*time.Second, func() bool { return e.health(name).Status == "unhealthy" })
 }
 
@@ -176,7 +176,7 @@ func TestHealthOnFailureRestartLeavesUserKillsToThePolicy(t *testing.T) {
 
 	// Unhealthy: restarted by systemd, for the watchdog.
 	e.must("start", name)
-	e.runcIn(name, "rm", "/tmp/ok")
+	e.execIn(name, "rm", "/tmp/ok")
 	e.waitFor("a restart", 15*time.Second, func() bool { c = e.inspect(name); return c.RestartCount >= 1 })
 	if n := mustAtoi(t, unitProperty(t, unit, "NRestarts")); n < 1 {
 		t.Errorf("unit NRestarts %d: the restart was not systemd's", n)
@@ -206,7 +206,7 @@ func TestHealthOnFailureStopMarksStoppedByUserKillDoesNot(t *testing.T) {
 	if st := e.stateRecord(stopped); st.StoppedByUser {
 		t.Fatalf("stopped by the user before anything stopped it")
 	}
-	e.runcIn(stopped, "rm", "/tmp/ok")
+	e.execIn(stopped, "rm", "/tmp/ok")
 	c := e.waitStatus(stopped, "exited", 10*time.Second)
 	if st := e.stateRecord(stopped); !st.StoppedByUser || st.RestartCount != 1 {
 		t.Errorf("record after the stop action: %+v; want stopped by the user, 1 restart", st)
@@ -219,7 +219,7 @@ func TestHealthOnFailureStopMarksStoppedByUserKillDoesNot(t *testing.T) {
 	killed := e.name("killed")
 	e.runChecked(killed, "--restart", "unless-stopped", "--health-on-failure", "kill", "--health-retries", "1")
 	e.waitFor("healthy", 10*time.Second, func() bool { return e.health(killed).Status == "healthy" })
-	e.runcIn(killed, "rm", "/tmp/ok")
+	e.execIn(killed, "rm", "/tmp/ok")
 	e.waitFor("a restart by the policy", 15*time.Second, func() bool { return e.inspect(killed).RestartCount >= 1 })
 	if st := e.stateRecord(killed); st.StoppedByUser {
 		t.Errorf("the kill action marked the container stopped by the user; its policy restarted it")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,18 +39,9 @@ func (e *env) health(name string) health {
 	return *cs[0].State.Health
 }
 
-// runcExec is runc exec of args in container name (ctr-unit has no exec),
-// with the state root ctr-unit gives the container's runc.
-func (e *env) runcExec(name string, args ...string) *exec.Cmd {
-	return exec.Command("runc", append([]string{"--root", filepath.Join(e.runtimeDir, "runc", name), "exec", name}, args...)...)
-}
-
-// runcIn runs a command inside a container, to change what its checks see.
-func (e *env) runcIn(name string, args ...string) {
-	e.t.Helper()
-	if out, err := e.runcExec(name, args...).CombinedOutput(); err != nil {
-		e.t.Fatalf("runc exec %s %v: %v: %s", name, args, err, out)
-	}
+// execCmd is ctr-unit exec of args in container name.
+func (e *env) execCmd(name string, args ...string) *exec.Cmd {
+	return e.cmd(append([]string{"exec", name}, args...)...)
 }
 
 // healthUnits lists this test's check timers and services that systemd
@@ -61,16 +51,12 @@ func (e *env) healthUnits() []string {
 	out := systemctl(e.t, "list-units", "--all", "--plain", "--no-legend", "ctr-*health*")
 	var left []string
 	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "ctr-"+escape(e.prefix)) {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "ctr-health@"+e.prefix) {
 			left = append(left, line)
 		}
 	}
 	return left
 }
-
-// escape escapes a container name as unit names are (names only have
-// letters, digits, '_', '.' and '-').
-func escape(name string) string { return strings.ReplaceAll(name, "-", `\x2d`) }
 
 func (e *env) assertNoHealthUnits(after string) {
 	e.t.Helper()
@@ -99,7 +85,7 @@ func TestHealthcheckOneSecondIntervalFiresAboutOncePerSecond(t *testing.T) {
 	e.must("run", "-d", "--name", name, "--rootfs", rootfs, "--health-cmd", "echo x >> /tmp/checks", "--health-interval", "1s", "--", "sleep", "1000")
 	const window = 5 * time.Second
 	time.Sleep(window)
-	out, err := e.runcExec(name, "cat", "/tmp/checks").Output()
+	out, err := e.execCmd(name, "cat", "/tmp/checks").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +95,10 @@ func TestHealthcheckOneSecondIntervalFiresAboutOncePerSecond(t *testing.T) {
 	if n < 4 || n > 7 {
 		t.Errorf("%d checks in %v with a 1 s interval, want about 5", n, window)
 	}
-	if h := e.health(name); h.Status != "healthy" || len(h.Log) != 5 {
-		t.Errorf("health %s with %d log entries, want healthy with the last 5", h.Status, len(h.Log))
+	// The log keeps the last 5 (fewer when a loaded machine made the
+	// checks slower than the window allows).
+	if h := e.health(name); h.Status != "healthy" || len(h.Log) < min(n, 5) || len(h.Log) > 5 {
+		t.Errorf("health %s with %d log entries after %d checks, want healthy with the last 5 at most", h.Status, len(h.Log), n)
 	}
 	unit := e.inspect(name).Unit
 	if got := unitProperty(t, unit, "StatusText"); got != "healthy" {
@@ -119,7 +107,7 @@ func TestHealthcheckOneSecondIntervalFiresAboutOncePerSecond(t *testing.T) {
 	if ps := e.must("ps"); !strings.Contains(ps, "(healthy)") {
 		t.Errorf("ps does not show the health:\n%s", ps)
 	}
-	if got := unitProperty(t, "ctr-"+escape(name)+"-health.timer", "AccuracyUSec"); got != "50ms" {
+	if got := unitProperty(t, "ctr-health@"+name+".timer", "AccuracyUSec"); got != "50ms" {
 		t.Errorf("timer AccuracyUSec %s, want 50ms", got)
 	}
 }
@@ -129,7 +117,7 @@ func TestHealthcheckTurnsUnhealthyAfterExactlyRetriesFailures(t *testing.T) {
 	name := e.name("sick")
 	e.runChecked(name, "--health-retries", "3")
 	e.waitFor("healthy", 10*time.Second, func() bool { return e.health(name).Status == "healthy" })
-	e.runcIn(name, "rm", "/tmp/ok")
+	e.execIn(name, "rm", "/tmp/ok")
 	var seen []string
 	var h health
 	e.waitFor("unhealthy", 15*time.Second, func() bool {
@@ -158,7 +146,7 @@ func TestHealthcheckTurnsUnhealthyAfterExactlyRetriesFailures(t *testing.T) {
 	if r := e.ctr("healthcheck", "run", name); r.code != 1 || strings.TrimSpace(r.stdout) != "unhealthy" {
 		t.Errorf("healthcheck run: %s; want exit 1, unhealthy", r)
 	}
-	e.runcIn(name, "touch", "/tmp/ok")
+	e.execIn(name, "touch", "/tmp/ok")
 	if r := e.ctr("healthcheck", "run", name); r.code != 0 {
 		t.Errorf("healthcheck run after the fix: %s", r)
 	}
@@ -286,7 +274,7 @@ func TestNoCheckUnitsRemainAfterAnyStop(t *testing.T) {
 	e := newEnv(t)
 	name := e.name("tidy")
 	e.runChecked(name, "--restart", "on-failure")
-	timer := "ctr-" + escape(name) + "-health.timer"
+	timer := "ctr-health@" + name + ".timer"
 	if got := unitProperty(t, timer, "ActiveState"); got != "active" {
 		t.Fatalf("timer %s is %s after run", timer, got)
 	}

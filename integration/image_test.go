@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -102,7 +103,7 @@ func TestImageArchivesLoadAndRunWithImageDefaultsAndFlagOverrides(t *testing.T) 
 		t.Run(format, func(t *testing.T) {
 			e := newEnv(t)
 			archive := testImage(t, format, "app:1", appConfig, appLayer)
-			if out := e.must("image", "load", "-i", archive); !strings.Contains(out, "Loaded image: app:1") {
+			if out := e.must("image", "load", "-i", archive); !strings.Contains(out, "Loaded image: localhost/app:1") {
 				t.Fatalf("load printed %q", out)
 			}
 			var imgs []struct {
@@ -110,7 +111,7 @@ func TestImageArchivesLoadAndRunWithImageDefaultsAndFlagOverrides(t *testing.T) 
 				Names []string
 				Size  int64
 			}
-			if err := json.Unmarshal([]byte(e.must("images", "--format", "json")), &imgs); err != nil || len(imgs) != 1 || imgs[0].Names[0] != "app:1" || imgs[0].Size <= 0 {
+			if err := json.Unmarshal([]byte(e.must("images", "--format", "json")), &imgs); err != nil || len(imgs) != 1 || imgs[0].Names[0] != "localhost/app:1" || imgs[0].Size <= 0 {
 				t.Fatalf("images: %+v %v", imgs, err)
 			}
 			var insp []imagestore.Image
@@ -372,5 +373,89 @@ func TestImageHealthcheckAppliesAndFlagsOverrideIt(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if h := e.health(unchecked); h.Status != "" || len(h.Log) != 0 {
 		t.Errorf("--no-healthcheck: the image's check ran anyway: %+v", h)
+	}
+}
+
+func TestSaveTagUntagPruneAndOtherTransports(t *testing.T) {
+	e := newEnv(t)
+	e.hostConfig("")
+	e.must("image", "load", "-q", "-i", testImage(t, "docker", "app:1", appConfig, appLayer))
+	e.must("tag", "app:1", "app:2", "quay.io/x/app:3")
+	img := e.imageInspect("app:1")
+	if want := []string{"localhost/app:1", "localhost/app:2", "quay.io/x/app:3"}; !slices.Equal(slices.Sorted(slices.Values(img.RepoTags)), want) {
+		t.Fatalf("names after tag: %v, want %v", img.RepoTags, want)
+	}
+	dir := t.TempDir()
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		file := filepath.Join(dir, format+".tar")
+		e.must("image", "save", "-o", file, "--format", format, "quay.io/x/app:3")
+		e2 := newEnv(t)
+		e2.environ = e.environ
+		if out := e2.must("load", "-i", file); !strings.Contains(out, "Loaded image: quay.io/x/app:3") {
+			t.Errorf("load of the %s save wrote: %q", format, out)
+		}
+		if out := e2.must("run", "--name", e2.name("saved"), "quay.io/x/app:3"); out != "hi from /app\nhello from the image\n" {
+			t.Errorf("run of the image saved as %s printed %q", format, out)
+		}
+		// Saved again, the archive is replaced whole, as export's.
+		e.must("save", "-o", file, "--format", format, "app:1")
+		if out := e2.must("load", "-i", file); !strings.Contains(out, "Loaded image: localhost/app:1") {
+			t.Errorf("load of the %s saved over the first: %q", format, out)
+		}
+	}
+	// Other transports, both ways: an OCI layout directory and dir:.
+	e.must("push", "app:1", "oci:"+filepath.Join(dir, "layout")+":app:9")
+	e.must("push", "app:1", "dir:"+filepath.Join(dir, "plain"))
+	e3 := newEnv(t)
+	e3.environ = e.environ
+	e3.must("pull", "oci:"+filepath.Join(dir, "layout")+":app:9")
+	e3.must("pull", "dir:"+filepath.Join(dir, "plain"))
+	if out := e3.must("run", "--name", e3.name("oci"), "app:9"); out != "hi from /app\nhello from the image\n" {
+		t.Errorf("run of the image from oci: printed %q", out)
+	}
+
+	e.must("untag", "app:1", "app:2")
+	if got := e.imageInspect("app:1").RepoTags; slices.Contains(got, "localhost/app:2") {
+		t.Errorf("app:2 still named after untag: %v", got)
+	}
+	if msg := e.fails("untag", "app:1", "nosuch:1"); !strings.Contains(msg, "not named nosuch:1") {
+		t.Errorf("untag of a name the image lacks: %q", msg)
+	}
+	// An unnamed image goes with prune; a used one stays even with -a.
+	e.must("untag", "app:1")
+	name := e.name("user")
+	e.must("create", "--name", name, img.Id)
+	if out := e.must("image", "prune", "-f", "-a"); strings.TrimSpace(out) != "" {
+		t.Errorf("prune -a removed the used image: %q", out)
+	}
+	e.must("rm", name)
+	if out := e.must("image", "prune", "-f"); strings.TrimSpace(out) != img.Id {
+		t.Errorf("prune printed %q, want %s", out, img.Id)
+	}
+	if ids, _ := openStore(t, e).Layers(); len(ids) != 0 {
+		t.Errorf("layers left after prune: %v", ids)
+	}
+}
+
+// A named volume first filled from an image takes the owner and mode of
+// the image's directory, as podman's copy-up does: the image's user (999)
+// can write to it.
+func TestNamedVolumeTakesTheImageDirectorysOwner(t *testing.T) {
+	e := newEnv(t)
+	cfg := v1.ImageConfig{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}, User: "999:999"}
+	e.must("image", "load", "-i", testImage(t, "oci", "db:1", cfg, func(tw *tar.Writer) error {
+		for _, d := range []string{"var", "var/lib"} {
+			if err := testarchive.Dir(tw, d, 0o755); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "var/lib/db/", Mode: 0o700, Uid: 999, Gid: 999}); err != nil {
+			return err
+		}
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "var/lib/db/PG_VERSION", Mode: 0o600, Uid: 999, Gid: 999})
+	}))
+	out := e.must("run", "--name", e.name("db"), "-v", e.name("dbdata")+":/var/lib/db", "db:1", "sh", "-c", "id -u; stat -c '%u:%g %a' /var/lib/db; echo row > /var/lib/db/table && echo wrote")
+	if out != "999\n999:999 700\nwrote\n" {
+		t.Errorf("the image's user in its volume: %q, want uid 999 writing to a 999:999 0700 directory", out)
 	}
 }

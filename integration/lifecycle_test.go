@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -405,4 +406,55 @@ func journal(t *testing.T, unit string) string {
 		t.Fatalf("journalctl -u %s: %v", unit, err)
 	}
 	return string(out)
+}
+
+// ps reads the state of all containers at once, inspect of one: both
+// show what systemd says of the unit, the main process and its start
+// included, for a container systemd restarted too.
+func TestPsAndInspectAgree(t *testing.T) {
+	e := newEnv(t)
+	plain, restarted, exited := e.name("plain"), e.name("restarted"), e.name("exited")
+	e.must("run", "-d", "--name", plain, "--rootfs", rootfs, "--", "sleep", "1000")
+	e.must("run", "-d", "--name", restarted, "--restart", "on-failure", "--rootfs", rootfs, "--", "sleep", "1000")
+	e.must("run", "-d", "--name", exited, "--rootfs", rootfs, "--", "true")
+	e.waitStatus(exited, "exited", 10*time.Second)
+	e.must("kill", "-s", "KILL", restarted)
+	e.waitFor("a restart", 10*time.Second, func() bool {
+		c := e.inspect(restarted)
+		return c.RestartCount == 1 && c.State.Status == "running"
+	})
+	var list []container
+	if err := json.Unmarshal([]byte(e.must("ps", "-a", "--format", "json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, got := range list {
+		if !strings.HasPrefix(got.Name, e.prefix) {
+			continue
+		}
+		seen++
+		want := e.inspect(got.Name)
+		if got.State.Pid != want.State.Pid || !got.State.StartedAt.Equal(want.State.StartedAt) ||
+			got.RestartCount != want.RestartCount || got.State.Status != want.State.Status {
+			t.Errorf("%s: ps shows pid %d, started %v, %d restarts, %s; inspect pid %d, started %v, %d restarts, %s", got.Name,
+				got.State.Pid, got.State.StartedAt, got.RestartCount, got.State.Status,
+				want.State.Pid, want.State.StartedAt, want.RestartCount, want.State.Status)
+		}
+		if got.State.Status != "running" {
+			if got.State.Pid != 0 {
+				t.Errorf("%s is %s with pid %d", got.Name, got.State.Status, got.State.Pid)
+			}
+			continue
+		}
+		if main := unitProperty(t, got.Unit, "MainPID"); strconv.Itoa(got.State.Pid) != main || main == "0" {
+			t.Errorf("%s: ps shows pid %d, systemd's MainPID of %s is %s", got.Name, got.State.Pid, got.Unit, main)
+		}
+	}
+	if seen != 3 {
+		t.Errorf("ps -a listed %d of the test's 3 containers", seen)
+	}
+	// The template form of the pid, as in the report.
+	if out := strings.TrimSpace(e.must("ps", "--format", "{{.Name}} {{.State.Pid}}")); strings.Contains(out, plain+" 0") {
+		t.Errorf("ps --format shows pid 0 for a running container: %s", out)
+	}
 }

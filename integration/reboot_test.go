@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -64,7 +65,7 @@ func newBox(t *testing.T, layout string) *box {
 		exec.Command("../hack/sysbox", "down", b.name).Run()
 		os.RemoveAll(persist)
 	})
-	build := exec.Command("go", "build", "-o", filepath.Dir(b.bin)+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step")
+	build := exec.Command("go", "build", "-tags", buildtags.Tags(), "-o", filepath.Dir(b.bin)+"/", "../cmd/ctr-unit", "../cmd/ctr-unit-step", "../cmd/ctr-unit-image")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -132,7 +133,7 @@ func (b *box) must(args ...string) string {
 type psEntry struct {
 	Name  string
 	Unit  string
-	State struct{ Status string }
+	State string
 }
 
 func (b *box) ps() map[string]psEntry {
@@ -159,17 +160,18 @@ func TestRebootBringsUpEnabledContainers(t *testing.T) {
 
 func testReboot(t *testing.T, layout string) {
 	b := newBox(t, layout)
-	// web: made with create, enabled with systemctl.
-	b.must("ctr-unit", "create", "--name", "web", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
-	b.must("systemctl", "enable", units.TemplateInstance("web"))
+	// my-web: made with create, enabled with systemctl by its name as
+	// it is.
+	b.must("ctr-unit", "create", "--name", "my-web", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
+	b.must("systemctl", "enable", "ctr@my-web")
 	// idle: made with create, not enabled, started once before the reboot.
 	b.must("ctr-unit", "create", "--name", "idle", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
 	b.must("ctr-unit", "start", "idle")
 	// tr: a transient container running at power-off.
 	b.must("ctr-unit", "run", "-d", "--name", "tr", "--rootfs", b.rootfs, "--", "sh", "-c", termable)
-	// filed: defined in a file, enabled by its [Install] section, and
-	// requiring web; broken: a malformed file the generator must skip.
-	b.write("etc-ctr-unit/filed.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec=sh -c '%s'\nRequires=web\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs, termable), 0o644)
+	// my-filed: defined in a file, enabled by its [Install] section, and
+	// requiring my-web; broken: a malformed file the generator must skip.
+	b.write("etc-ctr-unit/my-filed.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec=sh -c '%s'\nRequires=my-web\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs, termable), 0o644)
 	b.write("etc-ctr-unit/broken.container", fmt.Sprintf("[Container]\nRootfs=%s\nExec sh\n\n[Install]\nWantedBy=multi-user.target\n", b.rootfs), 0o644)
 	// Transient containers come back by their restart policy, through
 	// ctr-unit-restart.service: always even after a stop by the user;
@@ -189,7 +191,7 @@ func testReboot(t *testing.T, layout string) {
 	if boot := b.must("cat", "/proc/sys/kernel/random/boot_id"); boot == bootBefore {
 		t.Fatal("the boot ID did not change")
 	}
-	for _, name := range []string{"web", "filed"} {
+	for _, name := range []string{"my-web", "my-filed"} {
 		if got, _ := b.exec("systemctl", "is-active", units.TemplateInstance(name)); got != "active" {
 			status, _ := b.exec("systemctl", "status", "--no-pager", units.TemplateInstance(name))
 			t.Errorf("%s after reboot: %s\n%s", name, got, status)
@@ -204,20 +206,20 @@ func testReboot(t *testing.T, layout string) {
 	// ps: nothing shows as running that is not; the file-defined
 	// container is listed like any other.
 	ps := b.ps()
-	want := map[string]string{"web": "running", "filed": "running", "idle": "exited", "tr": "exited",
+	want := map[string]string{"my-web": "running", "my-filed": "running", "idle": "exited", "tr": "exited",
 		"al": "running", "us": "running", "uss": "exited"}
 	for name, status := range want {
-		if got := ps[name].State.Status; got != status {
+		if got := ps[name].State; got != status {
 			t.Errorf("ps after reboot: %s is %q, want %q", name, got, status)
 		}
 	}
 	for name, e := range ps {
 		active, _ := b.exec("systemctl", "is-active", e.Unit)
-		if (e.State.Status == "running") != (active == "active") {
-			t.Errorf("ps says %s is %s, systemd says its unit %s is %s", name, e.State.Status, e.Unit, active)
+		if (e.State == "running") != (active == "active") {
+			t.Errorf("ps says %s is %s, systemd says its unit %s is %s", name, e.State, e.Unit, active)
 		}
 	}
 	// The transient container starts again under its old name.
 	b.must("ctr-unit", "start", "tr")
-	b.must("ctr-unit", "rm", "-f", "tr", "idle", "web")
+	b.must("ctr-unit", "rm", "-f", "tr", "idle", "my-web")
 }

@@ -36,16 +36,7 @@ func (e *env) installTemplate() {
 	if err := os.WriteFile(templatePath, data, 0o644); err != nil {
 		e.t.Fatal(err)
 	}
-	// systemd runs generators with a private /tmp, where the test's
-	// binary is not: they get a copy in the box's /run.
-	genBin := filepath.Join("/run/ctr-unit-it", e.prefix+"ctr-unit")
-	if out, err := exec.Command("install", "-D", binary, genBin).CombinedOutput(); err != nil {
-		e.t.Fatalf("copy ctr-unit: %v: %s", err, out)
-	}
-	wrapper := fmt.Sprintf("#!/bin/sh\nCTR_UNIT_STATE_DIR=%s CTR_UNIT_RUNTIME_DIR=%s exec %s internal generator \"$@\"\n", e.stateDir, e.runtimeDir, genBin)
-	if err := os.WriteFile(generatorPath, []byte(wrapper), 0o755); err != nil {
-		e.t.Fatal(err)
-	}
+	genBin := e.useGenerator(binary, "ctr-unit")
 	systemctl(e.t, "daemon-reload")
 	// Cleanups run last-registered first: remove the containers while
 	// the template is still there (newEnv's removal then finds none).
@@ -57,6 +48,24 @@ func (e *env) installTemplate() {
 		os.Remove(filepath.Dir(genBin))
 		exec.Command("systemctl", "daemon-reload").Run()
 	})
+}
+
+// useGenerator installs bin as the generator, as bin's package would,
+// running with this test's state and runtime directories. systemd runs
+// generators with a private /tmp, where the test's binary is not: they get
+// a copy, as name, in the box's /run, whose path it returns.
+func (e *env) useGenerator(bin, name string) string {
+	e.t.Helper()
+	genBin := filepath.Join("/run/ctr-unit-it", e.prefix+name)
+	if out, err := exec.Command("install", "-D", bin, genBin).CombinedOutput(); err != nil {
+		e.t.Fatalf("copy %s: %v: %s", bin, err, out)
+	}
+	e.t.Cleanup(func() { os.Remove(genBin) })
+	wrapper := fmt.Sprintf("#!/bin/sh\nCTR_UNIT_STATE_DIR=%s CTR_UNIT_RUNTIME_DIR=%s exec %s internal generator \"$@\"\n", e.stateDir, e.runtimeDir, genBin)
+	if err := os.WriteFile(generatorPath, []byte(wrapper), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	return genBin
 }
 
 // defineFile writes /etc/ctr-unit/NAME.container, removed at cleanup.

@@ -73,9 +73,14 @@ func FindRunc(path, root string) (*Runc, error) {
 // CreateArgv is the command line that creates container id and writes its
 // init's pid to pidFile, leaving the init waiting to exec the container's
 // process. runc exits, so nothing of it stays resident, and the init,
-// orphaned, becomes a child of systemd.
-func (r *Runc) CreateArgv(id, bundle, pidFile string) []string {
-	return []string{r.Path, "--root", r.StateRoot(id), "create", "--pid-file", pidFile, "--bundle", bundle, id}
+// orphaned, becomes a child of systemd. With logFile, runc also logs there
+// in JSON, where its error can be read (its output is the container's).
+func (r *Runc) CreateArgv(id, bundle, pidFile, logFile string) []string {
+	argv := []string{r.Path, "--root", r.StateRoot(id)}
+	if logFile != "" {
+		argv = append(argv, "--log", logFile, "--log-format", "json")
+	}
+	return append(argv, "create", "--pid-file", pidFile, "--bundle", bundle, id)
 }
 
 // StartArgv lets a created container's init exec the container's process.
@@ -134,4 +139,17 @@ func RunningInit(pidFile string) (pid int, created time.Time, alive bool) {
 		return 0, time.Time{}, false
 	}
 	return pid, info.ModTime(), true
+}
+
+// Zombie reports whether process pid has exited but is not reaped yet
+// (or is gone): a signal to it does nothing.
+func Zombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses and
+	// may hold anything.
+	i := strings.LastIndexByte(string(data), ')')
+	return i < 0 || i+2 >= len(data) || data[i+2] == 'Z' || data[i+2] == 'X'
 }

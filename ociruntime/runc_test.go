@@ -11,7 +11,7 @@ import (
 
 func TestEachContainerHasAStateRootOfItsOwn(t *testing.T) {
 	r := &Runc{Path: "/usr/sbin/runc", Root: "/run/ctr-unit/runc"}
-	for _, argv := range [][]string{r.CreateArgv("web", "/b", "/b/pid"), r.StartArgv("web")} {
+	for _, argv := range [][]string{r.CreateArgv("web", "/b", "/b/pid", "/b/log"), r.StartArgv("web")} {
 		i := slices.Index(argv, "--root")
 		if i < 0 || argv[i+1] != "/run/ctr-unit/runc/web" {
 			t.Errorf("%q: want --root /run/ctr-unit/runc/web", argv)

@@ -96,7 +96,20 @@ type SpecConfig struct {
 	Rlimits []specs.POSIXRlimit
 	// Sysctl sets namespaced kernel parameters.
 	Sysctl map[string]string
+	// Annotations are passed to the runtime and read by the unit's
+	// start step and by OCI hooks' when conditions.
+	Annotations map[string]string
+	// InitPath, if set, is an init on the host (catatonit) that runs as
+	// the container's PID 1 and runs Args as its child.
+	InitPath string
+	// Terminal gives the process a terminal (runc create then hands it
+	// over through a console socket).
+	Terminal bool
 }
+
+// InitDest is where an init is mounted in a container: in /dev, runc's
+// tmpfs, so nothing is written into the container's root.
+const InitDest = "/dev/init"
 
 // Spec builds the OCI runtime spec for c.
 func Spec(c SpecConfig) *specs.Spec {
@@ -109,10 +122,19 @@ func Spec(c SpecConfig) *specs.Spec {
 		env = append([]string{DefaultPath}, env...)
 	}
 	env = append(env, "container=ctr-unit")
+	if c.Terminal && !hasEnv(env, "TERM") {
+		env = append(env, "TERM=xterm")
+	}
 	if c.Hostname != "" && !hasEnv(env, "HOSTNAME") {
 		env = append(env, "HOSTNAME="+c.Hostname)
 	}
 	caps := capabilities(c)
+	args := c.Args
+	own := c.Mounts
+	if c.InitPath != "" {
+		args = append([]string{InitDest, "--"}, args...)
+		own = append(slices.Clone(own), specs.Mount{Destination: InitDest, Type: "bind", Source: c.InitPath, Options: []string{"bind", "ro"}})
+	}
 	namespaces := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace},
 		{Type: specs.IPCNamespace},
@@ -123,14 +145,16 @@ func Spec(c SpecConfig) *specs.Spec {
 		namespaces = append(namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
 	return &specs.Spec{
-		Version:  specs.Version,
-		Hostname: c.Hostname,
-		Root:     &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
+		Version:     specs.Version,
+		Hostname:    c.Hostname,
+		Annotations: c.Annotations,
+		Root:        &specs.Root{Path: c.Rootfs, Readonly: c.ReadOnly},
 		Process: &specs.Process{
-			Args: c.Args,
-			Env:  env,
-			Cwd:  cwd,
-			User: specs.User{UID: c.UID, GID: c.GID},
+			Args:     args,
+			Env:      env,
+			Terminal: c.Terminal,
+			Cwd:      cwd,
+			User:     specs.User{UID: c.UID, GID: c.GID},
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding:  caps,
 				Effective: caps,
@@ -139,7 +163,7 @@ func Spec(c SpecConfig) *specs.Spec {
 			NoNewPrivileges: c.NoNewPrivileges,
 			Rlimits:         c.Rlimits,
 		},
-		Mounts: withMounts(defaultMounts(c), c.Mounts, c.ShmSize),
+		Mounts: withMounts(defaultMounts(c), own, c.ShmSize),
 		Linux: &specs.Linux{
 			CgroupsPath:   c.CgroupsPath,
 			Namespaces:    namespaces,

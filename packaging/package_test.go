@@ -44,11 +44,17 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 		t.Fatalf("dpkg-deb -x: %v: %s", err, out)
 	}
 	for path, mode := range map[string]os.FileMode{
-		"usr/bin/ctr-unit":                            0o755,
-		"usr/libexec/ctr-unit/ctr-unit-step":          0o755,
-		"lib/systemd/system/ctr@.service":             0o644,
-		"lib/systemd/system/ctr-unit-restart.service": 0o644,
-		"usr/lib/tmpfiles.d/ctr-unit.conf":            0o644,
+		"usr/bin/ctr-unit":                                  0o755,
+		"usr/libexec/ctr-unit/ctr-unit-step":                0o755,
+		"usr/libexec/ctr-unit/ctr-unit-image":               0o755,
+		"usr/share/man/man1/ctr-unit.1.gz":                  0o644,
+		"usr/share/man/man1/ctr-unit-exec.1.gz":             0o644,
+		"usr/share/bash-completion/completions/ctr-unit":    0o644,
+		"usr/share/zsh/vendor-completions/_ctr-unit":        0o644,
+		"usr/share/fish/vendor_completions.d/ctr-unit.fish": 0o644,
+		"lib/systemd/system/ctr@.service":                   0o644,
+		"lib/systemd/system/ctr-unit-restart.service":       0o644,
+		"usr/lib/tmpfiles.d/ctr-unit.conf":                  0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(root, path))
 		if err != nil {

@@ -137,6 +137,11 @@ func (s *Store) Config(name string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("read container %s: %w", name, err)
 	}
+	if cfg.ID == "" {
+		// Recorded before containers had IDs: the same one at every
+		// read.
+		cfg.ID = container.DerivedID(cfg.Name, cfg.CreatedAt)
+	}
 	return &cfg, nil
 }
 

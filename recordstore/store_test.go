@@ -207,3 +207,23 @@ func TestStoreLockWaiterSeesRemoval(t *testing.T) {
 		t.Fatalf("waiter after removal: %v, want container.ErrNoSuchContainer", err)
 	}
 }
+
+// A record from before containers had IDs reads with the same one every
+// time, derived from its name and creation time.
+func TestOlderRecordsGetAStableID(t *testing.T) {
+	dirs := unitstep.Dirs{StateDir: t.TempDir(), RuntimeDir: t.TempDir()}
+	s := Open(dirs)
+	cfg := testConfig("old")
+	cfg.StopSignal, cfg.CreatedAt = container.DefaultStopSignal, time.Unix(1700000000, 5)
+	if err := s.Create(cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, errA := s.Config("old")
+	b, errB := s.Config("old")
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if a.ID == "" || a.ID != b.ID || a.ID != container.DerivedID("old", cfg.CreatedAt) {
+		t.Errorf("IDs %q %q (%v %v)", a.ID, b.ID, errA, errB)
+	}
+}

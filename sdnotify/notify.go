@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -33,6 +34,19 @@ func Notify(state string, timeout time.Duration) error {
 
 // NotifyTo is Notify to the given socket.
 func NotifyTo(socket, state string, timeout time.Duration) error {
+	return notify(socket, 0, state, timeout)
+}
+
+// NotifyAs is Notify on behalf of process pid, as sd_pid_notify does:
+// the message carries pid's credentials (which takes root), so systemd
+// takes it as coming from pid's unit. The sender stays out of that unit:
+// nothing that happens to the unit afterwards (a kill, its stop) can
+// touch it. ESRCH means pid is gone.
+func NotifyAs(pid int, state string, timeout time.Duration) error {
+	return notify(SystemNotifySocket, pid, state, timeout)
+}
+
+func notify(socket string, pid int, state string, timeout time.Duration) error {
 	if socket[0] == '@' {
 		socket = "\x00" + socket[1:]
 	}
@@ -41,34 +55,42 @@ func NotifyTo(socket, state string, timeout time.Duration) error {
 		return fmt.Errorf("sd_notify: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.Write([]byte(state)); err != nil {
+	var creds []byte
+	if pid > 0 {
+		creds = unix.UnixCredentials(&unix.Ucred{Pid: int32(pid), Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())})
+	}
+	if err := send(conn, []byte(state), creds); err != nil {
 		return fmt.Errorf("sd_notify %q: %w", state, err)
 	}
-	return barrier(conn, timeout)
+	return barrier(conn, creds, timeout)
+}
+
+// send writes one datagram with its ancillary data. Sendmsg goes on the
+// descriptor: net refuses WriteMsgUnix on a connected datagram socket.
+func send(conn *net.UnixConn, msg, oob []byte) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var sendErr error
+	err = raw.Write(func(fd uintptr) bool {
+		sendErr = unix.Sendmsg(int(fd), msg, oob, nil, 0)
+		return !errors.Is(sendErr, unix.EAGAIN)
+	})
+	return errors.Join(err, sendErr)
 }
 
 // barrier sends BARRIER=1 with the write end of a pipe; systemd closes its
 // copy once it has handled every earlier message.
-func barrier(conn *net.UnixConn, timeout time.Duration) error {
+func barrier(conn *net.UnixConn, creds []byte, timeout time.Duration) error {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return fmt.Errorf("sd_notify barrier: %w", err)
 	}
 	defer unix.Close(p[0])
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		unix.Close(p[1])
-		return fmt.Errorf("sd_notify barrier: %w", err)
-	}
-	// Sendmsg on the descriptor: net refuses WriteMsgUnix on a connected
-	// datagram socket.
-	var sendErr error
-	err = raw.Write(func(fd uintptr) bool {
-		sendErr = unix.Sendmsg(int(fd), []byte("BARRIER=1"), unix.UnixRights(p[1]), nil, 0)
-		return !errors.Is(sendErr, unix.EAGAIN)
-	})
+	err := send(conn, []byte("BARRIER=1"), append(unix.UnixRights(p[1]), creds...))
 	unix.Close(p[1])
-	if err = errors.Join(err, sendErr); err != nil {
+	if err != nil {
 		return fmt.Errorf("sd_notify barrier: %w", err)
 	}
 	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLHUP}}

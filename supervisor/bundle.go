@@ -1,32 +1,62 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 )
 
-// writeBundle writes a container's OCI bundle from its record, at every
-// start: what the record names on the host (devices, a seccomp profile
-// file) is read now, so a start uses what is there now.
-func (s *Supervisor) writeBundle(cfg *container.Config) error {
+// writeBundle writes the OCI bundle a start of cfg's container runs, from
+// its record, at every start: what the record names on the host (devices,
+// a seccomp profile file) is read now, so a start uses what is there now.
+// The spec carries the OCI hooks that apply to it (oci-hooks(5), as podman
+// selects them), after podman's precreate hooks had their say. poststop
+// hooks are kept apart for the unit's stop step, which runs them however
+// the container ended. A malformed hook file is reported and left out: it
+// must not keep containers from starting.
+func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) error {
 	spec, err := s.spec(cfg)
 	if err != nil {
 		return err
 	}
-	return ociruntime.WriteBundle(s.dirs.Bundle(cfg.Name), spec)
+	dirs := cfg.HooksDirs
+	if len(dirs) == 0 {
+		dirs = s.hookDirs
+	}
+	hooks, problems := ociruntime.ReadHooks(dirs)
+	for _, p := range problems {
+		fmt.Fprintf(os.Stderr, "ctr-unit: warning: container %s: %v; the hook is left out\n", cfg.Name, p)
+	}
+	selected := ociruntime.Select(hooks, spec)
+	if pre := selected[ociruntime.StagePrecreate]; len(pre) > 0 {
+		if spec, err = ociruntime.RunPrecreate(ctx, pre, spec); err != nil {
+			return fmt.Errorf("container %s: %w", cfg.Name, err)
+		}
+	}
+	selected.ApplyHooks(spec)
+	bundle := s.dirs.Bundle(cfg.Name)
+	if err := ociruntime.WriteBundle(bundle, spec); err != nil {
+		return err
+	}
+	if err := ociruntime.WriteStageHooks(bundle, selected); err != nil {
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	return nil
 }
 
 // spec is a container's OCI spec, host devices and seccomp filter
 // included.
 func (s *Supervisor) spec(cfg *container.Config) (*specs.Spec, error) {
-	sc := container.BuildSpec(cfg)
+	sc := container.BuildSpec(cfg, os.Environ())
 	devices, err := hostDevices(cfg)
 	if err != nil {
 		return nil, err
@@ -76,4 +106,17 @@ func hostDevices(cfg *container.Config) ([]ociruntime.Device, error) {
 		out = append(out, dev)
 	}
 	return out, nil
+}
+
+// event records what happened to a container in the journal (package
+// events). An event that cannot be written is lost, not the command.
+func (s *Supervisor) event(cfg *container.Config, status string, extra ...func(*events.Event)) {
+	if s.eventSocket == "" {
+		return
+	}
+	ev := events.Event{Status: status, Name: cfg.Name, Unit: cfg.Unit, Image: cfg.Image}
+	for _, f := range extra {
+		f(&ev)
+	}
+	_ = events.Write(s.eventSocket, ev)
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -47,6 +49,14 @@ func (s *Supervisor) RunDetached(ctx context.Context, r CreateRequest) (*contain
 
 // create stores a new container; the caller syncs its record.
 func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.Config, err error) {
+	if r.Name == "" {
+		// As podman: a name is made up (and printed by run -d and
+		// create), and kept for generate systemd --new.
+		r.Name = container.GenerateName(func(n string) bool { _, err := s.store.Config(n); return err == nil })
+		if r.CreateCommand != nil {
+			r.CreateCommand = append([]string{"--name=" + r.Name}, r.CreateCommand...)
+		}
+	}
 	o, err := s.fs.ResolveImage(r.Options)
 	if err != nil {
 		return nil, err
@@ -55,6 +65,7 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 	if err != nil {
 		return nil, err
 	}
+	cfg.ID = container.NewID()
 	if err := s.checkHost(cfg); err != nil {
 		return nil, err
 	}
@@ -66,7 +77,9 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 	if err := s.checkNewName(cfg); err != nil {
 		return nil, err
 	}
-	if r.Template && r.Unit == "" {
+	// A --rm container is gone once it stops: nothing for systemctl
+	// or boot to start again, so its unit stays transient.
+	if r.Template && r.Unit == "" && !cfg.AutoRemove {
 		systemd, err := s.sd(ctx)
 		if err != nil {
 			return nil, err
@@ -95,6 +108,7 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 			return nil, err
 		}
 	}
+	s.event(cfg, events.Create)
 	return cfg, nil
 }
 
@@ -108,6 +122,18 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 	}
 	if _, err := s.runc(); err != nil {
 		return err
+	}
+	if cfg.Timezone != "" {
+		if err := checkTimezone(cfg.Timezone); err != nil {
+			return fmt.Errorf("%w: container %s: --tz %s: %w", container.ErrInvalid, cfg.Name, cfg.Timezone, err)
+		}
+	}
+	if cfg.Init && cfg.InitPath == "" {
+		p, err := findInit()
+		if err != nil {
+			return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
+		}
+		cfg.InitPath = p
 	}
 	// Devices and a seccomp profile file are read at every start; a
 	// missing or bad one is refused now, before anything is stored.
@@ -126,4 +152,30 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 		return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
 	}
 	return nil
+}
+
+// checkTimezone says whether the host has a time zone's file.
+func checkTimezone(tz string) error {
+	src := container.TimezoneSource(tz)
+	if info, err := os.Stat(src); err != nil || !info.Mode().IsRegular() {
+		if tz == "local" {
+			return fmt.Errorf("the host has no time zone (%s)", src)
+		}
+		return fmt.Errorf("no such time zone on the host (%s)", src)
+	}
+	return nil
+}
+
+// findInit finds the init --init runs: catatonit, where Debian's package
+// or podman's puts it.
+func findInit() (string, error) {
+	if p, err := exec.LookPath("catatonit"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/libexec/podman/catatonit", "/usr/libexec/catatonit/catatonit"} {
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", errors.New("--init needs catatonit (apt-get install catatonit) or --init-path")
 }

@@ -3,6 +3,10 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
@@ -79,16 +83,31 @@ func checkRemove(name string, s Status, force bool) error {
 }
 
 // checkSignal decides whether a container in status s can be signalled.
-// A paused one cannot, as in docker: if the signal ended it, systemd would
-// run the unit's stop step in the frozen unit, where it would hang.
+// One that is stopping can, as in podman: a container that hangs in its
+// stop is what kill is for. A paused one cannot, as in docker: if the
+// signal ended it, systemd would run the unit's stop step in the frozen
+// unit, where it would hang.
 func checkSignal(name string, s Status) error {
 	switch s {
-	case StatusRunning:
+	case StatusRunning, StatusStopping:
 		return nil
 	case StatusPaused:
 		return fmt.Errorf("%w: %s is paused; unpause it first (stop and rm -f unpause it themselves)", ErrPaused, name)
 	}
 	return fmt.Errorf("%w: %s is %s", ErrNotRunning, name, s)
+}
+
+// checkExec decides whether a process can be run in a container in status
+// s: only a running one has the namespaces to join; a paused one would
+// freeze the process too.
+func checkExec(name string, s Status) error {
+	switch s {
+	case StatusRunning:
+		return nil
+	case StatusPaused:
+		return fmt.Errorf("%w: %s is paused; unpause it first (ctr-unit unpause %s)", ErrPaused, name, name)
+	}
+	return fmt.Errorf("%w: %s is %s; start it first (ctr-unit start %s)", ErrNotRunning, name, s, name)
 }
 
 // checkPause and checkUnpause decide pause and unpause.
@@ -146,6 +165,41 @@ type stopPlan struct {
 // is not loaded.
 func decideStop(s Status, loaded bool) stopPlan {
 	return stopPlan{thawFirst: loaded && s == StatusPaused, stopUnit: loaded}
+}
+
+// stopWait is how a stop waits, after the stop signal, before SIGKILL.
+type stopWait int
+
+const (
+	// waitOwn: the container's stop timeout, the unit's TimeoutStopSec.
+	waitOwn stopWait = iota
+	// waitShorter: ctr-unit kills the container when the time asked for
+	// is up, before systemd would.
+	waitShorter
+	// waitLonger: systemd's timeout of this stop is extended to the time
+	// asked for (EXTEND_TIMEOUT_USEC), after which systemd kills.
+	waitLonger
+)
+
+// decideStopWait decides how a stop waits: for the container's own
+// timeout, or for the one asked for (stop -t), longer or shorter.
+func decideStopWait(own time.Duration, asked *time.Duration) (stopWait, time.Duration) {
+	switch {
+	case asked == nil || *asked == own:
+		return waitOwn, own
+	case *asked < own:
+		return waitShorter, *asked
+	}
+	return waitLonger, *asked
+}
+
+// stopKillWarning is podman's warning for a stop that came to SIGKILL
+// (none when no wait was asked for, -t 0).
+func stopKillWarning(sig container.Signal, name string, wait time.Duration) string {
+	if wait <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL", unix.SignalName(syscall.Signal(sig)), name, wait/time.Second)
 }
 
 // freezeMethod is how the host's layout freezes a container.

@@ -153,3 +153,36 @@ func TestStartsAtBoot(t *testing.T) {
 		}
 	}
 }
+
+// stop -t waits what it is asked, longer or shorter than the container's
+// own timeout.
+func TestDecideStopWait(t *testing.T) {
+	own := 10 * time.Second
+	d := func(s time.Duration) *time.Duration { return &s }
+	for _, c := range []struct {
+		asked *time.Duration
+		how   stopWait
+		wait  time.Duration
+	}{
+		{nil, waitOwn, own},
+		{d(own), waitOwn, own},
+		{d(0), waitShorter, 0},
+		{d(2 * time.Second), waitShorter, 2 * time.Second},
+		{d(20 * time.Second), waitLonger, 20 * time.Second},
+	} {
+		how, wait := decideStopWait(own, c.asked)
+		if how != c.how || wait != c.wait {
+			t.Errorf("asked %v: %v %v, want %v %v", c.asked, how, wait, c.how, c.wait)
+		}
+	}
+	if got := stopKillWarning(container.Signal(15), "web", 5*time.Second); got != "StopSignal SIGTERM failed to stop container web in 5 seconds, resorting to SIGKILL" {
+		t.Errorf("warning %q", got)
+	}
+	if got := stopKillWarning(container.Signal(15), "web", 0); got != "" {
+		t.Errorf("-t 0 warns: %q", got)
+	}
+	// kill reaches a container that hangs in its stop, as in podman.
+	if err := checkSignal("web", StatusStopping); err != nil {
+		t.Errorf("checkSignal(stopping) = %v", err)
+	}
+}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/definition"
@@ -30,33 +33,53 @@ func (s *Supervisor) definitions() (map[string]string, error) {
 // IMAGE (Filesystem.ResolveImage); nil where images cannot be read.
 type imageResolver func(container.Options) (container.Options, error)
 
-// loadDefinition parses and checks one definition file: its keys read
-// through the settings table (File.Options), then the one gate
-// (container.Build), every problem reported with its line. With checkFS
-// it also checks what must exist on the host (the rootfs, bind sources, a
-// rootfs's user names), which a generator at early boot cannot. resolve
+// loadDefinition reads and checks one definition file with its drop-ins:
+// its keys read through the settings table (File.Options), its unit's
+// sections as quadlet hands them to its unit (File.UnitSettings), then
+// the one gate (container.Build), every problem reported with its file
+// and line. defs are the definition files (definition.Find), which
+// dependencies on X.container may name. With checkFS it also checks what
+// must exist on the host (the rootfs, bind sources, a rootfs's user
+// names, the time zone), which a generator at early boot cannot. resolve
 // reads Image=; without it (the generator, which must not open the image
-// store) an image definition's config has what its unit needs but not the
-// image's command, environment and layer, which its record gets from
+// store) an image definition's config has what its unit needs but not
+// the image's command, environment and layer, which its record gets from
 // syncDefinition.
-func loadDefinition(path string, checkFS bool, resolve imageResolver) (*definition.File, *container.Config, error) {
-	f, err := definition.ParseFile(path)
+func (s *Supervisor) loadDefinition(path string, defs map[string]string, checkFS bool, resolve imageResolver) (*definition.File, *container.Config, error) {
+	f, err := definition.Load(path, s.dropInDirs(path))
 	var probs definition.Problems
 	if err != nil && !errors.As(err, &probs) {
 		return f, nil, err
 	}
-	cfg, err := configFromFile(f, probs, checkFS, resolve)
+	cfg, err := configFromFile(f, probs, defs, checkFS, resolve)
 	return f, cfg, err
+}
+
+// dropInDirs are where the drop-ins of the definition at path are: the
+// definition directories, or, for a file elsewhere (validate of a file
+// not installed yet), its own directory.
+func (s *Supervisor) dropInDirs(path string) []string {
+	dir := filepath.Dir(path)
+	for _, d := range s.defDirs {
+		if filepath.Clean(d) == dir {
+			return s.defDirs
+		}
+	}
+	return []string{dir}
 }
 
 // configFromFile is loadDefinition's part after the syntax, whose
 // problems are probs.
-func configFromFile(f *definition.File, probs definition.Problems, checkFS bool, resolve imageResolver) (*container.Config, error) {
-	path := f.Path
+func configFromFile(f *definition.File, probs definition.Problems, defs map[string]string, checkFS bool, resolve imageResolver) (*container.Config, error) {
+	defined := func(name string) bool { _, ok := defs[name]; return ok }
 	// The values of the good lines are checked even when others are
 	// bad: every problem is reported at once.
 	o, keyProbs := f.Options()
 	probs = probs.Merge(keyProbs)
+	extra, unitProbs := f.UnitSettings(defined)
+	probs = probs.Merge(unitProbs)
+	_, installProbs := f.InstallSettings(defined)
+	probs = probs.Merge(installProbs)
 	img, hasImage := f.Get(container.KeyImage)
 	if hasImage && o.Image != "" {
 		// The unit is generated before images can be read, so its stop
@@ -68,7 +91,7 @@ func configFromFile(f *definition.File, probs definition.Problems, checkFS bool,
 		if resolve != nil {
 			resolved, err := resolve(o)
 			if err != nil {
-				probs = append(probs, definition.Problem{File: path, Line: img.Line, Msg: fmt.Sprintf("Image=%s: %s", img.Value, imageProblem(err))})
+				probs = append(probs, img.Problem("Image=%s: %s", img.Value, imageProblem(err)))
 			} else {
 				o = resolved
 			}
@@ -81,7 +104,7 @@ func configFromFile(f *definition.File, probs definition.Problems, checkFS bool,
 		return nil, probs
 	}
 	created := time.Now()
-	if info, err := os.Stat(path); err == nil {
+	if info, err := os.Stat(f.Path); err == nil {
 		created = info.ModTime()
 	}
 	cfg, err := container.Build(o, created)
@@ -90,48 +113,51 @@ func configFromFile(f *definition.File, probs definition.Problems, checkFS bool,
 	}
 	cfg.Unit = units.TemplateInstance(f.Name)
 	cfg.Source = f.Path
-	for _, p := range f.Pass {
-		if p.Section != "Install" {
-			cfg.Extra = append(cfg.Extra, container.UnitSetting{Section: p.Section, Name: p.Name, Value: p.Value})
-		}
-	}
+	cfg.Extra = extra
 	return cfg, nil
 }
 
 // hostProblems are what validate finds missing on the host: the rootfs,
-// bind sources, and a rootfs's user names (an image's are read only once
-// its layer exists).
+// bind sources, a rootfs's user names (an image's are read only once its
+// layer exists) and the time zone.
 func hostProblems(f *definition.File, o container.Options) definition.Problems {
 	var probs definition.Problems
-	bad := func(line int, format string, args ...any) {
-		probs = append(probs, definition.Problem{File: f.Path, Line: line, Msg: fmt.Sprintf(format, args...)})
-	}
 	rootfsOK := false
-	if e, ok := f.Get(container.KeyRootfs); ok {
+	for _, v := range f.KeyValues(container.KeyRootfs) {
 		info, err := os.Stat(o.Rootfs)
 		rootfsOK = err == nil && info.IsDir()
 		if !rootfsOK {
-			bad(e.Line, "Rootfs=%s is not a directory", e.Value)
+			probs = append(probs, v.Entry.Problem("Rootfs=%s is not a directory", v.Entry.Value))
 		}
 	}
-	for i, e := range f.All(container.KeyVolume) {
-		if i >= len(o.Volumes) {
-			break
-		}
-		if m := o.Volumes[i]; m.Type == container.MountBind {
+	binds := func(key string, parse func(string) (container.Mount, error)) {
+		for _, v := range f.KeyValues(key) {
+			m, err := parse(v.Text)
+			if err != nil || m.Type != container.MountBind {
+				continue
+			}
 			if _, err := os.Stat(m.Source); err != nil {
-				bad(e.Line, "Volume=%s: host path %s does not exist", e.Value, m.Source)
+				probs = append(probs, v.Entry.Problem("%s=%s: host path %s does not exist", v.Entry.Key, v.Entry.Value, m.Source))
 			}
 		}
 	}
-	user, hasUser := f.Get(container.KeyUser)
-	if _, _, numeric := container.NumericUser(o.User); hasUser && rootfsOK && !numeric {
-		spec := o.User
-		if o.Group != "" {
-			spec += ":" + o.Group
+	binds(container.KeyVolume, func(s string) (container.Mount, error) { return container.ParseVolume(s, o.BaseDir) })
+	binds(container.KeyMount, func(s string) (container.Mount, error) { return container.ParseMount(s, o.BaseDir) })
+	if users := f.KeyValues(container.KeyUser); len(users) > 0 {
+		user := users[len(users)-1].Entry
+		if _, _, numeric := container.NumericUser(o.User); rootfsOK && !numeric {
+			spec := o.User
+			if o.Group != "" {
+				spec += ":" + o.Group
+			}
+			if _, _, err := rootfs.LookupUser(o.Rootfs, spec); err != nil {
+				probs = append(probs, user.Problem("User=%s: %s (in the rootfs %s)", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("user %q: ", spec)), o.Rootfs))
+			}
 		}
-		if _, _, err := rootfs.LookupUser(o.Rootfs, spec); err != nil {
-			bad(user.Line, "User=%s: %s (in the rootfs %s)", spec, strings.TrimPrefix(err.Error(), fmt.Sprintf("user %q: ", spec)), o.Rootfs)
+	}
+	if tz := f.KeyValues(container.KeyTimezone); len(tz) > 0 && o.Timezone != "" {
+		if err := checkTimezone(o.Timezone); err != nil {
+			probs = append(probs, tz[0].Entry.Problem("Timezone=%s: %v", tz[0].Entry.Value, err))
 		}
 	}
 	return probs
@@ -161,12 +187,45 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	if !ok {
 		return nil
 	}
+	return s.syncDefinitionFile(name, path, defs, starting)
+}
+
+// sourceStamp identifies the definition file at path as it is now, and
+// the ctr-unit binary reading it: a record with the same stamp was made
+// from this very file by this very ctr-unit (an upgrade may read a file
+// differently). The file's change time moves with every write, rename and
+// change of owner, so an edit never goes unseen. "" if path cannot be
+// read.
+func (s *Supervisor) sourceStamp(path string) string {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return ""
+	}
+	if s.binStamp == "" {
+		s.binStamp = "-"
+		var bin unix.Stat_t
+		if s.steps.Full != "" && unix.Stat(s.steps.Full, &bin) == nil {
+			s.binStamp = fmt.Sprintf("%d.%d.%d.%d", bin.Dev, bin.Ino, bin.Size, bin.Mtim.Nano())
+		}
+	}
+	return fmt.Sprintf("%d.%d.%d.%d.%d/%s", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), s.binStamp)
+}
+
+// syncDefinitionFile is syncDefinition of the file at path.
+func (s *Supervisor) syncDefinitionFile(name, path string, defs map[string]string, starting bool) error {
+	// Before the file is read: a write meanwhile leaves a stamp that is
+	// already out of date, never a new file under an old stamp.
+	stamp := s.sourceStamp(path)
 	rec, recErr := s.store.Config(name)
 	if recErr == nil && rec.Source == "" {
 		return nil
 	}
+	fresh := recErr == nil && stamp != "" && rec.Source == path && rec.SourceStamp == stamp
+	if fresh && !(starting && rec.Image != "") {
+		return nil // the file has not changed since it was read
+	}
 	// First without the image store, which most commands need not open.
-	_, cfg, err := loadDefinition(path, false, nil)
+	_, cfg, err := s.loadDefinition(path, defs, false, nil)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", name, err)
 	}
@@ -174,14 +233,19 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 		return nil
 	}
 	if cfg.Image != "" {
-		if _, cfg, err = loadDefinition(path, false, s.fs.ResolveImage); err != nil {
+		if _, cfg, err = s.loadDefinition(path, defs, false, s.fs.ResolveImage); err != nil {
 			return fmt.Errorf("container %s: %w", name, err)
 		}
 	}
+	cfg.SourceStamp = stamp
 	if recErr != nil {
 		rec = nil
+		cfg.ID = container.NewID()
 	} else {
-		cfg.CreatedAt = rec.CreatedAt
+		cfg.CreatedAt, cfg.ID = rec.CreatedAt, rec.ID
+		if units.IsLegacy(rec.Unit) {
+			cfg.Unit = rec.Unit // until migrateUnits renames it
+		}
 	}
 	if cfg.Image != "" {
 		return s.syncImageDefinition(cfg, rec)
@@ -276,17 +340,22 @@ func keepResolved(cfg, old *container.Config) {
 	}
 }
 
-// syncDefinitions syncs every definition; a bad file is reported, the
-// others are synced all the same.
-func (s *Supervisor) syncDefinitions() error {
+// syncDefinitions syncs the definitions of names, or every definition for
+// nil; a bad file is reported, the others are synced all the same.
+func (s *Supervisor) syncDefinitions(names []string) error {
 	defs, err := s.definitions()
 	if err != nil {
 		return err
 	}
+	if names == nil {
+		names = definition.Names(defs)
+	}
 	var errs []error
-	for _, name := range definition.Names(defs) {
-		if err := s.syncDefinition(name, false); err != nil {
-			errs = append(errs, err)
+	for _, name := range names {
+		if path, ok := defs[name]; ok {
+			if err := s.syncDefinitionFile(name, path, defs, false); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -295,7 +364,11 @@ func (s *Supervisor) syncDefinitions() error {
 // Validate checks a definition file: its syntax, every key, the rootfs,
 // and its dependencies (they exist, no cycle). It returns every problem.
 func (s *Supervisor) Validate(path string) error {
-	f, cfg, err := loadDefinition(path, true, s.fs.ResolveImage)
+	defs, err := s.definitions()
+	if err != nil {
+		return err
+	}
+	f, cfg, err := s.loadDefinition(path, defs, true, s.fs.ResolveImage)
 	if err != nil {
 		return err
 	}
@@ -305,17 +378,22 @@ func (s *Supervisor) Validate(path string) error {
 	}
 	graph[cfg.Name] = cfg.Requires
 	var probs definition.Problems
-	line := f.SectionLine
-	if reqs := f.All(container.KeyRequires); len(reqs) > 0 {
-		line = reqs[len(reqs)-1].Line
+	at := f.SectionProblem("")
+	if reqs := f.KeyValues(container.KeyRequires); len(reqs) > 0 {
+		at = reqs[len(reqs)-1].Entry.Problem("")
+	}
+	problem := func(format string, args ...any) {
+		p := at
+		p.Msg = fmt.Sprintf(format, args...)
+		probs = append(probs, p)
 	}
 	for _, dep := range cfg.Requires {
 		if _, ok := graph[dep]; !ok {
-			probs = append(probs, definition.Problem{File: path, Line: line, Msg: fmt.Sprintf("Requires=%s: no container %s exists or is defined", dep, dep)})
+			problem("Requires=%s: no container %s exists or is defined", dep, dep)
 		}
 	}
 	if cycle := findCycle(graph, cfg.Name); cycle != nil {
-		probs = append(probs, definition.Problem{File: path, Line: line, Msg: fmt.Sprintf("%v: %s", ErrDependencyCycle, strings.Join(cycle, " -> "))})
+		problem("%v: %s", ErrDependencyCycle, strings.Join(cycle, " -> "))
 	}
 	if rec, err := s.store.Config(cfg.Name); err == nil && rec.Source == "" {
 		probs = append(probs, definition.Problem{File: path, Msg: fmt.Sprintf("container %s was made with ctr-unit create; this file is ignored until it is removed (ctr-unit rm %s)", cfg.Name, cfg.Name)})

@@ -69,7 +69,7 @@ func (s *Supervisor) dependencyGraph() (map[string][]string, error) {
 		if cfg, err := s.store.Config(name); err == nil && cfg.Source == "" {
 			continue // made with create: the file is ignored
 		}
-		if _, cfg, err := loadDefinition(path, false, nil); err == nil {
+		if _, cfg, err := s.loadDefinition(path, defs, false, nil); err == nil {
 			graph[name] = cfg.Requires
 		} else if _, known := graph[name]; !known {
 			graph[name] = nil

@@ -114,7 +114,31 @@ func (f *fakeSystemd) NRestarts(_ context.Context, unit string) (uint32, error) 
 	return 0, nil
 }
 
+func (f *fakeSystemd) Details(_ context.Context, live, restartable []string) (map[string]units.Status, error) {
+	out := map[string]units.Status{}
+	for _, n := range live {
+		if u, ok := f.units[n]; ok {
+			out[n] = units.Status{Unit: n, MainPID: u.st.MainPID, StartedAt: u.st.StartedAt}
+		}
+	}
+	for _, n := range restartable {
+		if u, ok := f.units[n]; ok {
+			st := out[n]
+			st.Unit, st.NRestarts = n, u.st.NRestarts
+			out[n] = st
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeSystemd) WaitInactive(context.Context, string) error { return nil }
+
+// Watch sends no changes: the unit tests decide on states they set.
+func (f *fakeSystemd) Watch(ctx context.Context, _ func(string) bool) (<-chan sdbus.Change, error) {
+	ch := make(chan sdbus.Change)
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch, nil
+}
 
 func (f *fakeSystemd) Kill(_ context.Context, unit string, whom sdbus.Whom, sig syscall.Signal) error {
 	f.log("Kill %s %s %d", unit, whom, sig)
@@ -178,6 +202,7 @@ func (c *fakeCgroups) Mode() cgroupmgr.Mode                  { return c.mode }
 func (c *fakeCgroups) Available(ctrl string) bool            { return true }
 func (c *fakeCgroups) SystemdRoots() []string                { return nil }
 func (c *fakeCgroups) Stats(string) (cgroupmgr.Stats, error) { return cgroupmgr.Stats{}, nil }
+func (c *fakeCgroups) Processes(string) ([]int, error)       { return nil, nil }
 
 func (c *fakeCgroups) Freeze(_ context.Context, path string) error {
 	c.log("cgroup Freeze %s", path)
@@ -200,7 +225,7 @@ func (c *fakeCgroups) FreezerState(path string) (string, error) {
 
 // testSupervisor is a supervisor over the fake systemd, with its records
 // and runtime files in temporary directories, in the given cgroup layout.
-func testSupervisor(t *testing.T, mode cgroupmgr.Mode) (*Supervisor, *fakeSystemd) {
+func testSupervisor(t testing.TB, mode cgroupmgr.Mode) (*Supervisor, *fakeSystemd) {
 	t.Helper()
 	sd := newFakeSystemd()
 	dirs := unitstep.Dirs{StateDir: t.TempDir(), RuntimeDir: t.TempDir()}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -22,13 +22,10 @@ import (
 // ErrNoHealthcheck is returned for checks of a container that has none.
 var ErrNoHealthcheck = errors.New("container has no healthcheck")
 
-// healthCgroup is the child of the container's unit cgroup that a check
-// process joins to speak for the unit (see tellSystemd).
-const healthCgroup = "/health"
-
 // healthUnits lists the timer and service that check cfg's container.
 func healthUnits(cfg *container.Config) []string {
-	return []string{healthcheck.TimerUnit(cfg.Name), healthcheck.ServiceUnit(cfg.Name)}
+	timer, service := healthcheck.Units(cfg.Name, cfg.Unit)
+	return []string{timer, service}
 }
 
 // healthCleanup stops and forgets what is left of a container's check
@@ -65,7 +62,8 @@ func (s *Supervisor) healthTimer(cfg *container.Config) (string, []units.Prop, u
 		first = h.Period() // the start step has just checked
 	}
 	argv := s.steps.Argv(unitstep.HealthCheck, false, cfg.Name)
-	return healthcheck.TimerUnit(cfg.Name), h.TimerProperties(cfg.Unit, first), units.Aux{Name: healthcheck.ServiceUnit(cfg.Name), Props: h.ServiceProperties(argv)}
+	timer, service := healthcheck.Units(cfg.Name, cfg.Unit)
+	return timer, h.TimerProperties(cfg.Unit, first), units.Aux{Name: service, Props: h.ServiceProperties(argv)}
 }
 
 // HealthArm creates the check timer of a container whose unit is
@@ -133,59 +131,69 @@ type CheckOptions struct {
 	inUnit bool
 }
 
+// CheckReport is what one run of Healthcheck found.
+type CheckReport struct {
+	// Status is the container's health after the check; "" when a
+	// scheduled check found the container not running.
+	Status string
+	// Ran: the check's command ran (a scheduled check not due does not);
+	// Passed: it succeeded.
+	Ran, Passed bool
+	// Stopped: the container stopped during the check, which therefore
+	// says nothing of its health: nothing is recorded.
+	Stopped bool
+}
+
 // Healthcheck runs one check of a running container, records it and,
 // if the status changed, tells systemd and carries out the on-failure
-// action. It returns the status; "" when a scheduled check found the
-// container not running (or not due).
+// action.
 //
 // It is what the timer runs, so it does only what one check needs:
-// systemd is contacted only when the status changes.
-func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOptions) (string, error) {
+// systemd is contacted only when the status changes, or when a failed
+// check may have failed because the container is stopping.
+func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOptions) (CheckReport, error) {
 	cfg, err := s.store.Config(name)
 	if err != nil {
-		return "", err
+		return CheckReport{}, err
 	}
 	h := cfg.Health
 	if h == nil {
-		return "", fmt.Errorf("%w: %s; create it with --health-cmd", ErrNoHealthcheck, name)
+		return CheckReport{}, fmt.Errorf("%w: %s; create it with --health-cmd", ErrNoHealthcheck, name)
 	}
 	pid, started, ok := s.runningInit(name)
 	if !ok {
 		if o.Scheduled {
-			return "", nil
+			return CheckReport{}, nil
 		}
-		return "", fmt.Errorf("%w: %s", ErrNotRunning, name)
+		return CheckReport{}, fmt.Errorf("%w: %s", ErrNotRunning, name)
 	}
 	// The state is read once, under the lock held through the check:
 	// checks of one container (the timer's, a manual one) take turns.
 	unlock, err := s.store.LockHealth(name)
 	if err != nil {
-		return "", err
+		return CheckReport{}, err
 	}
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	saved, err := s.store.Health(name)
 	if err != nil {
-		unlock()
-		return "", err
+		return CheckReport{}, err
 	}
 	st := healthcheck.ForRun(deref(saved), pid, started)
 	if o.Scheduled && !h.Due(st, time.Now()) {
-		unlock()
-		return st.Status, nil
+		return CheckReport{Status: st.Status}, nil
 	}
 	startup := h.InStartup(st)
-	res, err := s.probe(cfg, h.ProbeFor(st))
-	if err != nil {
-		unlock()
-		return "", err
+	res, perr := s.probe(cfg, h.ProbeFor(st))
+	if s.stoppedDuring(ctx, cfg, pid, perr == nil && res.ExitCode == 0) {
+		// The result is about a run that is over, or ending.
+		return CheckReport{Stopped: true}, nil
 	}
-	if now, _, ok := s.runningInit(name); !ok || now != pid {
-		// The container stopped or restarted meanwhile: the result is
-		// about a run that is over.
-		unlock()
-		if o.Scheduled {
-			return "", nil
-		}
-		return "", fmt.Errorf("%w: %s stopped during the check", ErrNotRunning, name)
+	if perr != nil {
+		return CheckReport{}, perr
 	}
 	st, out := h.Record(st, res, startup)
 	if out.Changed {
@@ -193,15 +201,47 @@ func (s *Supervisor) Healthcheck(ctx context.Context, name string, o CheckOption
 	}
 	err = s.store.SaveHealth(name, st)
 	unlock()
+	unlock = nil
+	report := CheckReport{Status: st.Status, Ran: true, Passed: res.ExitCode == 0}
 	if err != nil {
-		return "", err
+		return report, err
+	}
+	if out.Changed {
+		s.event(cfg, events.HealthStatus, func(ev *events.Event) { ev.Health = st.Status })
 	}
 	if out.Changed || out.Act != "" {
-		if err := s.tellSystemd(ctx, cfg, st.Status, out, o.inUnit); err != nil {
-			return st.Status, err
+		if err := s.tellSystemd(ctx, cfg, pid, st.Status, out, o.inUnit); err != nil {
+			return report, err
 		}
 	}
-	return st.Status, nil
+	return report, nil
+}
+
+// stoppedDuring reports whether the container's run of init pid is over,
+// or ending: a check that failed then failed because of the stop (its
+// process killed, the service gone), as podman tells. Whether the unit
+// is stopping is asked of systemd only for a check that failed.
+func (s *Supervisor) stoppedDuring(ctx context.Context, cfg *container.Config, pid int, passed bool) bool {
+	if now, _, ok := s.runningInit(cfg.Name); !ok || now != pid || ociruntime.Zombie(pid) {
+		return true
+	}
+	if passed {
+		return false
+	}
+	systemd, err := s.sd(ctx)
+	if err != nil {
+		return false
+	}
+	states, err := systemd.ActiveStates(ctx, []string{cfg.Unit})
+	if err != nil {
+		return false
+	}
+	st, loaded := states[cfg.Unit]
+	switch {
+	case !loaded, st.SubState == "auto-restart":
+		return true
+	}
+	return st.ActiveState == "deactivating" || st.ActiveState == "inactive" || st.ActiveState == "failed"
 }
 
 func deref(st *healthcheck.State) healthcheck.State {
@@ -233,23 +273,22 @@ func (s *Supervisor) probe(cfg *container.Config, p healthcheck.Probe) (healthch
 // tellSystemd shows the new status on the container's unit and carries
 // out the on-failure action.
 //
-// systemd attributes a notification to the unit whose cgroup the sender
-// is in, so a check unit cannot set the container unit's status: the
-// process first moves itself into the container's unit (a child cgroup
-// of it, as the unit is delegated). Only status changes and actions pay
-// for this.
-func (s *Supervisor) tellSystemd(ctx context.Context, cfg *container.Config, status string, out healthcheck.Outcome, inUnit bool) error {
+// systemd attributes a notification to the unit of the process it comes
+// from, so a check unit's cannot set the container unit's status: it is
+// sent on behalf of the container's init, pid (sdnotify.NotifyAs). This
+// process stays outside the container's unit, so the action (a kill, a
+// stop of that unit) cannot take it along before it has reported.
+func (s *Supervisor) tellSystemd(ctx context.Context, cfg *container.Config, pid int, status string, out healthcheck.Outcome, inUnit bool) error {
 	hs, err := s.sd(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	if msg := cfg.Health.Notification(status, out); msg != "" {
-		if !inUnit {
-			err = s.joinUnit(ctx, hs, cfg.Unit)
-		}
-		if err == nil {
+		if inUnit {
 			err = sdnotify.Notify(msg, sdnotify.Timeout)
+		} else {
+			err = sdnotify.NotifyAs(pid, msg, sdnotify.Timeout)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tell systemd the health of %s (%s): %w", cfg.Name, cfg.Unit, err))
@@ -281,17 +320,6 @@ func (s *Supervisor) markStoppedByUser(ctx context.Context, systemd Systemd, cfg
 	return s.store.SaveState(cfg.Name, st)
 }
 
-// joinUnit moves this process into the container's unit.
-func (s *Supervisor) joinUnit(ctx context.Context, systemd Systemd, unit string) error {
-	for _, root := range s.cgroups.SystemdRoots() {
-		dir := filepath.Join(root, unitstep.UnitCgroup(unit), healthCgroup)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("make cgroup %s: %w", dir, err)
-		}
-	}
-	return systemd.AttachProcesses(ctx, unit, healthCgroup, uint32(os.Getpid()))
-}
-
 // StartHealthy is the ExecStart of a container that is ready only once
 // healthy (a Type=notify unit). It creates the container, names its init
 // as the main process, starts it, and then checks until the container is
@@ -319,14 +347,17 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	}
 	_ = sdnotify.Notify("STATUS="+healthcheck.Starting, sdnotify.Timeout)
 	for {
-		status, err := s.Healthcheck(ctx, name, CheckOptions{inUnit: true})
+		report, err := s.Healthcheck(ctx, name, CheckOptions{inUnit: true})
 		if err != nil && errors.Is(err, ErrNotRunning) {
 			return err
+		}
+		if report.Stopped {
+			return fmt.Errorf("%w: %s stopped during its first checks", ErrNotRunning, name)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ctr-unit:", err)
 		}
-		if status == healthcheck.Healthy {
+		if report.Status == healthcheck.Healthy {
 			return s.HealthArm(ctx, name)
 		}
 		st, _ := s.store.Health(name)
@@ -352,7 +383,8 @@ func (s *Supervisor) health(cfg *container.Config) (*healthcheck.State, error) {
 	if pid, started, ok := s.runningInit(cfg.Name); ok {
 		st = healthcheck.ForRun(st, pid, started)
 	} else if saved == nil {
-		return nil, nil
+		// Never checked: no status yet, as podman shows it.
+		st.Log = []healthcheck.Result{}
 	}
 	return &st, nil
 }

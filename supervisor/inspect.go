@@ -94,14 +94,26 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The restart count is not among what the one call returns.
+	// What the one call does not return, as inspect shows it: the main
+	// process and its start of the units that run, the restart count of
+	// every unit systemd knows.
+	var live, loaded []string
 	for u, st := range states {
 		if st.Loaded() {
-			if st.NRestarts, err = systemd.NRestarts(ctx, u); err != nil {
-				return nil, err
-			}
-			states[u] = st
+			loaded = append(loaded, u)
 		}
+		if st.ActiveState != "inactive" && st.ActiveState != "failed" {
+			live = append(live, u)
+		}
+	}
+	details, err := systemd.Details(ctx, live, loaded)
+	if err != nil {
+		return nil, err
+	}
+	for u, d := range details {
+		st := states[u]
+		st.MainPID, st.StartedAt, st.NRestarts = d.MainPID, d.StartedAt, d.NRestarts
+		states[u] = st
 	}
 	var out []*Info
 	for _, cfg := range configs {

@@ -236,7 +236,7 @@ func TestBadCreateStoresNothing(t *testing.T) {
 	ctx := context.Background()
 	for what, o := range map[string]container.Options{
 		"no rootfs dir": {Name: "web", Rootfs: "/nonexistent", Command: []string{"true"}},
-		"no command":    {Name: "web", Rootfs: t.TempDir()},
+		"bad env":       {Name: "web", Rootfs: t.TempDir(), Env: []string{"=x"}},
 		"unknown dep":   {Name: "web", Rootfs: t.TempDir(), Command: []string{"true"}, Requires: []string{"db"}},
 	} {
 		if _, err := sv.Create(ctx, CreateRequest{Options: o}); err == nil {

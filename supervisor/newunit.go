@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ctr-unit/ctr-unit/container"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
+	"golang.org/x/sys/unix"
 
+	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/units"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
@@ -67,7 +69,42 @@ func (s *Supervisor) Discard(ctx context.Context, name, unitName string) error {
 		// The create step failed and the name is another container's.
 		return nil
 	}
+	if removalHeld(s.dirs.RemovalHold(name)) {
+		// A command reports on this run (an attached run --rm) and
+		// removes the container once it has read how it ended.
+		return nil
+	}
 	return s.discard(ctx, cfg)
+}
+
+// HoldRemoval keeps the unit of --rm container name from removing it
+// when it stops, until release: for a command that reports how the run
+// ended and then removes the container itself (see Discard).
+func (s *Supervisor) HoldRemoval(name string) (release func(), err error) {
+	path := s.dirs.RemovalHold(name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("hold removal of %s: %w", name, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("hold removal of %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("hold removal of %s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// removalHeld reports whether a command holds the removal (HoldRemoval).
+// The lock dies with its holder, so a killed command holds nothing.
+func removalHeld(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB), unix.EWOULDBLOCK)
 }
 
 // discard deletes what a container that does not run has on disk. It

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/units"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
@@ -47,6 +48,11 @@ func (s *Supervisor) setFrozen(ctx context.Context, name string, frozen bool) er
 	}
 	if err := s.freeze(ctx, systemd, info.Config, frozen); err != nil {
 		return fmt.Errorf("container %s: %w", name, err)
+	}
+	if frozen {
+		s.event(info.Config, events.Pause)
+	} else {
+		s.event(info.Config, events.Unpause)
 	}
 	if !frozen {
 		return s.healthStart(ctx, systemd, info.Config)

@@ -33,10 +33,17 @@ func currentBootID() (string, error) {
 // in an earlier boot are stale (runc's state of a container that is gone
 // would keep its name taken); and containers defined in files get records
 // that match their files. Within one boot the first part costs one read of
-// the boot ID. Problems with single definition files are returned but
-// every other container is refreshed all the same.
-func (s *Supervisor) Refresh(ctx context.Context) error {
-	return errors.Join(s.refreshBoot(), s.syncDefinitions())
+// the boot ID. Units with the names of an older ctr-unit get their
+// current names once they are not running (migrateUnits). Problems with
+// single definition files are returned but every other container is
+// refreshed all the same.
+//
+// names are the containers a command is about: only their definition
+// files are read (nil: every file, for a command about all containers),
+// so that a command on one container costs the same with ten or with a
+// thousand defined.
+func (s *Supervisor) Refresh(ctx context.Context, names []string) error {
+	return errors.Join(s.refreshBoot(), s.migrateUnitsOnce(ctx), s.syncDefinitions(names))
 }
 
 func (s *Supervisor) refreshBoot() error {

@@ -4,16 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/sdbus"
+	"github.com/ctr-unit/ctr-unit/tty"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // StartOptions modify one start.
 type StartOptions struct {
 	// Stdio, if set, hands these descriptors to the container (attached run).
 	Stdio *[3]int
+	// ConsoleSocket, for a container with a terminal, is where the
+	// attached run receives it.
+	ConsoleSocket string
 }
 
 // Start starts a container's unit and returns once the container runs.
@@ -83,7 +89,10 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
-	if err := s.writeBundle(cfg); err != nil {
+	if err := s.writeBundle(ctx, cfg); err != nil {
+		return err
+	}
+	if err := s.consoleFor(cfg, o.ConsoleSocket); err != nil {
 		return err
 	}
 	if err := s.store.ClearExit(name); err != nil {
@@ -107,7 +116,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 		if ranAndEnded(ctx, systemd, cfg.Unit, launched, err) {
 			return nil
 		}
-		return s.startFailed(name, cfg.Unit, err)
+		return s.startFailed(ctx, systemd, name, cfg.Unit, err)
 	}
 	return nil
 }
@@ -125,12 +134,102 @@ func ranAndEnded(ctx context.Context, systemd Systemd, unit string, launched tim
 	return serr == nil && st.StartedAt.After(launched)
 }
 
-// startFailed explains a start job that did not succeed.
-func (s *Supervisor) startFailed(name, unit string, err error) error {
-	if ex, _ := s.store.Exit(name); ex != nil {
+// startFailed explains a start job that did not succeed. A container
+// whose process could not be started fails with the runtime's message
+// and podman's exit code for it (a *unitstep.RuntimeError), which the
+// unit's stop step records.
+func (s *Supervisor) startFailed(ctx context.Context, systemd Systemd, name, unit string, err error) error {
+	ex := s.awaitExit(ctx, systemd, name, unit)
+	switch {
+	case ex != nil && ex.Error != "":
+		return &unitstep.RuntimeError{Container: name, ExitCode: ex.ExitCode, Msg: ex.Error}
+	case ex != nil:
 		return fmt.Errorf("container %s failed to start (exit code %d); see journalctl -u %s: %w", name, ex.ExitCode, unit, err)
 	}
 	return fmt.Errorf("container %s failed to start; see journalctl -u %s: %w", name, unit, err)
+}
+
+// exitWait bounds how long a failed start waits for the unit's stop step.
+const exitWait = 5 * time.Second
+
+// awaitExit waits for the exit record of a unit whose start job failed:
+// systemd ends the job as the unit leaves its start, before the stop
+// step that writes the record has run. nil if none comes, or once the
+// unit has stopped (or waits to be restarted) without one.
+func (s *Supervisor) awaitExit(ctx context.Context, systemd Systemd, name, unit string) *container.Exit {
+	deadline := time.Now().Add(exitWait)
+	for {
+		if ex, _ := s.store.Exit(name); ex != nil {
+			return ex
+		}
+		states, err := systemd.ActiveStates(ctx, []string{unit})
+		if st, loaded := states[unit]; err != nil || !loaded || st.ActiveState == "inactive" || st.ActiveState == "failed" || st.SubState == "auto-restart" || time.Now().After(deadline) {
+			ex, _ := s.store.Exit(name)
+			return ex
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// consoleFor tells the start step where the terminal of cfg's container
+// goes, or refuses a start that has nowhere to send it.
+func (s *Supervisor) consoleFor(cfg *container.Config, socket string) error {
+	file := s.dirs.ConsoleSocketFile(cfg.Name)
+	_ = os.Remove(file)
+	if !cfg.Terminal {
+		return nil
+	}
+	if socket == "" {
+		return fmt.Errorf("%w: container %s has a terminal (-t), which only an attached run holds: start it with run -it (ctr-unit rm %s first), or create it without -t", ErrNoTerminal, cfg.Name, cfg.Name)
+	}
+	return os.WriteFile(file, []byte(socket), 0o600)
+}
+
+// ErrNoTerminal means a container with a terminal was started with
+// nothing to hold it.
+var ErrNoTerminal = errors.New("no terminal to hold")
+
+// RunTerminal is Run for a container with a terminal: the terminal runc
+// makes comes over a console socket and is connected to the caller's
+// (session). It returns the container's exit code.
+func (s *Supervisor) RunTerminal(ctx context.Context, name string, stdio [3]int, session func(master *os.File) error) (int, error) {
+	sock, err := tty.Listen(s.dirs.RuntimeDir)
+	if err != nil {
+		return -1, err
+	}
+	defer sock.Close()
+	recvCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan *os.File, 1)
+	go func() {
+		m, err := sock.Receive(recvCtx)
+		if err != nil {
+			m = nil
+		}
+		got <- m
+	}()
+	if err := s.Start(ctx, name, StartOptions{Stdio: &stdio, ConsoleSocket: sock.Path}); err != nil {
+		return -1, err
+	}
+	var master *os.File
+	select {
+	case master = <-got:
+	case <-time.After(10 * time.Second):
+	}
+	if master == nil {
+		return -1, fmt.Errorf("container %s: runc handed over no terminal", name)
+	}
+	serr := session(master)
+	master.Close()
+	code, err := s.waitExit(ctx, name)
+	if err == nil && serr != nil {
+		err = serr
+	}
+	return code, err
 }
 
 // Run starts a container attached to stdio and waits until it exits,
@@ -140,6 +239,12 @@ func (s *Supervisor) Run(ctx context.Context, name string, stdio [3]int) (int, e
 	if err := s.Start(ctx, name, StartOptions{Stdio: &stdio}); err != nil {
 		return -1, err
 	}
+	return s.waitExit(ctx, name)
+}
+
+// waitExit waits for a container's unit to stop for good and returns the
+// container's exit code.
+func (s *Supervisor) waitExit(ctx context.Context, name string) (int, error) {
 	cfg, err := s.store.Config(name)
 	if err != nil {
 		return -1, err

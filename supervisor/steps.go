@@ -18,7 +18,7 @@ import (
 // package unitstep). Without runc, Runc is nil and the error says why.
 func (s *Supervisor) unitSteps() (unitstep.Steps, error) {
 	runc, err := s.runc()
-	return unitstep.Steps{Dirs: s.dirs, Runc: runc}, err
+	return unitstep.Steps{Dirs: s.dirs, Runc: runc, EventSocket: s.eventSocket}, err
 }
 
 // StartStep is the unit's ExecStart when ctr-unit-step cannot do it: for
@@ -133,5 +133,5 @@ func (s *Supervisor) Prepare(ctx context.Context, name string) error {
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
 	}
-	return s.writeBundle(cfg)
+	return s.writeBundle(ctx, cfg)
 }

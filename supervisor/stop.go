@@ -5,16 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/sdnotify"
 )
 
 // Stop stops a container: its stop signal, then after its stop timeout
-// SIGKILL to every process left, all carried out by systemd's stop job.
-// timeout, if set and shorter than the container's own, cuts the wait
-// short by killing the whole unit. Stopping a stopped container succeeds.
+// (or timeout, if set, longer or shorter) SIGKILL to every process left,
+// carried out by systemd's stop job. Stopping a stopped container
+// succeeds.
 func (s *Supervisor) Stop(ctx context.Context, name string, timeout *time.Duration) error {
 	unlock, err := s.store.Lock(ctx, name)
 	if err != nil {
@@ -38,19 +44,21 @@ func (s *Supervisor) stopFrom(ctx context.Context, systemd Systemd, info *Info, 
 	plan := decideStop(info.Status, info.Unit.Loaded())
 	// Recorded before stopping: unless-stopped must stay down even if
 	// this command is killed halfway, and systemd forgets NRestarts once
-	// the unit is gone.
-	st.StoppedByUser = byUser
-	if plan.stopUnit {
-		if st.RestartCount, err = systemd.NRestarts(ctx, cfg.Unit); err != nil {
+	// the unit is gone. A --rm container's record goes with the stop.
+	if !cfg.AutoRemove {
+		st.StoppedByUser = byUser
+		if plan.stopUnit {
+			if st.RestartCount, err = systemd.NRestarts(ctx, cfg.Unit); err != nil {
+				return err
+			}
+		}
+		flushed, err := s.store.WriteState(cfg.Name, st)
+		if err != nil {
 			return err
 		}
+		// The state reaches the disk while systemd stops the unit.
+		defer func() { err = errors.Join(err, flushed()) }()
 	}
-	flushed, err := s.store.WriteState(cfg.Name, st)
-	if err != nil {
-		return err
-	}
-	// The state reaches the disk while systemd stops the unit.
-	defer func() { err = errors.Join(err, flushed()) }()
 	// Checks stop first: a check's runc exec racing the stop step would
 	// make runc create the container's state root again, left empty.
 	if err := s.healthCleanup(ctx, systemd, cfg); err != nil {
@@ -71,19 +79,82 @@ func (s *Supervisor) stopFrom(ctx context.Context, systemd Systemd, info *Info, 
 	return systemd.ResetFailed(ctx, cfg.Unit)
 }
 
+// stopUnit runs the unit's stop job, which sends the stop signal and, if
+// the container outlives the wait, SIGKILL. systemd waits the container's
+// stop timeout (the unit's TimeoutStopSec); a stop -t of another length
+// either kills the container itself when its time is up, or extends
+// systemd's timeout of this stop, which systemd allows through
+// EXTEND_TIMEOUT_USEC but not by changing TimeoutStopSec while the unit
+// runs. A stop that came to SIGKILL is reported, as podman reports it.
 func (s *Supervisor) stopUnit(ctx context.Context, systemd Systemd, cfg *container.Config, timeout *time.Duration) error {
-	if timeout != nil && *timeout < cfg.StopTimeout.Duration() {
-		// systemd's own timeout is the container's; a shorter one asked
-		// for this stop ends the wait by killing the container.
+	how, wait := decideStopWait(cfg.StopTimeout.Duration(), timeout)
+	started := time.Now()
+	var killed atomic.Bool
+	deadline := time.AfterFunc(wait, func() {
+		pid, _, ok := s.runningInit(cfg.Name)
+		if !ok || ociruntime.Zombie(pid) {
+			return
+		}
+		if how != waitShorter {
+			killed.Store(true) // systemd kills it now
+			return
+		}
 		// SIGKILL to the container's init only: its pid namespace dies
 		// with it, and killing the whole unit would also kill the stop
 		// step that removes runc's state.
-		timer := time.AfterFunc(*timeout, func() {
-			_ = systemd.Kill(ctx, cfg.Unit, mainProcess, syscall.SIGKILL)
-		})
-		defer timer.Stop()
+		if systemd.Kill(ctx, cfg.Unit, mainProcess, syscall.SIGKILL) == nil {
+			killed.Store(true)
+		}
+	})
+	defer deadline.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	if how == waitLonger {
+		go s.extendStop(ctx, systemd, cfg, started.Add(wait), done)
 	}
-	return systemd.Stop(ctx, cfg.Unit)
+	if err := systemd.Stop(ctx, cfg.Unit); err != nil {
+		return err
+	}
+	if killed.Load() {
+		if msg := stopKillWarning(cfg.StopSignal, cfg.Name, wait); msg != "" {
+			s.warn(msg)
+		}
+	}
+	return nil
+}
+
+// extendStop moves systemd's deadline of the stop that has begun to
+// until: once the unit is stopping (so the timer of the stop is set), it
+// sends EXTEND_TIMEOUT_USEC on behalf of the container's init.
+func (s *Supervisor) extendStop(ctx context.Context, systemd Systemd, cfg *container.Config, until time.Time, done <-chan struct{}) {
+	for {
+		states, err := systemd.ActiveStates(ctx, []string{cfg.Unit})
+		if err != nil {
+			return
+		}
+		if st, loaded := states[cfg.Unit]; !loaded || st.ActiveState == "deactivating" {
+			break
+		}
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	pid, _, ok := s.runningInit(cfg.Name)
+	if !ok {
+		return // it stopped: nothing to wait for
+	}
+	left := time.Until(until)
+	if left <= 0 {
+		return
+	}
+	msg := fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d", left.Microseconds())
+	if err := sdnotify.NotifyAs(pid, msg, sdnotify.Timeout); err != nil && !errors.Is(err, unix.ESRCH) {
+		s.warn(fmt.Sprintf("container %s: could not extend the stop timeout to %v: %v", cfg.Name, time.Until(until).Round(time.Second), err))
+	}
 }
 
 // Restart stops and starts a container; its policy state is as after a
@@ -94,7 +165,22 @@ func (s *Supervisor) Restart(ctx context.Context, name string, timeout *time.Dur
 		return err
 	}
 	defer unlock()
-	if err := s.stopLocked(ctx, name, timeout, false); err != nil {
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return err
+	}
+	release := func() {}
+	if cfg.AutoRemove {
+		// Its unit would remove it as it stops: a restart is not its
+		// end. Held for the stop only, so that the unit removes it when
+		// it ends after the start.
+		if release, err = s.HoldRemoval(name); err != nil {
+			return err
+		}
+	}
+	err = s.stopLocked(ctx, name, timeout, false)
+	release()
+	if err != nil {
 		return err
 	}
 	return s.startLocked(ctx, name, StartOptions{})
@@ -146,5 +232,9 @@ func (s *Supervisor) Remove(ctx context.Context, name string, force bool) error 
 	if err := s.fs.Delete(info.Config); err != nil {
 		return err
 	}
-	return s.store.Remove(name)
+	if err := s.store.Remove(name); err != nil {
+		return err
+	}
+	s.event(info.Config, events.Remove)
+	return nil
 }

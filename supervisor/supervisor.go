@@ -46,6 +46,7 @@ type Cgroups interface {
 	Thaw(ctx context.Context, path string) error
 	FreezerState(path string) (string, error)
 	Stats(path string) (cgroupmgr.Stats, error)
+	Processes(path string) ([]int, error)
 	SystemdRoots() []string
 }
 
@@ -67,6 +68,15 @@ type Options struct {
 	// DefinitionDirs hold NAME.container files, earlier ones first
 	// (definition.DefaultDirs() if nil).
 	DefinitionDirs []string
+	// Warn reports what a command did not do as asked but carried out
+	// all the same (a stop that came to SIGKILL); nil drops it.
+	Warn func(msg string)
+	// HookDirs hold OCI hook files, in rising precedence
+	// (ociruntime.DefaultHookDirs if nil); a container's own replace them.
+	HookDirs []string
+	// EventSocket is the journal's socket events are written to ("":
+	// none are).
+	EventSocket string
 }
 
 // Supervisor runs containers as systemd services.
@@ -78,19 +88,32 @@ type Supervisor struct {
 	steps   unitstep.Runner
 	unitDir string
 	defDirs []string
-	connect func(context.Context) (Systemd, error)
+	warn    func(string)
+	// hookDirs and eventSocket: see Options.
+	hookDirs    []string
+	eventSocket string
+	connect     func(context.Context) (Systemd, error)
 	// systemd and runc are found on first use, once.
 	systemd Systemd
 	runcBin *ociruntime.Runc
 	// profiles converts seccomp profiles once per command.
 	profiles seccomp.Profiles
+	// binStamp identifies the ctr-unit binary (sourceStamp), read once.
+	binStamp string
 }
 
 // New makes a Supervisor of what o gives.
 func New(o Options) *Supervisor {
 	s := &Supervisor{
 		dirs: o.Dirs, store: o.Store, fs: o.FS, cgroups: o.Cgroups, steps: o.Steps,
-		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect,
+		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect, warn: o.Warn,
+		hookDirs: o.HookDirs, eventSocket: o.EventSocket,
+	}
+	if s.warn == nil {
+		s.warn = func(string) {}
+	}
+	if s.hookDirs == nil {
+		s.hookDirs = ociruntime.DefaultHookDirs
 	}
 	if s.unitDir == "" {
 		s.unitDir = DefaultUnitDir

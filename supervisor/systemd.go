@@ -31,6 +31,7 @@ type unitState interface {
 	Status(ctx context.Context, unit string) (units.Status, error)
 	ActiveStates(ctx context.Context, unitNames []string) (map[string]units.Status, error)
 	NRestarts(ctx context.Context, unit string) (uint32, error)
+	Details(ctx context.Context, live, restartable []string) (map[string]units.Status, error)
 	WaitInactive(ctx context.Context, unit string) error
 }
 
@@ -51,6 +52,11 @@ type unitFiles interface {
 	TemplateInstalled(ctx context.Context) (bool, error)
 }
 
+// watcher follows units' changes as systemd signals them.
+type watcher interface {
+	Watch(ctx context.Context, match func(unit string) bool) (<-chan sdbus.Change, error)
+}
+
 // Systemd is one connection to systemd's manager.
 type Systemd interface {
 	jobs
@@ -58,6 +64,7 @@ type Systemd interface {
 	unitState
 	unitControl
 	unitFiles
+	watcher
 }
 
 var _ Systemd = (*sdbus.Client)(nil)

@@ -128,15 +128,22 @@ func (s *Supervisor) ensureDropIn(ctx context.Context, systemd Systemd, cfg *con
 // by ctr-unit create, from its record, and has systemd reload if one
 // changed. Units that systemd starts by itself (at boot, systemctl start)
 // then run as this ctr-unit runs containers: after an upgrade, a drop-in
-// of an older one may name steps that are gone. It returns the containers
+// of an older one may name steps that are gone. Units with an older
+// ctr-unit's names get their current names first, unless they run
+// (migrateUnits). It returns the containers whose unit was renamed or
 // whose drop-in changed. Definition files' drop-ins are the generator's,
 // rewritten at every daemon-reload.
 func (s *Supervisor) RefreshDropIns(ctx context.Context) ([]string, error) {
+	m, err := s.migrateUnits(ctx)
+	if err != nil {
+		return m.renamed, err
+	}
 	names, err := s.store.Names()
 	if err != nil {
 		return nil, err
 	}
-	var changed []string
+	changed := m.renamed
+	rewritten := false
 	var errs []error
 	for _, name := range names {
 		cfg, err := s.store.Config(name)
@@ -151,10 +158,13 @@ func (s *Supervisor) RefreshDropIns(ctx context.Context) ([]string, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else if ok {
-			changed = append(changed, name)
+			rewritten = true
+			if !slices.Contains(changed, name) {
+				changed = append(changed, name)
+			}
 		}
 	}
-	if len(changed) > 0 {
+	if rewritten {
 		systemd, err := s.sd(ctx)
 		if err == nil {
 			err = systemd.Reload(ctx)

@@ -1,32 +1,44 @@
 package units
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/coreos/go-systemd/v22/unit"
 )
 
-func TestUnitNamesEscapeAndRoundTrip(t *testing.T) {
-	cases := map[string]string{
-		"web":       "ctr-web.service",
-		"my-web":    `ctr-my\x2dweb.service`,
-		"a.b_c":     "ctr-a.b_c.service",
-		"0.9-rc":    `ctr-0.9\x2drc.service`,
-		"Upper-Low": `ctr-Upper\x2dLow.service`,
+func TestUnitNamesAreVerbatim(t *testing.T) {
+	for _, name := range []string{"web", "my-web", "a.b_c", "0.9-rc", "Upper-Low", "x-"} {
+		tr, inst := TransientService(name), TemplateInstance(name)
+		if tr != "ctr-"+name+".service" || inst != "ctr@"+name+".service" {
+			t.Errorf("%s: %s, %s; want the name verbatim", name, tr, inst)
+		}
+		if IsLegacy(tr) || IsLegacy(inst) || Current(inst) != inst {
+			t.Errorf("%s or %s taken for a legacy name", tr, inst)
+		}
 	}
-	for name, want := range cases {
-		got := TransientService(name)
-		if got != want {
-			t.Errorf("TransientService(%q) = %q, want %q", name, got, want)
+}
+
+func TestLegacyNames(t *testing.T) {
+	cases := []struct {
+		old, current string
+	}{
+		{`ctr@my\x2dweb.service`, "ctr@my-web.service"},
+		{`ctr-my\x2dweb.service`, "ctr-my-web.service"},
+		{`ctr-0.9\x2drc\x2d2.service`, "ctr-0.9-rc-2.service"},
+	}
+	for _, c := range cases {
+		if !IsLegacy(c.old) || Current(c.old) != c.current || Legacy(c.current) != c.old {
+			t.Errorf("%s: legacy %v, current %s, back %s", c.old, IsLegacy(c.old), Current(c.old), Legacy(c.current))
 		}
-		// systemd's %i gives the name back unescaped.
-		escaped := strings.TrimSuffix(strings.TrimPrefix(got, "ctr-"), ".service")
-		if back := unit.UnitNameUnescape(escaped); back != name {
-			t.Errorf("unescaping %q gives %q, want %q", escaped, back, name)
+		// As systemd-escape wrote the name before.
+		name := c.current[4 : len(c.current)-len(".service")]
+		if got := c.old[:4] + unit.UnitNameEscape(name) + ".service"; got != c.old {
+			t.Errorf("systemd-escape gives %s, want %s", got, c.old)
 		}
-		if inst := TemplateInstance(name); inst != "ctr@"+escaped+".service" {
-			t.Errorf("TemplateInstance(%q) = %q", name, inst)
+	}
+	for _, n := range []string{"ctr@web.service", `my\x2dweb.service`, `ctr@my\x2dweb.timer`, "ctr@.service"} {
+		if IsLegacy(n) {
+			t.Errorf("%s taken for a legacy container unit", n)
 		}
 	}
 }

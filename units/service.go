@@ -17,6 +17,10 @@ const (
 	RestartOnWatchdog = "on-watchdog"
 )
 
+// CollectInactiveOrFailed is the CollectMode= that unloads a unit once it
+// stops, failed or not.
+const CollectInactiveOrFailed = "inactive-or-failed"
+
 // Unlimited marks a limit or interval as "infinity" in systemd's terms.
 const Unlimited = ^uint64(0)
 
@@ -75,6 +79,10 @@ type Service struct {
 	// Extra are further unit-file settings passed through as written (from
 	// a definition file); they have no transient form.
 	Extra []*unit.UnitOption
+
+	// CollectMode is "" (systemd's default: a failed unit stays loaded
+	// until reset) or CollectInactiveOrFailed.
+	CollectMode string
 
 	// StdioFDs hands the caller's descriptors to the service, as
 	// systemd-run --pipe does, for attached runs.
@@ -164,6 +172,9 @@ func (s Service) Properties() []Prop {
 	}
 	if s.WatchdogSignal != 0 {
 		p = append(p, prop("WatchdogSignal", int32(s.WatchdogSignal)))
+	}
+	if s.CollectMode != "" {
+		p = append(p, prop("CollectMode", s.CollectMode))
 	}
 	if s.StdioFDs != nil {
 		p = append(p,

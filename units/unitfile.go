@@ -47,6 +47,9 @@ func (s Service) UnitOptions() []*unit.UnitOption {
 	for _, a := range s.After {
 		u("After", a)
 	}
+	if s.CollectMode != "" {
+		u("CollectMode", s.CollectMode)
+	}
 	switch {
 	case s.NoStartLimit:
 		u("StartLimitIntervalSec", "0")

@@ -39,6 +39,26 @@ func (d Dirs) Bundle(name string) string { return filepath.Join(d.RuntimeDir, "c
 // PIDFile is where runc create writes the pid of container name's init.
 func (d Dirs) PIDFile(name string) string { return filepath.Join(d.Bundle(name), "pid") }
 
+// StartErrorFile is where the start step records why the container's
+// process could not be started, for the stop step (see RuntimeError).
+func (d Dirs) StartErrorFile(name string) string {
+	return filepath.Join(d.Bundle(name), "start-error.json")
+}
+
+// RuncLog is where runc create logs, in JSON, what went wrong.
+func (d Dirs) RuncLog(name string) string { return filepath.Join(d.Bundle(name), "runc.log") }
+
+// RemovalHold is the lock a command that reports on a --rm container's
+// run holds meanwhile: the unit's remove step then leaves the removal to
+// it.
+func (d Dirs) RemovalHold(name string) string { return filepath.Join(d.Bundle(name), "removal.lock") }
+
+// ConsoleSocketFile names the console socket an attached run -t holds,
+// for the start step's runc create to hand the container's terminal to.
+func (d Dirs) ConsoleSocketFile(name string) string {
+	return filepath.Join(d.Bundle(name), "console-socket")
+}
+
 // RuncRoot holds runc's state of each container.
 func (d Dirs) RuncRoot() string { return filepath.Join(d.RuntimeDir, "runc") }
 

@@ -18,9 +18,15 @@ const ExitRuntimeError = 125
 // Exit is how the container's last run ended, written by the unit's
 // stop step every time the container stops, whoever stopped it.
 type Exit struct {
-	ExitCode   int       `json:"ExitCode"`
-	Result     string    `json:"Result,omitempty"`
+	ExitCode int    `json:"ExitCode"`
+	Result   string `json:"Result,omitempty"`
+	// Error is why the container's process could not be started (the
+	// runtime's message), as podman's State.Error.
+	Error      string    `json:"Error,omitempty"`
 	FinishedAt time.Time `json:"FinishedAt"`
+	// OOMKilled: the kernel's OOM killer killed a process of the
+	// container during this run.
+	OOMKilled bool `json:"OOMKilled,omitempty"`
 }
 
 // ExitFromEnv reads how the main process ended from the variables systemd

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdnotify"
 )
@@ -19,6 +20,9 @@ import (
 type Steps struct {
 	Dirs Dirs
 	Runc *ociruntime.Runc
+	// EventSocket is the journal's socket events are written to ("":
+	// none are).
+	EventSocket string
 }
 
 // ErrStoppedWhileStarting means the unit was stopped during its start step.
@@ -38,6 +42,10 @@ func (s Steps) Start(name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ociruntime.HasStageHooks(s.Dirs.Bundle(name), ociruntime.StagePoststart) {
+		// Its poststart hooks run once it runs: no exec of runc start.
+		return nil, s.StartCreated(name, pid)
+	}
 	if done, err := s.Runc.StartCreated(name, pid); done || err != nil {
 		return nil, err
 	}
@@ -45,13 +53,20 @@ func (s Steps) Start(name string) ([]string, error) {
 }
 
 // StartCreated lets the init of created container name, process pid, run
-// the container's process, and returns once it has.
+// the container's process, returns once it has, and runs its poststart
+// hooks (OCI hooks).
 func (s Steps) StartCreated(name string, pid int) error {
-	if done, err := s.Runc.StartCreated(name, pid); done || err != nil {
+	if done, err := s.Runc.StartCreated(name, pid); !done {
+		if err := Run(s.Runc.StartArgv(name)); err != nil {
+			return fmt.Errorf("start container %s: %w", name, err)
+		}
+	} else if err != nil {
 		return err
 	}
-	if err := Run(s.Runc.StartArgv(name)); err != nil {
-		return fmt.Errorf("start container %s: %w", name, err)
+	// A poststart hook that fails is reported, as runc does: the
+	// container runs.
+	if err := ociruntime.RunStageHooks(context.Background(), s.Dirs.Bundle(name), name, ociruntime.StagePoststart, pid); err != nil {
+		fmt.Fprintf(os.Stderr, "container %s: %v\n", name, err)
 	}
 	return nil
 }
@@ -67,8 +82,29 @@ func (s Steps) StartCreated(name string, pid int) error {
 // gets the stop signal and then, without any wait, SIGKILL. A pid file
 // would not do: systemd reads it again once the start is done, and a
 // container that has exited by then fails the unit with 'protocol'.
+//
+// A container whose process cannot be started fails with a
+// *RuntimeError, recorded for the stop step (recordStartError).
 func (s Steps) Create(name string) (int, error) {
-	if err := Run(s.Runc.CreateArgv(name, s.Dirs.Bundle(name), s.Dirs.PIDFile(name))); err != nil {
+	bundle := s.Dirs.Bundle(name)
+	// What an earlier start recorded is not this one's.
+	_ = os.Remove(s.Dirs.StartErrorFile(name))
+	if rerr := checkWorkDir(name, bundle); rerr != nil {
+		return 0, s.recordStartError(rerr)
+	}
+	logFile := s.Dirs.RuncLog(name)
+	_ = os.Remove(logFile)
+	argv := s.Runc.CreateArgv(name, bundle, s.Dirs.PIDFile(name), logFile)
+	if sock, err := os.ReadFile(s.Dirs.ConsoleSocketFile(name)); err == nil {
+		// An attached run -t holds the terminal: runc hands it over. The
+		// socket is this start's alone.
+		_ = os.Remove(s.Dirs.ConsoleSocketFile(name))
+		argv = append(argv[:len(argv)-1], "--console-socket", string(sock), name)
+	}
+	if err := Run(argv); err != nil {
+		if msg := ociruntime.LogError(logFile); msg != "" && !errors.Is(err, ErrStoppedWhileStarting) {
+			return 0, s.recordStartError(&RuntimeError{Container: name, ExitCode: runtimeExitCode(msg), Msg: msg, Printed: true})
+		}
 		return 0, fmt.Errorf("create container %s: %w", name, err)
 	}
 	return s.NameMainProcess(name)
@@ -133,10 +169,22 @@ func Run(argv []string) error {
 // are left.
 func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(string) string) error {
 	var errs []error
-	if err := SaveExit(s.Dirs.ExitFile(name), ExitFromEnv(getenv, time.Now())); err != nil {
+	cgroups := cgroupmgr.New(cgroupmgr.Detect())
+	ex := ExitFromEnv(getenv, time.Now())
+	// systemd tells an OOM kill where it watches memory.events (v2); on
+	// v1 only the memory controller's own counter does. The unit's cgroup
+	// is still there while this step runs.
+	ex.OOMKilled = ex.Result == "oom-kill" || unit != "" && cgroups.OOMKills(UnitCgroup(unit)) > 0
+	// No process ran if systemd has no status of one: the start step
+	// may have recorded why.
+	if se := takeStartError(s.Dirs.StartErrorFile(name)); se != nil && getenv("EXIT_CODE") == "" {
+		ex.ExitCode, ex.Error = se.ExitCode, se.Msg
+	}
+	if err := SaveExit(s.Dirs.ExitFile(name), ex); err != nil {
 		errs = append(errs, fmt.Errorf("save exit status: %w", err))
 	}
-	cgroups := cgroupmgr.New(cgroupmgr.Detect())
+	errs = append(errs, s.runPoststopHooks(ctx, name))
+	s.recordDeath(name, unit, ex)
 	if s.Runc != nil {
 		errs = append(errs, s.forgetRunc(ctx, cgroups, name, unit))
 	} else {
@@ -149,6 +197,27 @@ func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(stri
 		return fmt.Errorf("clean up after container %s: %w", name, err)
 	}
 	return nil
+}
+
+// runPoststopHooks runs the container's poststop hooks, however it ended.
+func (s Steps) runPoststopHooks(ctx context.Context, name string) error {
+	return ociruntime.RunStageHooks(ctx, s.Dirs.Bundle(name), name, ociruntime.StagePoststop, 0)
+}
+
+// recordDeath writes the events of a container's end to the journal: an
+// oom, and died with its exit code. They are written here because this
+// step runs however the container ended. A journal that cannot be reached
+// loses the events, not the stop.
+func (s Steps) recordDeath(name, unit string, ex Exit) {
+	socket := s.EventSocket
+	if socket == "" {
+		return
+	}
+	code := ex.ExitCode
+	if ex.OOMKilled {
+		_ = events.Write(socket, events.Event{Status: events.OOM, Name: name, Unit: unit})
+	}
+	_ = events.Write(socket, events.Event{Status: events.Died, Name: name, Unit: unit, ContainerExitCode: &code})
 }
 
 // forgetRunc drops runc's state of a container that stopped. Its

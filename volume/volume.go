@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"syscall"
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -204,6 +205,12 @@ func (s *Store) CopyUp(name, rootfs, ctrPath string) (bool, error) {
 			if err := archive.NewDefaultArchiver().CopyWithTar(src, v.Mountpoint); err != nil {
 				return false, fmt.Errorf("volume %s: copy %s from the image: %w", name, ctrPath, err)
 			}
+			// The copy leaves out the directory itself: the volume's top
+			// takes its owner and mode, as podman's copy-up does, so an
+			// image's non-root user can write to its volume.
+			if err := takeOwnerAndMode(v.Mountpoint, info); err != nil {
+				return false, fmt.Errorf("volume %s: %w", name, err)
+			}
 			copied = true
 		}
 	}
@@ -212,6 +219,17 @@ func (s *Store) CopyUp(name, rootfs, ctrPath string) (bool, error) {
 		return copied, fmt.Errorf("volume %s: %w", name, err)
 	}
 	return copied, nil
+}
+
+// takeOwnerAndMode gives dir the owner and mode of the directory info
+// describes.
+func takeOwnerAndMode(dir string, info os.FileInfo) error {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(dir, int(st.Uid), int(st.Gid)); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(dir, info.Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky))
 }
 
 func (s *Store) lock(name string) (func(), error) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -101,5 +102,32 @@ func TestValidName(t *testing.T) {
 		if err := ValidName(bad); !errors.Is(err, ErrBadName) {
 			t.Errorf("ValidName(%q) = %v, want ErrBadName", bad, err)
 		}
+	}
+}
+
+// The volume's top takes the owner and mode of the image's directory, as
+// podman's copy-up does: the image's user (here 999) can write there.
+func TestCopyUpTakesTheImageDirectorysOwnerAndMode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	s, _ := Open(t.TempDir())
+	rootfs := t.TempDir()
+	data := filepath.Join(rootfs, "var/lib/db")
+	os.MkdirAll(data, 0o755)
+	os.WriteFile(filepath.Join(data, "seed"), []byte("x"), 0o644)
+	os.Chown(data, 999, 998)
+	os.Chmod(data, 0o770|os.ModeSetgid)
+	v, _ := s.Create("db")
+	if _, err := s.CopyUp("db", rootfs, "/var/lib/db"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(v.Mountpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := info.Sys().(*syscall.Stat_t)
+	if st.Uid != 999 || st.Gid != 998 || info.Mode()&(os.ModePerm|os.ModeSetgid) != 0o770|os.ModeSetgid {
+		t.Errorf("volume top %d:%d %v, want 999:998 and the image directory's mode 2770", st.Uid, st.Gid, info.Mode())
 	}
 }

@@ -8,10 +8,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
 
+	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
@@ -20,19 +22,34 @@ import (
 const exitError = 125
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "ctr-unit-step:", err)
-		os.Exit(exitError)
+	err := run(os.Args[1:])
+	if err == nil {
+		return
 	}
+	// A container whose process could not be started exits with
+	// podman's code for it, which systemd shows; runc has said why.
+	var rerr *unitstep.RuntimeError
+	if errors.As(err, &rerr) {
+		if !rerr.Printed {
+			fmt.Fprintln(os.Stderr, "ctr-unit-step:", err)
+		}
+		os.Exit(rerr.ExitCode)
+	}
+	fmt.Fprintln(os.Stderr, "ctr-unit-step:", err)
+	os.Exit(exitError)
 }
 
 func run(args []string) error {
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Println("ctr-unit-step version", unitstep.Version())
+		return nil
+	}
 	call, err := unitstep.Parse(args, unitstep.DefaultGlobals())
 	if err != nil {
 		return err
 	}
 	runc, runcErr := ociruntime.FindRunc(call.Runtime, call.RuncRoot())
-	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc}
+	steps := unitstep.Steps{Dirs: call.Dirs, Runc: runc, EventSocket: events.JournalSocket}
 	switch call.Step {
 	case unitstep.Start:
 		if runcErr != nil {

@@ -43,7 +43,12 @@ func (a *app) statsCommand() *cobra.Command {
 		Use:   "stats [--no-stream] [--format json] [NAME...]",
 		Short: "Show CPU, memory and process counts of running containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			// Without names, every running container.
+			var scope []string
+			if len(args) > 0 {
+				scope = args
+			}
+			sv, err := a.supervisorFor(scope)
 			if err != nil {
 				return err
 			}

@@ -17,21 +17,33 @@ func (a *app) healthcheckCommand() *cobra.Command {
 		Use:   "run NAME",
 		Short: "Run a container's healthcheck once and record the result",
 		Long: "Run a container's healthcheck once inside the container and record the result.\n" +
-			"Exits 0 if the container is healthy (or still starting), 1 if it is unhealthy.",
+			"As podman's: exits 0 if the check passed; prints \"unhealthy\" and exits 1 if it\n" +
+			"failed (whether or not the container is unhealthy yet), and prints \"stopped\" and\n" +
+			"exits 1 if the container stopped during the check, which is then not recorded.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			status, err := sv.Healthcheck(cmd.Context(), args[0], supervisor.CheckOptions{Scheduled: scheduled})
+			report, err := sv.Healthcheck(cmd.Context(), args[0], supervisor.CheckOptions{Scheduled: scheduled})
 			if err != nil {
 				return err
 			}
-			if status == healthcheck.Unhealthy {
-				if !scheduled {
-					fmt.Println(status)
+			if scheduled {
+				// The timer's check unit fails while the container is
+				// unhealthy.
+				if report.Status == healthcheck.Unhealthy {
+					return exitCode(1)
 				}
+				return nil
+			}
+			switch {
+			case report.Stopped:
+				fmt.Println("stopped")
+				return exitCode(1)
+			case !report.Passed:
+				fmt.Println(healthcheck.Unhealthy)
 				return exitCode(1)
 			}
 			return nil

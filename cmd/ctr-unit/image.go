@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -49,99 +48,34 @@ func (a *app) openImages() (*imagestore.Store, error) {
 	return imagestore.Open(rootfs.StorageOptions(a.globals.Dirs, a.storageDriver))
 }
 
-// progressOut is where a load's progress goes: stderr when it is a
-// terminal, nowhere otherwise.
-func progressOut() io.Writer {
-	if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err != nil {
-		return nil
-	}
-	return os.Stderr
-}
-
 func (a *app) imageCommands() []*cobra.Command {
 	image := commandGroup("image", "Manage images")
-	image.AddCommand(a.loadCommand(), a.importCommand(), a.imageInspectCommand(), a.imagesCommand("ls"), a.rmiCommand("rm"))
+	image.AddCommand(a.imageInspectCommand(), a.imagesCommand("ls"), a.rmiCommand("rm"),
+		a.tagCommand(), a.untagCommand(), a.pruneCommand())
+	image.AddCommand(transferCommands(false)...)
 	volumeCmd := commandGroup("volume", "Manage named volumes")
 	volumeCmd.AddCommand(a.volumeCreateCommand(), a.volumeLsCommand(), a.volumeRmCommand(), a.volumeInspectCommand())
-	return []*cobra.Command{
-		image, a.imagesCommand("images"), a.rmiCommand("rmi"), a.loadCommand(),
+	return append([]*cobra.Command{
+		image, a.imagesCommand("images"), a.rmiCommand("rmi"), a.tagCommand(), a.untagCommand(),
 		a.exportCommand(), a.mountCommand(), a.umountCommand(), volumeCmd,
-	}
-}
-
-func (a *app) loadCommand() *cobra.Command {
-	var input string
-	var quiet bool
-	cmd := &cobra.Command{
-		Use:   "load -i FILE",
-		Short: "Load images from an OCI archive or a docker-archive",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if input == "" {
-				return errors.New("give the archive with -i FILE")
-			}
-			store, err := a.openImages()
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			opts := imagestore.LoadOptions{}
-			if !quiet {
-				opts.Progress = progressOut()
-			}
-			loaded, err := store.Load(input, opts)
-			if err != nil {
-				return err
-			}
-			for _, l := range loaded {
-				if len(l.Names) == 0 {
-					fmt.Println("Loaded image: sha256:" + l.ID)
-				}
-				for _, n := range l.Names {
-					fmt.Println("Loaded image: " + n)
-				}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&input, "input", "i", "", "archive to load")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
-	return cmd
-}
-
-func (a *app) importCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "import FILE NAME[:TAG]",
-		Short: "Make an image from a root filesystem tarball",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.openImages()
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			l, err := store.Import(args[0], args[1], imagestore.LoadOptions{Progress: progressOut()})
-			if err != nil {
-				return err
-			}
-			fmt.Println("sha256:" + l.ID)
-			return nil
-		},
-	}
+	}, transferCommands(true)...)
 }
 
 // imageJSON is what images --format json shows, podman's field names.
 type imageJSON struct {
-	ID      string    `json:"Id"`
-	Names   []string  `json:"Names"`
-	Created time.Time `json:"Created"`
-	Size    int64     `json:"Size"`
+	ID          string    `json:"Id"`
+	Names       []string  `json:"Names"`
+	Digest      string    `json:"Digest"`
+	RepoDigests []string  `json:"RepoDigests"`
+	Created     time.Time `json:"Created"`
+	Size        int64     `json:"Size"`
 }
 
 func (a *app) imagesCommand(use string) *cobra.Command {
 	var format string
+	var digests bool
 	cmd := &cobra.Command{
-		Use:   use + " [--format json|table]",
+		Use:   use + " [--digests] [--format json|table]",
 		Short: "List images",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -158,7 +92,7 @@ func (a *app) imagesCommand(use string) *cobra.Command {
 			case "json":
 				out := make([]imageJSON, 0, len(imgs))
 				for _, i := range imgs {
-					out = append(out, imageJSON{ID: i.ID, Names: i.Names, Created: i.Created, Size: i.Size})
+					out = append(out, imageJSON{ID: i.ID, Names: i.Names, Digest: string(i.Digest), RepoDigests: i.RepoDigests, Created: i.Created, Size: i.Size})
 				}
 				return printJSON(out)
 			case "", "table":
@@ -166,22 +100,54 @@ func (a *app) imagesCommand(use string) *cobra.Command {
 				return fmt.Errorf("--format %q: use json or table", format)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			if digests {
+				fmt.Fprintln(w, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE")
+			} else {
+				fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			}
 			for _, i := range imgs {
-				names := i.Names
-				if len(names) == 0 {
-					names = []string{"<none>:<none>"}
-				}
-				for _, n := range names {
-					k := strings.LastIndex(n, ":")
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n[:k], n[k+1:], imagestore.ShortID(i.ID), ago(i.Created), units.HumanSizeWithPrecision(float64(i.Size), 3))
+				for _, row := range imageRows(i) {
+					if digests {
+						d := string(i.Digest)
+						if d == "" {
+							d = "<none>"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t", row[0], row[1], d)
+					} else {
+						fmt.Fprintf(w, "%s\t%s\t", row[0], row[1])
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\n", imagestore.ShortID(i.ID), ago(i.Created), units.HumanSizeWithPrecision(float64(i.Size), 3))
 				}
 			}
 			return w.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&digests, "digests", false, "show each image's manifest digest")
 	cmd.Flags().StringVar(&format, "format", "", "json or table")
 	return cmd
+}
+
+// imageRows are the REPOSITORY and TAG of each row images shows for an
+// image: one per tagged name; a repository it has only by digest shows
+// tag <none>, an image without names <none> <none>.
+func imageRows(i imagestore.Image) [][2]string {
+	var rows [][2]string
+	seen := map[string]bool{}
+	for _, n := range i.RepoTags {
+		k := strings.LastIndex(n, ":")
+		rows = append(rows, [2]string{n[:k], n[k+1:]})
+		seen[n[:k]] = true
+	}
+	for _, n := range i.Names {
+		if repo, _, ok := strings.Cut(n, "@"); ok && !seen[repo] {
+			rows = append(rows, [2]string{repo, "<none>"})
+			seen[repo] = true
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, [2]string{"<none>", "<none>"})
+	}
+	return rows
 }
 
 func (a *app) imageInspectCommand() *cobra.Command {
@@ -220,9 +186,11 @@ func (a *app) rmiCommand(use string) *cobra.Command {
 				return err
 			}
 			var errs []error
+			code := 0
 			for _, ref := range args {
 				untagged, err := sv.RemoveImage(cmd.Context(), ref, force)
 				if err != nil {
+					code = removeCode(code, err, imagestore.ErrNoSuchImage, imagestore.ErrImageInUse)
 					errs = append(errs, err)
 					continue
 				}
@@ -232,7 +200,10 @@ func (a *app) rmiCommand(use string) *cobra.Command {
 					fmt.Println("Deleted: " + ref)
 				}
 			}
-			return errors.Join(errs...)
+			if len(errs) == 0 {
+				return nil
+			}
+			return &codedError{code: code, err: errors.Join(errs...)}
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "also remove the containers that use the image")
@@ -251,7 +222,7 @@ func (a *app) exportCommand() *cobra.Command {
 					return errors.New("refusing to write a tar to a terminal: give -o FILE or redirect stdout")
 				}
 			}
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -281,7 +252,7 @@ func (a *app) mountCommand() *cobra.Command {
 		Short: "Mount a container's file system and print where",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -302,7 +273,7 @@ func (a *app) umountCommand() *cobra.Command {
 		Short:   "Take back a mount made by ctr-unit mount",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -380,7 +351,18 @@ func (a *app) volumeRmCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eachName(args, func(n string) error { return sv.RemoveVolume(cmd.Context(), n, force) })
+			code := 0
+			err = eachName(args, func(n string) error {
+				err := sv.RemoveVolume(cmd.Context(), n, force)
+				if err != nil {
+					code = removeCode(code, err, volume.ErrNoSuchVolume, supervisor.ErrVolumeInUse)
+				}
+				return err
+			})
+			if err != nil {
+				return &codedError{code: code, err: err}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "also remove the containers that use the volume")
@@ -430,7 +412,7 @@ func printJSON(v any) error {
 }
 
 // addSizes fills inspect --size's fields (an image container's only).
-func addSizes(sv *supervisor.Supervisor, item *containerJSON) error {
+func addSizes(sv *supervisor.Supervisor, item *inspectJSON) error {
 	sizes, err := sv.Sizes(item.Name)
 	if err != nil || sizes == nil {
 		return err

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/supervisor"
+	"github.com/ctr-unit/ctr-unit/tty"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // createFlags binds the flags shared by run and create: every container
@@ -57,10 +59,11 @@ func (a *app) createCommand() *cobra.Command {
 		Short: "Create a container without starting it",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createOptions(cmd, &r, args)
+			r.HooksDirs = a.hookDirs
 			// An instance of ctr@.service when installed: systemctl and
 			// boot can manage it (run keeps a transient unit).
 			r.Template = true
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
@@ -78,7 +81,7 @@ func (a *app) createCommand() *cobra.Command {
 
 func (a *app) runCommand() *cobra.Command {
 	var r supervisor.CreateRequest
-	var detach, remove bool
+	var detach bool
 	cmd := &cobra.Command{
 		Use:   "run [flags] --name NAME --rootfs DIR -- COMMAND [ARG...]",
 		Short: "Create and start a container",
@@ -86,46 +89,128 @@ func (a *app) runCommand() *cobra.Command {
 			"attached to the container's output and exits with its exit code.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createOptions(cmd, &r, args)
-			if detach && remove {
-				return fmt.Errorf("--rm cannot be used with -d")
+			r.HooksDirs = a.hookDirs
+			if detach && r.Terminal {
+				return fmt.Errorf("run -d -t: nothing of ctr-unit stays to hold a detached container's terminal; run -it attached, or -d without -t (its output goes to the journal)")
 			}
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
 			if detach {
-				cfg, err := sv.RunDetached(ctx, r)
-				if err != nil {
-					return err
-				}
-				fmt.Println(cfg.Name)
-				return nil
+				return runDetached(cmd.Context(), sv, r)
 			}
-			cfg, err := sv.Create(ctx, r)
-			if err != nil {
-				return err
-			}
-			stop := forwardSignals(func(sig syscall.Signal) {
-				_ = sv.Kill(ctx, cfg.Name, sig, false)
-			})
-			code, err := sv.Run(ctx, cfg.Name, [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())})
-			stop()
-			if err != nil {
-				return err
-			}
-			if remove {
-				if err := sv.Remove(ctx, cfg.Name, true); err != nil {
-					return err
-				}
-			}
-			return exitCode(code)
+			return runAttached(cmd.Context(), sv, r)
 		},
 	}
 	createFlags(cmd, &r)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "start the container and return")
-	cmd.Flags().BoolVar(&remove, "rm", false, "remove the container when it exits")
 	return cmd
+}
+
+// runDetached is run -d. A --rm container whose start fails is removed
+// here, once the failure is known (its unit's own removal is held off
+// meanwhile, so the exit it recorded can be read); one that started is
+// removed by its unit when it stops, or here if it has stopped already.
+func runDetached(ctx context.Context, sv *supervisor.Supervisor, r supervisor.CreateRequest) error {
+	if !r.AutoRemove {
+		cfg, err := sv.RunDetached(ctx, r)
+		if err != nil {
+			return err
+		}
+		fmt.Println(cfg.Name)
+		return nil
+	}
+	cfg, err := sv.Create(ctx, r)
+	if err != nil {
+		return err
+	}
+	release, err := sv.HoldRemoval(cfg.Name)
+	if err != nil {
+		return errors.Join(err, removeGone(ctx, sv, cfg.Name))
+	}
+	err = sv.Start(ctx, cfg.Name, supervisor.StartOptions{})
+	release()
+	if err != nil {
+		return errors.Join(err, removeGone(ctx, sv, cfg.Name))
+	}
+	// Stopped while the removal was held: its unit left it.
+	if info, ierr := sv.Inspect(ctx, cfg.Name); ierr == nil && !info.Status.Live() {
+		if err := removeGone(ctx, sv, cfg.Name); err != nil {
+			return err
+		}
+	}
+	fmt.Println(cfg.Name)
+	return nil
+}
+
+// runAttached is run without -d: the container's output is the caller's,
+// and its exit code run's. A --rm container is removed however the run
+// ended, its start's failure included.
+func runAttached(ctx context.Context, sv *supervisor.Supervisor, r supervisor.CreateRequest) error {
+	cfg, err := sv.Create(ctx, r)
+	if err != nil {
+		return err
+	}
+	if cfg.AutoRemove {
+		// The exit is read before the container goes.
+		release, err := sv.HoldRemoval(cfg.Name)
+		if err != nil {
+			return errors.Join(err, removeGone(ctx, sv, cfg.Name))
+		}
+		defer release()
+	}
+	stop := forwardSignals(func(sig syscall.Signal) {
+		_ = sv.Kill(ctx, cfg.Name, sig, false)
+	})
+	stdio := [3]int{int(os.Stdin.Fd()), int(os.Stdout.Fd()), int(os.Stderr.Fd())}
+	var code int
+	if cfg.Terminal {
+		code, err = sv.RunTerminal(ctx, cfg.Name, stdio, func(master *os.File) error {
+			sess := tty.Session{Master: master, Out: os.Stdout}
+			if cfg.Interactive {
+				sess.In = os.Stdin
+			}
+			if tty.IsTerminal(os.Stdin) {
+				sess.Local = os.Stdin
+			}
+			return sess.Run()
+		})
+	} else {
+		code, err = sv.Run(ctx, cfg.Name, stdio)
+	}
+	stop()
+	var rerr *unitstep.RuntimeError
+	if errors.As(err, &rerr) {
+		// The unit's start step (or runc) said why on the caller's
+		// output, which the unit has: once is enough.
+		rerr.Printed = true
+	}
+	if cfg.AutoRemove {
+		err = errors.Join(err, removeGone(ctx, sv, cfg.Name))
+	}
+	if err != nil {
+		return err
+	}
+	return exitCode(code)
+}
+
+// removeGone removes a --rm container, which its unit may have removed
+// already.
+func removeGone(ctx context.Context, sv *supervisor.Supervisor, name string) error {
+	if err := sv.Remove(ctx, name, true); err != nil && !errors.Is(err, container.ErrNoSuchContainer) {
+		return err
+	}
+	return nil
+}
+
+// nameScope is what a create or run refreshes: the container it names,
+// whose name a definition file may hold; all without a name.
+func nameScope(r supervisor.CreateRequest) []string {
+	if r.Options.Name == "" {
+		return nil
+	}
+	return []string{r.Options.Name}
 }
 
 // forwardSignals passes the signals a user sends to an attached run on to
@@ -168,7 +253,7 @@ func (a *app) perName(use, short string, do func(ctx context.Context, sv *superv
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -216,10 +301,19 @@ func (a *app) restartCommand() *cobra.Command {
 
 func (a *app) rmCommand() *cobra.Command {
 	var force bool
-	cmd := a.perName("rm [-f]", "Remove containers", func(ctx context.Context, sv *supervisor.Supervisor, n string) error {
-		return sv.Remove(ctx, n, force)
-	})
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	cmd := &cobra.Command{
+		Use:   "rm [-f] NAME...",
+		Short: "Remove containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			return removeAll(cmd.Context(), sv, args, force)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container; a missing one is no error")
 	cmd.Long = "Remove containers: their records, runtime files, unit settings and layers.\n\n" +
 		"A container defined in a NAME.container file is the file's: rm deletes its\n" +
 		"record and its layer (what it wrote), and the next ctr-unit command or start\n" +
@@ -227,6 +321,48 @@ func (a *app) rmCommand() *cobra.Command {
 		"daemon-reload) to remove it for good. A container of a generate systemd --new\n" +
 		"unit is removed by the unit itself when it stops."
 	return cmd
+}
+
+// removeAll removes the named containers as podman's rm does: with force
+// a missing container is skipped silently; otherwise the exit code is
+// removeCode's.
+func removeAll(ctx context.Context, sv *supervisor.Supervisor, names []string, force bool) error {
+	var errs []error
+	code := 0
+	for _, n := range names {
+		err := sv.Remove(ctx, n, force)
+		switch {
+		case err == nil:
+			fmt.Println(n)
+			continue
+		case errors.Is(err, container.ErrNoSuchContainer) && force:
+			continue
+		case errors.Is(err, container.ErrNoSuchContainer):
+			err = fmt.Errorf("no container with name or ID %q found: %w", n, container.ErrNoSuchContainer)
+		}
+		code = removeCode(code, err, container.ErrNoSuchContainer, supervisor.ErrRunning)
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &codedError{code: code, err: errors.Join(errs...)}
+}
+
+// removeCode is podman's exit code for removals (rm, rmi, volume rm),
+// given the code so far and one more failure: 1 once something named did
+// not exist, else 2 if something was in use (or running), else 125.
+func removeCode(code int, err, missing, inUse error) int {
+	switch {
+	case code == 1:
+	case errors.Is(err, missing):
+		code = 1
+	case errors.Is(err, inUse):
+		code = 2
+	case code == 0:
+		code = exitError
+	}
+	return code
 }
 
 func (a *app) killCommand() *cobra.Command {

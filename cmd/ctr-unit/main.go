@@ -5,15 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/recordstore"
 	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/sdbus"
@@ -39,11 +43,19 @@ type app struct {
 	refresh bool
 	// storageDriver is the image store's driver ("" detects).
 	storageDriver string
+	// hookDirs replace the default OCI hook directories (--hooks-dir).
+	hookDirs []string
 	// closers run when the command is done.
 	closers []func() error
 }
 
-func (a *app) supervisor() (*supervisor.Supervisor, error) {
+// supervisor opens the supervisor for a command about every container.
+func (a *app) supervisor() (*supervisor.Supervisor, error) { return a.supervisorFor(nil) }
+
+// supervisorFor opens the supervisor for a command about the named
+// containers: its refresh reads their definition files only (all of them
+// for nil), so the command costs the same however many are defined.
+func (a *app) supervisorFor(names []string) (*supervisor.Supervisor, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("locate the ctr-unit binary: %w", err)
@@ -63,10 +75,13 @@ func (a *app) supervisor() (*supervisor.Supervisor, error) {
 		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definitionDirs(),
+		Warn:           func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
+		HookDirs:       a.hookDirs,
+		EventSocket:    events.JournalSocket,
 	})
 	if a.refresh {
 		// A bad definition file must not stop commands on the others.
-		if rerr := sv.Refresh(context.Background()); rerr != nil {
+		if rerr := sv.Refresh(context.Background(), names); rerr != nil {
 			fmt.Fprintln(os.Stderr, "ctr-unit: warning:", rerr)
 		}
 	}
@@ -150,6 +165,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ctr-unit",
 		Short:         "Run containers as systemd services",
+		Version:       unitstep.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -159,6 +175,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.globals.Runtime, "runtime", def.Runtime, "path of the runc binary (default: runc in $PATH)")
 	root.PersistentFlags().StringVar(&a.unitDir, "unit-dir", envOr("CTR_UNIT_UNIT_DIR", supervisor.DefaultUnitDir), "where drop-ins for ctr@NAME.service are written")
 	root.PersistentFlags().StringVar(&a.storageDriver, "storage-driver", envOr("CTR_UNIT_STORAGE_DRIVER", ""), "image store driver: overlay or vfs (default: detected)")
+	root.PersistentFlags().StringArrayVar(&a.hookDirs, "hooks-dir", nil, "directory of OCI hook files, replacing "+strings.Join(ociruntime.DefaultHookDirs, " and ")+" (repeatable; run and create keep it for the container)")
 	root.PersistentPreRun = func(*cobra.Command, []string) { a.refresh = true }
 	root.AddCommand(
 		a.runCommand(), a.createCommand(), a.startCommand(), a.stopCommand(),
@@ -169,6 +186,10 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.pauseCommands()...)
 	root.AddCommand(a.statsCommand())
 	root.AddCommand(a.healthcheckCommand())
+	root.AddCommand(a.networkCommand())
+	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand(), a.eventsCommand(), a.attachCommand())
+	root.AddCommand(a.docsCommand(root))
+	a.registerCompletions(root)
 	return root
 }
 
@@ -183,16 +204,45 @@ func main() {
 	a := &app{}
 	err := run(a, os.Args)
 	a.close()
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// exitStatus reports err on w, unless it is a container's own exit code
+// or an error runc has reported already, and returns the exit status for
+// it: the container's exit code; podman's 126 or 127 for a container
+// whose process could not be started; a command's own code (codedError);
+// 125 for any other failure of ctr-unit's.
+func exitStatus(err error, w io.Writer) int {
 	var code exitCode
+	var rerr *unitstep.RuntimeError
+	var coded *codedError
 	switch {
 	case err == nil:
+		return 0
 	case errors.As(err, &code):
-		os.Exit(int(code))
-	default:
-		fmt.Fprintln(os.Stderr, "ctr-unit:", err)
-		os.Exit(exitError)
+		return int(code)
+	case errors.As(err, &rerr):
+		if !rerr.Printed {
+			fmt.Fprintln(w, "ctr-unit:", err)
+		}
+		return rerr.ExitCode
+	case errors.As(err, &coded):
+		fmt.Fprintln(w, "ctr-unit:", err)
+		return coded.code
 	}
+	fmt.Fprintln(w, "ctr-unit:", err)
+	return exitError
 }
+
+// codedError is a failure a command exits with a code of its own for, as
+// podman's rm does (1: no such container, 2: it is running).
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
 
 // run runs ctr-unit's command line: a unit step (unitstep.Table) or a
 // user's command.

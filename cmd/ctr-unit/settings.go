@@ -67,6 +67,8 @@ func (f *settingFlag) Replace(vs []string) error {
 // parsing into o. Relative host paths are from the working directory.
 func bindSettings(cmd *cobra.Command, o *container.Options) {
 	o.BaseDir, _ = os.Getwd()
+	// --env NAME passes the caller's variable, as in podman.
+	o.Environ = os.Environ
 	fs := cmd.Flags()
 	for _, s := range container.Settings {
 		if s.Flag == "" {

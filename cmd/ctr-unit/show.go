@@ -1,14 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/docker/go-units"
@@ -18,25 +18,25 @@ import (
 	"github.com/ctr-unit/ctr-unit/supervisor"
 )
 
-// containerJSON is what ps --format json and inspect show: podman's field
-// names where podman has them.
-type containerJSON struct {
-	Name         string                  `json:"Name"`
-	Created      time.Time               `json:"Created"`
-	Path         string                  `json:"Path"`
-	Args         []string                `json:"Args"`
-	Rootfs       string                  `json:"Rootfs"`
-	Unit         string                  `json:"Unit"`
-	State        stateJSON               `json:"State"`
-	RestartCount uint32                  `json:"RestartCount"`
-	Config       configJSON              `json:"Config"`
-	HostConfig   hostConfigJSON          `json:"HostConfig"`
-	Image        string                  `json:"Image,omitempty"`
-	ImageName    string                  `json:"ImageName,omitempty"`
-	Mounts       []container.Mount       `json:"Mounts,omitempty"`
-	SizeRw       *int64                  `json:"SizeRw,omitempty"`
-	SizeRootFs   *int64                  `json:"SizeRootFs,omitempty"`
-	Restart      container.RestartPolicy `json:"-"`
+// inspectJSON is what inspect shows: podman's names (its
+// InspectContainerData) for what ctr-unit has, and ctr-unit's own (Unit).
+type inspectJSON struct {
+	ID           string            `json:"Id"`
+	Created      time.Time         `json:"Created"`
+	Path         string            `json:"Path"`
+	Args         []string          `json:"Args"`
+	State        stateJSON         `json:"State"`
+	Image        string            `json:"Image"`
+	ImageName    string            `json:"ImageName"`
+	Rootfs       string            `json:"Rootfs"`
+	Name         string            `json:"Name"`
+	RestartCount uint32            `json:"RestartCount"`
+	Mounts       []container.Mount `json:"Mounts"`
+	Config       configJSON        `json:"Config"`
+	HostConfig   hostConfigJSON    `json:"HostConfig"`
+	Unit         string            `json:"Unit"`
+	SizeRw       *int64            `json:"SizeRw,omitempty"`
+	SizeRootFs   *int64            `json:"SizeRootFs,omitempty"`
 }
 
 type stateJSON struct {
@@ -46,30 +46,59 @@ type stateJSON struct {
 	Restarting bool              `json:"Restarting"`
 	Pid        uint32            `json:"Pid"`
 	ExitCode   int               `json:"ExitCode"`
-	StartedAt  time.Time         `json:"StartedAt"`
-	FinishedAt time.Time         `json:"FinishedAt"`
-	Result     string            `json:"UnitResult,omitempty"`
-	Health     *healthJSON       `json:"Health,omitempty"`
+	// Error is why the container's process could not be started.
+	Error      string      `json:"Error"`
+	StartedAt  time.Time   `json:"StartedAt"`
+	FinishedAt time.Time   `json:"FinishedAt"`
+	Result     string      `json:"UnitResult,omitempty"`
+	OOMKilled  bool        `json:"OOMKilled"`
+	Health     *healthJSON `json:"Health,omitempty"`
 }
 
 type configJSON struct {
-	Env         []string         `json:"Env"`
-	WorkingDir  string           `json:"WorkingDir"`
-	Hostname    string           `json:"Hostname,omitempty"`
-	StopSignal  container.Signal `json:"StopSignal"`
-	StopTimeout uint             `json:"StopTimeout"`
+	Hostname    string            `json:"Hostname,omitempty"`
+	User        string            `json:"User"`
+	Env         []string          `json:"Env"`
+	Cmd         []string          `json:"Cmd"`
+	Image       string            `json:"Image"`
+	WorkingDir  string            `json:"WorkingDir"`
+	Labels      map[string]string `json:"Labels"`
+	StopSignal  container.Signal  `json:"StopSignal"`
+	StopTimeout uint              `json:"StopTimeout"`
+	// The healthcheck as podman shows it; nil without one.
+	Healthcheck                *healthConfigJSON  `json:"Healthcheck,omitempty"`
+	HealthcheckOnFailureAction string             `json:"HealthcheckOnFailureAction,omitempty"`
+	StartupHealthCheck         *startupHealthJSON `json:"StartupHealthCheck,omitempty"`
+	CreateCommand              []string           `json:"CreateCommand,omitempty"`
+}
+
+// healthConfigJSON is podman's (docker's) healthcheck config: durations
+// in nanoseconds in JSON, as "30s" in templates.
+type healthConfigJSON struct {
+	Test        []string      `json:"Test,omitempty"`
+	StartPeriod time.Duration `json:"StartPeriod,omitempty"`
+	Interval    time.Duration `json:"Interval,omitempty"`
+	Timeout     time.Duration `json:"Timeout,omitempty"`
+	Retries     int           `json:"Retries,omitempty"`
+}
+
+type startupHealthJSON struct {
+	healthConfigJSON
+	Successes int `json:"Successes,omitempty"`
 }
 
 type hostConfigJSON struct {
 	RestartPolicy container.RestartPolicy `json:"RestartPolicy"`
 	NetworkMode   string                  `json:"NetworkMode"`
+	AutoRemove    bool                    `json:"AutoRemove"`
 }
 
-func toJSON(i *supervisor.Info) containerJSON {
+func toInspectJSON(i *supervisor.Info) inspectJSON {
 	c := i.Config
-	out := containerJSON{
-		Name: c.Name, Created: c.CreatedAt, Path: c.Command[0], Args: c.Command[1:],
+	out := inspectJSON{
+		ID: c.ID, Name: c.Name, Created: c.CreatedAt, Args: []string{},
 		Rootfs: c.Rootfs, Unit: c.Unit, RestartCount: i.RestartCount(),
+		Image: c.ImageID, ImageName: c.Image, Mounts: c.Mounts,
 		State: stateJSON{
 			Status:     i.Status,
 			Running:    i.Status == supervisor.StatusRunning || i.Status == supervisor.StatusPaused,
@@ -79,12 +108,32 @@ func toJSON(i *supervisor.Info) containerJSON {
 			Health:     toHealthJSON(i.Health),
 		},
 		Config: configJSON{
-			Env: c.Env, WorkingDir: c.WorkDir, Hostname: c.Hostname,
+			Hostname: c.Hostname, User: c.User, Env: c.Env, Cmd: c.Command, Image: c.Image,
+			WorkingDir: c.WorkDir, Labels: c.Labels,
 			StopSignal: c.StopSignal, StopTimeout: uint(c.StopTimeout),
+			CreateCommand: c.CreateCommand,
 		},
-		HostConfig: hostConfigJSON{RestartPolicy: c.Restart, NetworkMode: c.Network},
+		HostConfig: hostConfigJSON{RestartPolicy: c.Restart, NetworkMode: c.Network, AutoRemove: c.AutoRemove},
 	}
-	out.Image, out.ImageName, out.Mounts = c.ImageID, c.Image, c.Mounts
+	if len(c.Command) > 0 {
+		out.Path, out.Args = c.Command[0], c.Command[1:]
+	}
+	if out.Mounts == nil {
+		out.Mounts = []container.Mount{}
+	}
+	if out.Config.Labels == nil {
+		out.Config.Labels = map[string]string{}
+	}
+	if h := c.Health; h != nil {
+		out.Config.Healthcheck = &healthConfigJSON{Test: h.Test, StartPeriod: h.StartPeriod, Interval: h.Interval, Timeout: h.Timeout, Retries: h.Retries}
+		out.Config.HealthcheckOnFailureAction = string(h.OnFailure)
+		if st := h.Startup; st != nil {
+			out.Config.StartupHealthCheck = &startupHealthJSON{
+				healthConfigJSON: healthConfigJSON{Test: st.Test, Interval: st.Interval, Timeout: st.Timeout, Retries: st.Retries},
+				Successes:        st.Successes,
+			}
+		}
+	}
 	if out.State.StartedAt.IsZero() {
 		out.State.StartedAt = i.State.StartedAt
 	}
@@ -95,68 +144,206 @@ func toJSON(i *supervisor.Info) containerJSON {
 		out.State.ExitCode = i.Exit.ExitCode
 		out.State.FinishedAt = i.Exit.FinishedAt
 		out.State.Result = i.Exit.Result
+		out.State.Error = i.Exit.Error
+		out.State.OOMKilled = i.Exit.OOMKilled
 	}
 	return out
 }
 
-// render writes v as JSON, or through a Go template as podman's --format.
-func render(format string, items []containerJSON) error {
-	if format == "json" || format == "" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if items == nil {
-			items = []containerJSON{}
-		}
-		return enc.Encode(items)
-	}
-	tmpl, err := template.New("format").Parse(strings.TrimSuffix(format, "\n") + "\n")
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	for _, it := range items {
-		if err := tmpl.Execute(os.Stdout, it); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-	}
-	return nil
+// psJSON is an item of ps --format json: podman's (its ListContainer,
+// the creation time in Unix seconds), then ctr-unit's own names, which
+// scripts written for ctr-unit use.
+type psJSON struct {
+	AutoRemove bool              `json:"AutoRemove"`
+	Command    []string          `json:"Command"`
+	Created    int64             `json:"Created"`
+	CreatedAt  string            `json:"CreatedAt"`
+	Exited     bool              `json:"Exited"`
+	ExitedAt   int64             `json:"ExitedAt"`
+	ExitCode   int               `json:"ExitCode"`
+	ID         string            `json:"Id"`
+	Image      string            `json:"Image"`
+	ImageID    string            `json:"ImageID"`
+	Labels     map[string]string `json:"Labels"`
+	Mounts     []string          `json:"Mounts"`
+	Names      []string          `json:"Names"`
+	Networks   []string          `json:"Networks"`
+	Pid        uint32            `json:"Pid"`
+	Ports      []string          `json:"Ports"`
+	Restarts   uint32            `json:"Restarts"`
+	StartedAt  int64             `json:"StartedAt"`
+	State      supervisor.Status `json:"State"`
+	Status     string            `json:"Status"`
+
+	Name         string         `json:"Name"`
+	Path         string         `json:"Path"`
+	Args         []string       `json:"Args"`
+	Rootfs       string         `json:"Rootfs"`
+	Unit         string         `json:"Unit"`
+	ImageName    string         `json:"ImageName,omitempty"`
+	RestartCount uint32         `json:"RestartCount"`
+	Config       configJSON     `json:"Config"`
+	HostConfig   hostConfigJSON `json:"HostConfig"`
+
+	// created and state are what templates show as .Created and .State.
+	created time.Time
+	state   stateJSON
 }
 
+func toPSJSON(i *supervisor.Info) psJSON {
+	in := toInspectJSON(i)
+	c := i.Config
+	out := psJSON{
+		AutoRemove: c.AutoRemove, Command: c.Command, Created: c.CreatedAt.Unix(), CreatedAt: ago(c.CreatedAt),
+		Exited: i.Status == supervisor.StatusExited, ExitCode: in.State.ExitCode,
+		ID: c.ID, Image: c.Image, ImageID: c.ImageID, Labels: in.Config.Labels, Mounts: []string{},
+		Names: []string{c.Name}, Networks: []string{}, Pid: in.State.Pid, Ports: []string{},
+		Restarts: in.RestartCount, State: i.Status, Status: statusText(in.State),
+		Name: c.Name, Path: in.Path, Args: in.Args, Rootfs: c.Rootfs, Unit: c.Unit, ImageName: c.Image,
+		RestartCount: in.RestartCount, Config: in.Config, HostConfig: in.HostConfig,
+		created: c.CreatedAt, state: in.State,
+	}
+	if !in.State.FinishedAt.IsZero() {
+		out.ExitedAt = in.State.FinishedAt.Unix()
+	}
+	if !in.State.StartedAt.IsZero() {
+		out.StartedAt = in.State.StartedAt.Unix()
+	}
+	for _, m := range c.Mounts {
+		out.Mounts = append(out.Mounts, m.Destination)
+	}
+	return out
+}
+
+// psItem is what a ps template sees: psJSON's fields, with podman's
+// template names over them (.ID the short ID, .Names the name, .Command
+// one string, .CreatedAt the time), .Created the time and .State the
+// state, which prints as podman's (running) and still has ctr-unit's
+// .State.Status and the rest.
+type psItem struct {
+	psJSON
+	noTrunc bool
+}
+
+// ID is the short ID, as podman's ps shows it.
+func (p psItem) ID() string {
+	if p.noTrunc {
+		return p.psJSON.ID
+	}
+	return container.ShortID(p.psJSON.ID)
+}
+
+// ImageID is the short image ID.
+func (p psItem) ImageID() string {
+	if p.noTrunc {
+		return p.psJSON.ImageID
+	}
+	return container.ShortID(strings.TrimPrefix(p.psJSON.ImageID, "sha256:"))
+}
+
+// Names is the container's name.
+func (p psItem) Names() string { return p.Name }
+
+// Command is the command line as one string, cut as podman's ps cuts it.
+func (p psItem) Command() string {
+	line := strings.Join(p.psJSON.Command, " ")
+	if !p.noTrunc && len(line) > 17 {
+		return line[:17] + "..."
+	}
+	return line
+}
+
+// Created is when the container was created.
+func (p psItem) Created() time.Time { return p.created }
+
+// CreatedAt is the creation time as podman's ps template prints it.
+func (p psItem) CreatedAt() string { return p.created.String() }
+
+// CreatedHuman and RunningFor say how long ago that was.
+func (p psItem) CreatedHuman() string { return ago(p.created) }
+func (p psItem) RunningFor() string   { return ago(p.created) }
+
+// Ports are the published ports, as podman prints them.
+func (p psItem) Ports() string { return strings.Join(p.psJSON.Ports, ", ") }
+
+// State is the container's state.
+func (p psItem) State() psState { return psState{p.state} }
+
+// psState prints as the state's name (running), as in podman and docker,
+// and keeps inspect's fields (.State.Status, .State.ExitCode, ...).
+type psState struct{ stateJSON }
+
+func (s psState) String() string { return string(s.Status) }
+
+// psHeaders are ps's column names, podman's.
+var psHeaders = headers(reflect.TypeFor[psItem](), map[string]string{
+	"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "RunningFor": "RUNNING FOR", "Restarts": "RESTARTS",
+})
+
 func (a *app) psCommand() *cobra.Command {
-	var all bool
+	var all, noTrunc bool
 	var format string
+	var filters []string
 	cmd := &cobra.Command{
-		Use:   "ps [-a] [--format json|TEMPLATE]",
+		Use:   "ps [-a] [--filter KEY=VALUE] [--format json|TEMPLATE]",
 		Short: "List containers",
-		Args:  cobra.NoArgs,
+		Long: "List containers. --filter takes name=REGEXP, id=PREFIX, label=KEY[=VALUE] and\n" +
+			"status=STATE (created, running, paused, restarting, stopping, exited), each\n" +
+			"repeatable: a container must match every key, and one of a key's values.\n" +
+			"--format takes json, a Go template of podman's fields (.ID, .Names, .Image,\n" +
+			".Command, .Status, .State, .CreatedAt, .Labels, .Ports, ...), or table TEMPLATE.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			filter, err := parsePSFilters(filters)
+			if err != nil {
+				return err
+			}
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			infos, err := sv.List(cmd.Context(), all)
+			// As in podman and docker, a status filter lists them all.
+			infos, err := sv.List(cmd.Context(), all || len(filter["status"]) > 0)
 			if err != nil {
 				return err
 			}
-			items := make([]containerJSON, 0, len(infos))
+			var list []psJSON
+			items := []any{}
 			for _, i := range infos {
-				items = append(items, toJSON(i))
+				if !filter.match(i) {
+					continue
+				}
+				p := toPSJSON(i)
+				list = append(list, p)
+				items = append(items, psItem{psJSON: p, noTrunc: noTrunc})
 			}
-			if format != "" && format != "table" {
-				return render(format, items)
+			switch {
+			case isJSON(format):
+				if list == nil {
+					list = []psJSON{}
+				}
+				return writeJSON(os.Stdout, list)
+			case format != "" && format != "table":
+				return renderTemplate(os.Stdout, format, items, psHeaders)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
 			fmt.Fprintln(w, "NAME\tCOMMAND\tCREATED\tSTATUS\tRESTARTS\tUNIT")
-			for _, it := range items {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", it.Name, shorten(strings.Join(append([]string{it.Path}, it.Args...), " "), 30),
-					ago(it.Created), statusText(it.State), it.RestartCount, it.Unit)
+			for _, p := range list {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, shorten(strings.Join(p.Command, " "), 30),
+					ago(p.created), p.Status, p.RestartCount, p.Unit)
 			}
 			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show all containers, not only running ones")
+	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "show IDs and commands whole")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "show only containers that match KEY=VALUE (name, id, label, status)")
 	cmd.Flags().StringVar(&format, "format", "", "json, table or a Go template")
 	return cmd
 }
+
+// inspectID is podman's: {{.Id}} means {{.ID}}.
+var inspectID = regexp.MustCompile(`\{\{\s*\.Id\s*\}\}`)
 
 func (a *app) inspectCommand() *cobra.Command {
 	var format string
@@ -166,25 +353,32 @@ func (a *app) inspectCommand() *cobra.Command {
 		Short: "Show containers' configuration and state as JSON",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
-			items := make([]containerJSON, 0, len(args))
+			list := make([]inspectJSON, 0, len(args))
 			for _, n := range args {
 				info, err := sv.Inspect(cmd.Context(), n)
 				if err != nil {
 					return err
 				}
-				item := toJSON(info)
+				item := toInspectJSON(info)
 				if size {
 					if err := addSizes(sv, &item); err != nil {
 						return err
 					}
 				}
-				items = append(items, item)
+				list = append(list, item)
 			}
-			return render(format, items)
+			if format == "" || isJSON(format) {
+				return writeJSON(os.Stdout, list)
+			}
+			items := make([]any, len(list))
+			for i := range list {
+				items[i] = list[i]
+			}
+			return renderTemplate(os.Stdout, inspectID.ReplaceAllString(format, "{{.ID}}"), items, headers(reflect.TypeFor[inspectJSON](), nil))
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "json", "json or a Go template")
@@ -200,7 +394,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Show a container's output from the journal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -244,18 +438,20 @@ func ago(t time.Time) string {
 	return units.HumanDuration(time.Since(t)) + " ago"
 }
 
+// statusText is ps's status, as podman's: Up 5 minutes, Exited (0) 2
+// seconds ago, Paused, with the health in parentheses.
 func statusText(s stateJSON) string {
+	var text string
 	switch s.Status {
-	case supervisor.StatusRunning, supervisor.StatusPaused:
-		up := "Up " + strings.TrimSuffix(ago(s.StartedAt), " ago")
-		if s.Status == supervisor.StatusPaused {
-			up += " (paused)"
-		} else if s.Health != nil {
-			up += " (" + s.Health.Status + ")"
-		}
-		return up
+	case supervisor.StatusRunning:
+		text = "Up " + strings.TrimSuffix(ago(s.StartedAt), " ago")
 	case supervisor.StatusExited:
-		return fmt.Sprintf("Exited (%d) %s", s.ExitCode, ago(s.FinishedAt))
+		text = fmt.Sprintf("Exited (%d) %s", s.ExitCode, ago(s.FinishedAt))
+	default:
+		text = strings.ToUpper(string(s.Status[:1])) + string(s.Status[1:])
 	}
-	return strings.ToUpper(string(s.Status[:1])) + string(s.Status[1:])
+	if s.Health != nil && s.Health.Status != "" {
+		text += " (" + s.Health.Status + ")"
+	}
+	return text
 }

@@ -44,7 +44,7 @@ func (a *app) generateCommand() *cobra.Command {
 			"container exists while the unit is stopped.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sv, err := a.supervisor()
+			sv, err := a.supervisorFor(args)
 			if err != nil {
 				return err
 			}
@@ -64,6 +64,38 @@ func (a *app) generateCommand() *cobra.Command {
 			return nil
 		},
 	}
+	unitCmd := &cobra.Command{
+		Use:   "unit FILE|NAME",
+		Short: "Print the unit the generator makes of a definition file",
+		Long: "Print what ctr-unit-generator makes of a definition file (NAME.container,\n" +
+			"with its drop-ins) at boot and at every daemon-reload, as quadlet's -dryrun:\n" +
+			"the template ctr@.service, the drop-in that makes ctr@NAME.service run the\n" +
+			"container, and the symlinks its [Install] section asks for. NAME is a container\n" +
+			"defined in " + strings.Join(definition.DefaultDirs(), ", ") + ". A file with problems gives them\n" +
+			"with their lines, and the command fails.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.refresh = false // the file's problems are the answer
+			sv, err := a.supervisor()
+			if err != nil {
+				return err
+			}
+			text, err := sv.GenerateDefinition(args[0])
+			if err != nil {
+				var probs definition.Problems
+				if errors.As(err, &probs) {
+					for _, p := range probs {
+						fmt.Fprintln(os.Stderr, p.Error())
+					}
+					return fmt.Errorf("%s has problems", args[0])
+				}
+				return err
+			}
+			_, err = os.Stdout.Write(text)
+			return err
+		},
+	}
+	cmd.AddCommand(unitCmd)
 	sys.Flags().BoolVar(&fresh, "new", false, "a unit that creates the container as it starts and removes it as it stops")
 	sys.Flags().BoolVar(&files, "files", false, "write the unit to a file named after it instead of printing it")
 	sys.Flags().StringVar(&dir, "dir", ".", "directory for --files")
@@ -75,8 +107,10 @@ func (a *app) validateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check container definition files (NAME.container)",
-		Long:  "Check definition files and report every problem with its file and line.",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Check definition files, with their drop-ins, and report every problem with its\n" +
+			"file and line. A file outside the definition directories is read with the\n" +
+			"drop-ins beside it (FILE.d/).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.refresh = false // a bad file would be reported twice
 			sv, err := a.supervisor()
