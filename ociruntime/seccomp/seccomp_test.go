@@ -142,3 +142,16 @@ func BenchmarkDefaultProfile(b *testing.B) {
 	})
 	b.ReportMetric(float64(len(data)), "spec-bytes")
 }
+
+// BenchmarkDefaultFilter is what a command pays once to turn the default
+// profile into a spec's filter (the rest of a start's seccomp cost is
+// runc's, compiling it to BPF).
+func BenchmarkDefaultFilter(b *testing.B) {
+	spec := specWith(ociruntime.Capabilities...)
+	for b.Loop() {
+		var p Profiles
+		if _, err := p.For(Default, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
