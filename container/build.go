@@ -51,13 +51,24 @@ func Build(o Options, now time.Time) (*Config, error) {
 		Timezone:      o.Timezone,
 		EnvHost:       o.EnvHost,
 		CreateCommand: o.CreateCommand,
-		AutoRemove:    o.AutoRemove,
-		Labels:        mergeLabels(o.FileLabels, o.Labels),
-		Init:          o.Init,
-		Terminal:      o.Terminal,
-		Interactive:   o.Interactive,
-		InitPath:      o.InitPath,
-		HooksDirs:     o.HooksDirs,
+		CapAdd:        o.CapAdd,
+		CapDrop:       o.CapDrop,
+		Privileged:    o.Privileged,
+		ReadOnly:      o.ReadOnly,
+		// As podman's, tmpfs on a read-only root unless refused.
+		ReadOnlyTmpfs:   o.ReadOnly && (o.ReadOnlyTmpfs == nil || *o.ReadOnlyTmpfs),
+		NoNewPrivileges: o.NoNewPrivileges,
+		SeccompProfile:  o.SeccompProfile,
+		Devices:         o.Devices,
+		Ulimits:         o.Ulimits,
+		Sysctls:         o.Sysctls,
+		AutoRemove:      o.AutoRemove,
+		Labels:          mergeLabels(o.FileLabels, o.Labels),
+		Init:            o.Init,
+		Terminal:        o.Terminal,
+		Interactive:     o.Interactive,
+		InitPath:        o.InitPath,
+		HooksDirs:       o.HooksDirs,
 	}
 	for _, a := range o.Annotations {
 		k, v, _ := strings.Cut(a, "=")
@@ -133,6 +144,8 @@ var checks = []check{
 	{"environment", checkEnv},
 	{"working directory", checkWorkDir},
 	{"mounts", checkMounts},
+	{"sysctls", checkSysctls},
+	{"devices", checkDevices},
 	{"removal", checkAutoRemove},
 	{"terminal", checkTerminal},
 }
@@ -219,6 +232,30 @@ func checkMounts(cfg *Config) Problems {
 			probs = append(probs, Problem{Setting: setting, Msg: fmt.Sprintf("two mounts on %s", m.Destination)})
 		}
 		seen[m.Destination] = true
+	}
+	return probs
+}
+
+func checkSysctls(cfg *Config) Problems {
+	var probs Problems
+	for _, name := range slices.Sorted(maps.Keys(cfg.Sysctls)) {
+		if _, _, err := ParseSysctl(name + "=" + cfg.Sysctls[name]); err != nil {
+			probs = append(probs, Problem{Setting: "sysctl", Value: name, Msg: err.Error()})
+		} else if IsNetSysctl(name) && cfg.Network == NetworkHost {
+			probs = append(probs, Problem{Setting: "sysctl", Value: name, Msg: fmt.Sprintf("sysctl %s would change the host's network: give the container a network of its own ({network} none)", name)})
+		}
+	}
+	return probs
+}
+
+func checkDevices(cfg *Config) Problems {
+	var probs Problems
+	seen := map[string]bool{}
+	for _, d := range cfg.Devices {
+		if seen[d.CtrPath] {
+			probs = append(probs, Problem{Setting: "device", Value: d.CtrPath, Msg: fmt.Sprintf("two devices at %s in the container", d.CtrPath)})
+		}
+		seen[d.CtrPath] = true
 	}
 	return probs
 }

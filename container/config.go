@@ -109,6 +109,19 @@ type Config struct {
 	GID     uint32  `json:"GID,omitempty"`
 	Mounts  []Mount `json:"Mounts,omitempty"`
 	ShmSize int64   `json:"ShmSize,omitempty"`
+	// Security and privileges (see Options).
+	CapAdd          []string `json:"CapAdd,omitempty"`
+	CapDrop         []string `json:"CapDrop,omitempty"`
+	Privileged      bool     `json:"Privileged,omitempty"`
+	ReadOnly        bool     `json:"ReadonlyRootfs,omitempty"`
+	ReadOnlyTmpfs   bool     `json:"ReadOnlyTmpfs,omitempty"`
+	NoNewPrivileges bool     `json:"NoNewPrivileges,omitempty"`
+	// SeccompProfile is SeccompDefault (""), SeccompUnconfined or the
+	// absolute path of a profile file, read at every start.
+	SeccompProfile string            `json:"SeccompProfile,omitempty"`
+	Devices        []Device          `json:"Devices,omitempty"`
+	Ulimits        []Ulimit          `json:"Ulimits,omitempty"`
+	Sysctls        map[string]string `json:"Sysctls,omitempty"`
 	// Timezone is a zone name, or "local" for the host's; empty: the
 	// image's.
 	Timezone string `json:"Timezone,omitempty"`

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-unit/ctr-unit/network"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
 	"github.com/ctr-unit/ctr-unit/volume"
 )
@@ -401,6 +402,232 @@ func ParseUnitName(name string) (string, error) {
 	}
 	return name, nil
 }
+
+// AllCapabilities is what --cap-add and --cap-drop take for every
+// capability.
+const AllCapabilities = "ALL"
+
+// ParseCapability reads a capability as podman's --cap-add and --cap-drop
+// take it: NET_ADMIN, CAP_NET_ADMIN or net_admin, or ALL. It returns
+// CAP_NET_ADMIN (or ALL).
+func ParseCapability(s string) (string, error) {
+	name := strings.ToUpper(strings.TrimSpace(s))
+	if name == AllCapabilities {
+		return name, nil
+	}
+	if !strings.HasPrefix(name, "CAP_") {
+		name = "CAP_" + name
+	}
+	if !slices.Contains(ociruntime.Capabilities, name) {
+		return "", fmt.Errorf("unknown capability %q: use a name such as NET_ADMIN or CAP_NET_ADMIN, or ALL", s)
+	}
+	return name, nil
+}
+
+// Seccomp profiles besides a file's.
+const (
+	// SeccompDefault is the default profile (podman's and docker's).
+	SeccompDefault = ""
+	// SeccompUnconfined runs the container without a seccomp filter.
+	SeccompUnconfined = "unconfined"
+)
+
+// SecurityOpt is one --security-opt: a seccomp profile, or whether the
+// container's processes may gain privileges (setuid, file capabilities).
+type SecurityOpt struct {
+	// Seccomp is set for seccomp=...: SeccompUnconfined or a profile
+	// file's absolute path.
+	Seccomp *string
+	// NoNewPrivileges is set for no-new-privileges[=BOOL].
+	NoNewPrivileges *bool
+}
+
+// ParseSecurityOpt reads --security-opt as podman takes it:
+// seccomp=unconfined, seccomp=PROFILE.json (relative to baseDir) and
+// no-new-privileges[=true|false] (docker's no-new-privileges:true too).
+// label=disable and apparmor=unconfined ask for what ctr-unit never
+// applies, and are accepted as they are.
+func ParseSecurityOpt(s, baseDir string) (SecurityOpt, error) {
+	key, value, hasValue := strings.Cut(s, "=")
+	if !hasValue {
+		key, value, hasValue = strings.Cut(s, ":")
+	}
+	switch key {
+	case "seccomp":
+		switch {
+		case value == SeccompUnconfined:
+		case value == "":
+			return SecurityOpt{}, errors.New("seccomp= needs unconfined or a profile file (JSON)")
+		default:
+			p, err := hostPath(value, baseDir)
+			if err != nil {
+				return SecurityOpt{}, fmt.Errorf("seccomp profile: %w", err)
+			}
+			value = p
+		}
+		return SecurityOpt{Seccomp: &value}, nil
+	case "no-new-privileges":
+		on := true
+		if hasValue {
+			var err error
+			if on, err = ParseBool(value); err != nil {
+				return SecurityOpt{}, fmt.Errorf("no-new-privileges=%s: %w", value, err)
+			}
+		}
+		return SecurityOpt{NoNewPrivileges: &on}, nil
+	case "label":
+		if value == "disable" {
+			return SecurityOpt{}, nil
+		}
+	case "apparmor":
+		if value == SeccompUnconfined {
+			return SecurityOpt{}, nil
+		}
+	}
+	return SecurityOpt{}, fmt.Errorf("unknown security option %q: use seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges", s)
+}
+
+// Device is a host device given to a container (--device).
+type Device struct {
+	// Path is the device node on the host (a symlink to one is followed
+	// when the container starts).
+	Path string `json:"PathOnHost"`
+	// CtrPath is where it appears in the container.
+	CtrPath string `json:"PathInContainer"`
+	// Perms are what the container may do with it: r, w, m (mknod).
+	Perms string `json:"CgroupPermissions"`
+	// Optional devices (a definition file's AddDevice=-/dev/x) that do
+	// not exist when the container starts are left out.
+	Optional bool `json:"Optional,omitempty"`
+}
+
+// ParseDevice reads --device HOST[:CONTAINER][:PERMISSIONS] as podman
+// does (permissions: r, w and m, default rwm). A leading '-' marks a
+// device that may be missing (quadlet's AddDevice=-/dev/x).
+func ParseDevice(s string) (Device, error) {
+	var d Device
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		d.Optional, s = true, rest
+	}
+	parts := strings.Split(s, ":")
+	d.Path, d.CtrPath, d.Perms = parts[0], parts[0], "rwm"
+	switch len(parts) {
+	case 1:
+	case 2:
+		if validDevicePerms(parts[1]) {
+			d.Perms = parts[1]
+		} else {
+			d.CtrPath = parts[1]
+		}
+	case 3:
+		d.CtrPath, d.Perms = parts[1], parts[2]
+	default:
+		return Device{}, fmt.Errorf("device %q: use HOST-DEVICE[:CONTAINER-DEVICE][:PERMISSIONS]", s)
+	}
+	if !filepath.IsAbs(d.Path) || !filepath.IsAbs(d.CtrPath) {
+		return Device{}, fmt.Errorf("device %q: give absolute paths, such as /dev/fuse", s)
+	}
+	if !validDevicePerms(d.Perms) {
+		return Device{}, fmt.Errorf("device %q: permissions %q: use r, w and m (e.g. rw)", s, d.Perms)
+	}
+	ctrPath, err := checkDestination(d.CtrPath)
+	if err != nil {
+		return Device{}, fmt.Errorf("device %q: %w", s, err)
+	}
+	d.Path, d.CtrPath = filepath.Clean(d.Path), ctrPath
+	return d, nil
+}
+
+func validDevicePerms(p string) bool {
+	if p == "" || len(p) > 3 {
+		return false
+	}
+	for i, c := range p {
+		if !strings.ContainsRune("rwm", c) || strings.ContainsRune(p[i+1:], c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Ulimit is one resource limit of the container's processes.
+type Ulimit struct {
+	// Name is the limit's, as setrlimit(2) names it: RLIMIT_NOFILE.
+	Name string `json:"Name"`
+	Soft uint64 `json:"Soft"`
+	Hard uint64 `json:"Hard"`
+}
+
+// ulimitNames are the limits --ulimit sets, as docker and podman name
+// them.
+var ulimitNames = []string{
+	"as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+	"nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+}
+
+// Unlimited is a resource limit of -1 (RLIM_INFINITY).
+const Unlimited = math.MaxUint64
+
+// ParseUlimit reads --ulimit NAME=SOFT[:HARD] (nofile=1024:4096; -1 is
+// unlimited; a lone value is both limits).
+func ParseUlimit(s string) (Ulimit, error) {
+	name, limits, ok := strings.Cut(s, "=")
+	if !ok || !slices.Contains(ulimitNames, name) {
+		return Ulimit{}, fmt.Errorf("ulimit %q: use NAME=SOFT[:HARD] with a NAME such as nofile, nproc or core", s)
+	}
+	softS, hardS, hasHard := strings.Cut(limits, ":")
+	if !hasHard {
+		hardS = softS
+	}
+	soft, err1 := parseLimit(softS)
+	hard, err2 := parseLimit(hardS)
+	if err := errors.Join(err1, err2); err != nil {
+		return Ulimit{}, fmt.Errorf("ulimit %q: %w", s, err)
+	}
+	if soft > hard {
+		return Ulimit{}, fmt.Errorf("ulimit %q: the soft limit is above the hard one", s)
+	}
+	return Ulimit{Name: "RLIMIT_" + strings.ToUpper(name), Soft: soft, Hard: hard}, nil
+}
+
+func parseLimit(s string) (uint64, error) {
+	if s == "-1" || s == "unlimited" {
+		return Unlimited, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("limit %q: want a whole number, 0 or more, or -1 for unlimited", s)
+	}
+	return n, nil
+}
+
+// sysctlKernelIPC are the kernel.* sysctls an IPC namespace has.
+var sysctlKernelIPC = []string{
+	"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+	"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+}
+
+// ParseSysctl reads --sysctl NAME=VALUE. Only sysctls a container's own
+// namespaces have are allowed, as in podman and runc: IPC ones
+// (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*), net.* (for a
+// container with its own network) and kernel.domainname.
+func ParseSysctl(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, "=")
+	name = strings.ReplaceAll(strings.TrimSpace(name), "/", ".")
+	switch {
+	case !ok || name == "" || strings.ContainsAny(name, " \t\n") || strings.Contains(name, ".."):
+		return "", "", fmt.Errorf("sysctl %q: use NAME=VALUE, such as net.ipv4.ping_group_range=0 0", s)
+	case strings.ContainsAny(value, "\n\x00"):
+		return "", "", fmt.Errorf("sysctl %q: the value must be one line", s)
+	case slices.Contains(sysctlKernelIPC, name), strings.HasPrefix(name, "fs.mqueue."),
+		strings.HasPrefix(name, "net."), name == "kernel.domainname":
+		return name, value, nil
+	}
+	return "", "", fmt.Errorf("sysctl %s is not namespaced: a container can only set kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.* and kernel.domainname", name)
+}
+
+// IsNetSysctl reports whether a sysctl belongs to the network namespace.
+func IsNetSysctl(name string) bool { return strings.HasPrefix(name, "net.") }
 
 // ParseMount reads --mount (quadlet's Mount=) as podman does: comma
 // separated KEY=VALUE fields (CSV, so a field may be quoted), of

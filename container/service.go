@@ -182,7 +182,34 @@ func BuildSpec(cfg *Config, environ []string) ociruntime.SpecConfig {
 		GID:         cfg.GID,
 		Mounts:      mounts,
 		ShmSize:     cfg.ShmSize,
+
+		ReadOnly:        cfg.ReadOnly,
+		ReadOnlyTmpfs:   cfg.ReadOnlyTmpfs,
+		CapAdd:          cfg.CapAdd,
+		CapDrop:         cfg.CapDrop,
+		Privileged:      cfg.Privileged,
+		NoNewPrivileges: cfg.NoNewPrivileges,
+		Rlimits:         rlimits(cfg.Ulimits),
+		Sysctl:          cfg.Sysctls,
 	}
+}
+
+func rlimits(us []Ulimit) []specs.POSIXRlimit {
+	var out []specs.POSIXRlimit
+	for _, u := range us {
+		out = append(out, specs.POSIXRlimit{Type: u.Name, Soft: u.Soft, Hard: u.Hard})
+	}
+	return out
+}
+
+// Seccomp is the seccomp profile the container runs with:
+// SeccompDefault, SeccompUnconfined or a file's path. A privileged
+// container has none, as in podman.
+func (cfg *Config) Seccomp() string {
+	if cfg.Privileged {
+		return SeccompUnconfined
+	}
+	return cfg.SeccompProfile
 }
 
 // specMounts maps a container's mounts to the OCI spec's.

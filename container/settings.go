@@ -81,6 +81,21 @@ type Options struct {
 	// container's own.
 	EnvHost bool
 	Health  HealthOptions
+	// Security and privileges: capabilities added and dropped (names
+	// such as CAP_NET_ADMIN, or ALL), --privileged, a read-only root
+	// (with tmpfs where programs write, unless ReadOnlyTmpfs is false),
+	// no-new-privileges, the seccomp profile (SeccompDefault,
+	// SeccompUnconfined or a file), host devices, resource limits and
+	// sysctls.
+	CapAdd, CapDrop []string
+	Privileged      bool
+	ReadOnly        bool
+	ReadOnlyTmpfs   *bool
+	NoNewPrivileges bool
+	SeccompProfile  string
+	Devices         []Device
+	Ulimits         []Ulimit
+	Sysctls         map[string]string
 	// Terminal gives the container's process a terminal (-t), which an
 	// attached run holds; Interactive passes it the caller's input (-i).
 	Terminal    bool
@@ -220,6 +235,15 @@ const (
 	KeyHealthStartupRetries  = "HealthStartupRetries"
 	KeyHealthStartupSuccess  = "HealthStartupSuccess"
 	KeyNotify                = "Notify"
+	KeyAddCapability         = "AddCapability"
+	KeyDropCapability        = "DropCapability"
+	KeyReadOnly              = "ReadOnly"
+	KeyReadOnlyTmpfs         = "ReadOnlyTmpfs"
+	KeyNoNewPrivileges       = "NoNewPrivileges"
+	KeySeccompProfile        = "SeccompProfile"
+	KeyAddDevice             = "AddDevice"
+	KeyUlimit                = "Ulimit"
+	KeySysctl                = "Sysctl"
 	KeyContainerName         = "ContainerName"
 	KeyMount                 = "Mount"
 	KeyTimezone              = "Timezone"
@@ -465,6 +489,54 @@ var Settings = []Setting{
 		o.ShmSize, err = ParseSize(v)
 		return err
 	}},
+	{Key: KeyAddCapability, Flag: "cap-add", List: true, Read: ReadWords, Usage: "add a capability (NET_ADMIN, CAP_SYS_TIME, or ALL) to the default ones (repeatable)", Set: func(o *Options, v string) error {
+		c, err := ParseCapability(v)
+		o.CapAdd = append(o.CapAdd, c)
+		return err
+	}},
+	{Key: KeyDropCapability, Flag: "cap-drop", List: true, Read: ReadWords, Usage: "drop a capability (NET_RAW, or ALL) from the default ones (repeatable)", Set: func(o *Options, v string) error {
+		c, err := ParseCapability(v)
+		o.CapDrop = append(o.CapDrop, c)
+		return err
+	}},
+	{Flag: "privileged", Bool: true, Usage: "give the container every capability and the host's devices, no seccomp filter, and /proc and /sys unmasked", Set: func(o *Options, v string) (err error) {
+		o.Privileged, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyReadOnly, Flag: "read-only", Bool: true, Read: ReadBool, Usage: "mount the container's root file system read-only", Set: func(o *Options, v string) (err error) {
+		o.ReadOnly, err = ParseBool(v)
+		return err
+	}},
+	{Key: KeyReadOnlyTmpfs, Flag: "read-only-tmpfs", Bool: true, Read: ReadBool, Usage: "with --read-only, mount tmpfs on /run, /tmp and /var/tmp; false leaves /dev read-only too (default true)", Set: func(o *Options, v string) error {
+		on, err := ParseBool(v)
+		o.ReadOnlyTmpfs = &on
+		return err
+	}},
+	{Flag: "security-opt", List: true, Usage: "seccomp=unconfined, seccomp=PROFILE.json (the default is podman's profile), or no-new-privileges (repeatable)", Set: setSecurityOpt},
+	// quadlet's SeccompProfile= and NoNewPrivileges= are --security-opt's.
+	{Key: KeySeccompProfile, FromKey: func(v string) ([]string, error) { return []string{"seccomp=" + v}, nil }, Set: setSecurityOpt},
+	{Key: KeyNoNewPrivileges, Read: ReadBool, FromKey: func(v string) ([]string, error) { return []string{"no-new-privileges=" + v}, nil }, Set: setSecurityOpt},
+	{Key: KeyAddDevice, Flag: "device", List: true, Read: ReadWords, Usage: "give the container a host device: HOST[:CONTAINER][:PERMISSIONS] (rwm) (repeatable)", Set: func(o *Options, v string) error {
+		d, err := ParseDevice(v)
+		o.Devices = append(o.Devices, d)
+		return err
+	}},
+	{Key: KeyUlimit, Flag: "ulimit", List: true, Read: ReadRaw, Usage: "resource limit NAME=SOFT[:HARD], e.g. nofile=1024:4096 (-1: unlimited) (repeatable)", Set: func(o *Options, v string) error {
+		u, err := ParseUlimit(v)
+		// A later value of one limit replaces the earlier.
+		o.Ulimits = append(slices.DeleteFunc(o.Ulimits, func(x Ulimit) bool { return x.Name == u.Name }), u)
+		return err
+	}},
+	{Key: KeySysctl, Flag: "sysctl", List: true, Read: ReadWords, Usage: "set a namespaced kernel parameter NAME=VALUE (repeatable)", Set: func(o *Options, v string) error {
+		name, value, err := ParseSysctl(v)
+		if err == nil {
+			if o.Sysctls == nil {
+				o.Sysctls = map[string]string{}
+			}
+			o.Sysctls[name] = value
+		}
+		return err
+	}},
 	{Key: KeyHealthCmd, Flag: "health-cmd", Usage: `healthcheck command run inside the container: a JSON array (exec form) or a string run with /bin/sh -c; "none" disables`, Set: healthSetting(func(o *Options, v string) (err error) {
 		o.Health.Cmd, err = ParseHealthCommand(v)
 		if err == nil && o.Health.Cmd == nil {
@@ -600,6 +672,18 @@ var Settings = []Setting{
 	}},
 }
 
+// setSecurityOpt parses one --security-opt into o.
+func setSecurityOpt(o *Options, v string) error {
+	opt, err := ParseSecurityOpt(v, o.BaseDir)
+	if opt.Seccomp != nil {
+		o.SeccompProfile = *opt.Seccomp
+	}
+	if opt.NoNewPrivileges != nil {
+		o.NoNewPrivileges = *opt.NoNewPrivileges
+	}
+	return err
+}
+
 func setLabel(m map[string]string, k, v string) map[string]string {
 	if m == nil {
 		m = map[string]string{}
@@ -685,6 +769,10 @@ func Canonical(flag, value, baseDir string) string {
 		if m, err := ParseVolume(value, baseDir); err == nil && m.Type == MountBind && !strings.HasPrefix(value, "/") {
 			_, rest, _ := strings.Cut(value, ":")
 			return m.Source + ":" + rest
+		}
+	case "security-opt":
+		if opt, err := ParseSecurityOpt(value, baseDir); err == nil && opt.Seccomp != nil && *opt.Seccomp != SeccompUnconfined {
+			return "seccomp=" + *opt.Seccomp
 		}
 	case "mount":
 		if m, err := ParseMount(value, baseDir); err == nil && m.Type == MountBind {

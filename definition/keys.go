@@ -18,12 +18,9 @@ const (
 )
 
 var refusedKeys = map[string]string{
-	"AddCapability":         notYet,
-	"AddDevice":             notYet,
 	"AppArmor":              "ctr-unit sets no AppArmor profile",
 	"CgroupsMode":           ownCgroups,
 	"ContainersConfModule":  notPodman,
-	"DropCapability":        notYet,
 	"ExposeHostPort":        notYet,
 	"GIDMap":                noUserNS,
 	"GlobalArgs":            notPodman,
@@ -34,11 +31,8 @@ var refusedKeys = map[string]string{
 	"HttpProxy":             notYet,
 	"LogOpt":                journalOnly,
 	"Mask":                  notYet,
-	"NoNewPrivileges":       notYet,
 	"Pod":                   noPods,
 	"PodmanArgs":            notPodman,
-	"ReadOnly":              notYet,
-	"ReadOnlyTmpfs":         notYet,
 	"ReloadCmd":             notYet,
 	"ReloadSignal":          notYet,
 	"RemapGid":              noUserNS,
@@ -47,7 +41,6 @@ var refusedKeys = map[string]string{
 	"RemapUsers":            noUserNS,
 	"Retry":                 notYet,
 	"RetryDelay":            notYet,
-	"SeccompProfile":        notYet,
 	"Secret":                "ctr-unit has no podman secrets",
 	"SecurityLabelDisable":  noSELinux,
 	"SecurityLabelFileType": noSELinux,
@@ -58,9 +51,7 @@ var refusedKeys = map[string]string{
 	"StartWithPod":          noPods,
 	"SubGIDMap":             noUserNS,
 	"SubUIDMap":             noUserNS,
-	"Sysctl":                notYet,
 	"UIDMap":                noUserNS,
-	"Ulimit":                notYet,
 	"Unmask":                notYet,
 	"UserNS":                noUserNS,
 }

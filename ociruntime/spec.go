@@ -25,6 +25,32 @@ var defaultCapabilities = []string{
 	"CAP_SETUID", "CAP_SYS_CHROOT",
 }
 
+// Capabilities are the capability names the kernel defines, in the order
+// of their numbers (include/uapi/linux/capability.h).
+var Capabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+}
+
+// AllCapabilities stands for every capability in CapAdd and CapDrop.
+const AllCapabilities = "ALL"
+
+// Device is a host device node a container gets, and what it may do with
+// it (r, w, m).
+type Device struct {
+	specs.LinuxDevice
+	Access string
+}
+
 // SpecConfig is what a container's OCI spec is made from.
 type SpecConfig struct {
 	Rootfs   string
@@ -48,6 +74,31 @@ type SpecConfig struct {
 	Mounts []specs.Mount
 	// ShmSize sizes /dev/shm in bytes (0: the default 64 MiB).
 	ShmSize int64
+	// ReadOnlyTmpfs, with ReadOnly, mounts tmpfs on /run, /tmp and
+	// /var/tmp; without it /dev and /dev/shm are read-only too, as in
+	// podman.
+	ReadOnlyTmpfs bool
+	// CapAdd and CapDrop change the default capabilities (names such as
+	// CAP_NET_ADMIN, or AllCapabilities), as podman's --cap-add and
+	// --cap-drop: ALL in CapDrop leaves only CapAdd; an added one wins
+	// over the same dropped.
+	CapAdd, CapDrop []string
+	// Privileged gives every capability, every device the access of
+	// Devices (which the caller fills with the host's), and no masked or
+	// read-only paths; a privileged container has no seccomp filter.
+	Privileged bool
+	// Bounding is every capability a container can be given here
+	// (BoundingSet): what Privileged and ALL give; nil is Capabilities.
+	Bounding []string
+	// NoNewPrivileges stops setuid programs and file capabilities from
+	// raising a process's privileges.
+	NoNewPrivileges bool
+	// Devices are host devices made in the container's /dev.
+	Devices []Device
+	// Rlimits are the resource limits of the container's processes.
+	Rlimits []specs.POSIXRlimit
+	// Sysctl sets namespaced kernel parameters.
+	Sysctl map[string]string
 	// Annotations are passed to the runtime and read by the unit's
 	// start step and by OCI hooks' when conditions.
 	Annotations map[string]string
@@ -80,7 +131,7 @@ func Spec(c SpecConfig) *specs.Spec {
 	if c.Hostname != "" && !hasEnv(env, "HOSTNAME") {
 		env = append(env, "HOSTNAME="+c.Hostname)
 	}
-	caps := append([]string(nil), defaultCapabilities...)
+	caps := capabilities(c)
 	args := c.Args
 	own := c.Mounts
 	if c.InitPath != "" {
@@ -112,37 +163,118 @@ func Spec(c SpecConfig) *specs.Spec {
 				Effective: caps,
 				Permitted: caps,
 			},
-			NoNewPrivileges: true,
+			NoNewPrivileges: c.NoNewPrivileges,
+			Rlimits:         c.Rlimits,
 		},
-		Mounts: withMounts(defaultMounts(), own, c.ShmSize),
+		Mounts: withMounts(defaultMounts(c), own, c.ShmSize),
 		Linux: &specs.Linux{
-			CgroupsPath: c.CgroupsPath,
-			Namespaces:  namespaces,
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
-			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-				"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-				"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-			},
-			ReadonlyPaths: []string{
-				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-			},
+			CgroupsPath:   c.CgroupsPath,
+			Namespaces:    namespaces,
+			Resources:     &specs.LinuxResources{Devices: deviceRules(c)},
+			Devices:       devices(c.Devices),
+			Sysctl:        c.Sysctl,
+			MaskedPaths:   maskedPaths(c),
+			ReadonlyPaths: readonlyPaths(c),
 		},
 	}
 }
 
-func defaultMounts() []specs.Mount {
-	return []specs.Mount{
+// capabilities are the container's: podman's defaults changed by CapAdd
+// and CapDrop, or all of them.
+func capabilities(c SpecConfig) []string {
+	all := c.Privileged || slices.Contains(c.CapAdd, AllCapabilities)
+	var caps []string
+	switch {
+	case all && c.Bounding != nil:
+		caps = slices.Clone(c.Bounding)
+	case all:
+		caps = slices.Clone(Capabilities)
+	case !slices.Contains(c.CapDrop, AllCapabilities):
+		caps = slices.Clone(defaultCapabilities)
+	}
+	caps = slices.DeleteFunc(caps, func(cp string) bool {
+		return slices.Contains(c.CapDrop, cp) && !slices.Contains(c.CapAdd, cp)
+	})
+	for _, cp := range c.CapAdd {
+		if cp != AllCapabilities && !slices.Contains(caps, cp) {
+			caps = append(caps, cp)
+		}
+	}
+	return caps
+}
+
+// deviceRules are the device cgroup's: nothing but runc's defaults and
+// the container's own devices, or everything for a privileged container.
+func deviceRules(c SpecConfig) []specs.LinuxDeviceCgroup {
+	if c.Privileged {
+		return []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
+	}
+	rules := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
+	for _, d := range c.Devices {
+		major, minor := d.Major, d.Minor
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: d.Access})
+	}
+	return rules
+}
+
+func devices(ds []Device) []specs.LinuxDevice {
+	out := make([]specs.LinuxDevice, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.LinuxDevice)
+	}
+	return out
+}
+
+func maskedPaths(c SpecConfig) []string {
+	if c.Privileged {
+		return nil
+	}
+	return []string{
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+		"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+	}
+}
+
+func readonlyPaths(c SpecConfig) []string {
+	if c.Privileged {
+		return nil
+	}
+	return []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+}
+
+func defaultMounts(c SpecConfig) []specs.Mount {
+	sys := []string{"nosuid", "noexec", "nodev", "ro"}
+	if c.Privileged {
+		sys = sys[:3]
+	}
+	mounts := []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: sys},
 	}
+	tmp := specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}}
+	switch {
+	case !c.ReadOnly:
+		mounts = append(mounts, tmp)
+	case c.ReadOnlyTmpfs:
+		// What a program expects to write to, as podman's --read-only.
+		run, vartmp := tmp, tmp
+		run.Destination, run.Options = "/run", []string{"nosuid", "nodev", "mode=755"}
+		vartmp.Destination = "/var/tmp"
+		mounts = append(mounts, run, tmp, vartmp)
+	default:
+		// Wholly read-only: /dev and /dev/shm too, and no tmpfs.
+		for i, m := range mounts {
+			if m.Destination == "/dev" || m.Destination == "/dev/shm" {
+				mounts[i].Options = append(slices.Clone(m.Options), "ro")
+			}
+		}
+	}
+	return mounts
 }
 
 func hasEnv(env []string, key string) bool {

@@ -117,8 +117,9 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 }
 
 // checkHost refuses what this host cannot give a container: a rootfs
-// that is not a directory, runc, and limits its cgroup layout cannot
-// enforce (which systemd would ignore silently).
+// that is not a directory, runc, devices and seccomp profiles it does
+// not have, and limits its cgroup layout cannot enforce (which systemd
+// would ignore silently).
 func (s *Supervisor) checkHost(cfg *container.Config) error {
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, cfg.Name)
@@ -137,6 +138,11 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 			return fmt.Errorf("%w: container %s: %w", container.ErrInvalid, cfg.Name, err)
 		}
 		cfg.InitPath = p
+	}
+	// Devices and a seccomp profile file are read at every start; a
+	// missing or bad one is refused now, before anything is stored.
+	if _, err := s.spec(cfg); err != nil {
+		return err
 	}
 	want := cgroupmgr.Limits{
 		MemoryBytes: int64(cfg.MemoryMax),

@@ -14,6 +14,7 @@ import (
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/imagestore"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/ociruntime/seccomp"
 	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 	"github.com/ctr-unit/ctr-unit/volume"
@@ -98,6 +99,8 @@ type Supervisor struct {
 	// systemd and runc are found on first use, once.
 	systemd Systemd
 	runcBin *ociruntime.Runc
+	// profiles converts seccomp profiles once per command.
+	profiles seccomp.Profiles
 	// binStamp identifies the ctr-unit binary (sourceStamp), read once.
 	binStamp string
 }

@@ -115,6 +115,10 @@ func (s Steps) Create(name string) (int, error) {
 	}
 	logFile := s.Dirs.RuncLog(name)
 	_ = os.Remove(logFile)
+	// runc appends to its log and would make it readable by all.
+	if f, err := os.OpenFile(logFile, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
 	argv := s.Runc.CreateArgv(name, bundle, s.Dirs.PIDFile(name), logFile)
 	if sock, err := os.ReadFile(s.Dirs.ConsoleSocketFile(name)); err == nil {
 		// An attached run -t holds the terminal: runc hands it over. The
@@ -139,6 +143,9 @@ func (s Steps) Create(name string) (int, error) {
 		}
 		return 0, err
 	}
+	// runc writes the pid file readable by all; it is root's, as the
+	// rest of the container's runtime files.
+	_ = os.Chmod(s.Dirs.PIDFile(name), 0o600)
 	return s.NameMainProcess(name)
 }
 

@@ -22,7 +22,7 @@ func TestStepBinaryStaysLean(t *testing.T) {
 		"github.com/sirupsen/logrus", "github.com/godbus/dbus", "github.com/coreos/go-systemd/v22/dbus",
 		"github.com/containerd/cgroups/v3/cgroup1", "github.com/containerd/cgroups/v3/cgroup2",
 		"github.com/spf13/cobra", "github.com/ctr-unit/ctr-unit/sdbus", "github.com/ctr-unit/ctr-unit/container",
-		"github.com/ctr-unit/ctr-unit/supervisor",
+		"github.com/ctr-unit/ctr-unit/supervisor", "github.com/moby/profiles/seccomp", "github.com/ctr-unit/ctr-unit/ociruntime/seccomp",
 	}
 	for _, pkg := range strings.Fields(string(out)) {
 		for _, f := range forbidden {

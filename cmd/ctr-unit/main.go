@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -273,5 +274,30 @@ func run(a *app, argv []string) error {
 	}
 	root := newRootCommand(a)
 	root.SetArgs(args)
+	if err := refuseNonRoot(root, args, os.Geteuid()); err != nil {
+		return err
+	}
 	return root.ExecuteContext(ctx)
+}
+
+// refuseNonRoot refuses a user other than root before a command reads or
+// writes anything: containers are services of systemd's system instance
+// and their records are root's alone, so another user would only get
+// half-way. Help, the version, completion, docs and validate (which reads
+// a definition file and nothing stored) run for anyone.
+func refuseNonRoot(root *cobra.Command, args []string, euid int) error {
+	if euid == 0 {
+		return nil
+	}
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == root || slices.Contains(args, "--help") || slices.Contains(args, "-h") {
+		return nil // cobra's own usage error or help
+	}
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd, "generate-docs", "validate":
+			return nil
+		}
+	}
+	return fmt.Errorf("ctr-unit %s: ctr-unit must run as root (user %d is not): containers run as services of systemd's system instance and their records are root's; nothing was changed, run it with sudo", cmd.Name(), euid)
 }
