@@ -12,10 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	benchmeasure "github.com/ctr-unit/ctr-unit/bench/measure"
 	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
@@ -220,8 +220,8 @@ func (b *bench) idleMemory(n int) {
 		cg, _ := exec.Command("systemctl", "show", "--value", "-p", "ControlGroup", units.TransientService(name)).Output()
 		for _, pid := range pidsIn(strings.TrimSpace(string(cg))) {
 			procs++
-			pssKB += pss(pid)
-			if c := comm(pid); c != "sleep" {
+			pssKB += benchmeasure.PSS(pid)
+			if c := benchmeasure.Comm(pid); c != "sleep" {
 				others[c]++
 			}
 		}
@@ -233,22 +233,6 @@ func (b *bench) idleMemory(n int) {
 func pidsIn(cgroup string) []int {
 	pids, _ := cgroupmgr.New(cgroupmgr.Detect()).Processes(cgroup)
 	return pids
-}
-
-func pss(pid int) int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
-
-func comm(pid int) string {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(data))
 }
 
 func run(name string, args ...string) error {

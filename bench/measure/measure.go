@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -101,4 +102,22 @@ func StartupCosts(dir string, runs int, named [][2]string) ([]string, error) {
 		lines = append(lines, fmt.Sprintf("%s %s wall, %s CPU", nc[0], MS(r.Wall), MS(r.CPU)))
 	}
 	return lines, nil
+}
+
+// PSS is a process's proportional set size in KiB (0 if it is gone).
+func PSS(pid int) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// Comm is a process's command name ("" if it is gone).
+func Comm(pid int) string {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(data))
 }

@@ -213,8 +213,8 @@ func (e *inBox) memory() (memFigures, error) {
 			for _, f := range strings.Fields(string(data)) {
 				pid, _ := strconv.Atoi(f)
 				m.Procs++
-				m.PSSKiB += pss(pid)
-				if comm := comm(pid); comm != "sleep" {
+				m.PSSKiB += measure.PSS(pid)
+				if comm := measure.Comm(pid); comm != "sleep" {
 					m.Others[comm]++
 				}
 			}
@@ -233,22 +233,6 @@ func statusKiB(pid int, field string) int {
 		}
 	}
 	return 0
-}
-
-func pss(pid int) int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
-		}
-	}
-	return 0
-}
-
-func comm(pid int) string {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(data))
 }
 
 // command is one timed command line and what undoes it afterwards,
