@@ -33,7 +33,7 @@ while [ $i -lt "$n" ]; do
 		file) opt="--security-opt seccomp=$tmp/profile.json" ;;
 		esac
 		s=$(date +%s%N)
-		$run --rootfs "$tmp/rootfs" $opt true >/dev/null
+		$run $opt --rootfs "$tmp/rootfs" true >/dev/null
 		echo $(( ($(date +%s%N) - s) / 1000 )) >> "$tmp/$mode"
 	done
 	i=$((i + 1))
