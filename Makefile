@@ -27,7 +27,7 @@ build:
 # (the network backend), iptables (its firewall), iproute2 (the boxes' lo),
 # the registry the image tests start, and podman, to check that logins are
 # shared with it.
-DEPS := systemd dbus runc busybox-static util-linux iproute2 iptables netavark aardvark-dns docker-registry podman catatonit tmux
+DEPS := systemd dbus runc busybox-static util-linux iproute2 iptables netavark aardvark-dns docker-registry podman catatonit tmux procps
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

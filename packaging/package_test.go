@@ -29,11 +29,12 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 	}
 	pkg := strings.TrimSpace(string(deb))
 
-	info, err := exec.Command("dpkg-deb", "--field", pkg, "Package", "Depends").Output()
+	info, err := exec.Command("dpkg-deb", "--field", pkg, "Package", "Depends", "Recommends").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Package: ctr-unit", "runc", "systemd", "dbus"} {
+	// Recommended: networks other than the host's, --init and top.
+	for _, want := range []string{"Package: ctr-unit", "runc", "systemd", "dbus", "netavark", "aardvark-dns", "catatonit", "procps"} {
 		if !strings.Contains(string(info), want) {
 			t.Errorf("control fields %q lack %q", info, want)
 		}
