@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,6 +109,11 @@ func (a *app) pullImage(ctx context.Context, o *container.Options) error {
 // exitCode (what failed is on stderr already). extra are more flags of
 // the helper's pull.
 func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
+	return runPullTo(ctx, os.Stderr, g, storageDriver, image, policy, authFile, extra...)
+}
+
+// runPullTo is runPull with the helper's stderr to stderr.
+func runPullTo(ctx context.Context, stderr io.Writer, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
 	if policy == "" {
 		policy = pullpolicy.Missing
 	}
@@ -124,7 +130,7 @@ func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image strin
 		args = append(args, "--authfile", authFile)
 	}
 	cmd := exec.CommandContext(ctx, helper, append(args, "--", image)...)
-	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	cmd.Stdin, cmd.Stderr = os.Stdin, stderr
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() > 0 {
