@@ -43,6 +43,7 @@ type config struct {
 	baseline string
 	box      string
 	out      string
+	keep     bool
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.StringVar(&c.baseline, "baseline", "", "git revision to build a baseline ctr-unit from: its commands take turns with this one's in the ctr-unit boxes (before/after figures); -kinds ctr-unit-base boots it too")
 	flag.StringVar(&c.box, "box", "scale", "prefix of the boxes' names")
 	flag.StringVar(&c.out, "out", "", "also write the report (markdown) to this file")
+	flag.BoolVar(&c.keep, "keep", false, "boot the first kind with the first N, leave it up and print how to reach it (for profiling)")
 	flag.Parse()
 	for _, s := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -109,9 +111,14 @@ func (c *config) run() error {
 	if c.work, err = os.MkdirTemp("/var/lib", "ctr-unit-scale-"); err != nil {
 		return err
 	}
-	defer os.RemoveAll(c.work)
+	if !c.keep {
+		defer os.RemoveAll(c.work)
+	}
 	if err := c.setup(); err != nil {
 		return err
+	}
+	if c.keep {
+		return c.keepUp(c.kinds[0], c.ns[0])
 	}
 	rep := &report{Started: t0, Ns: c.ns, Kinds: c.kinds, Boots: map[string]*bootFigures{}}
 	if rep.Machine, err = c.machine(); err != nil {

@@ -11,13 +11,16 @@ import (
 )
 
 type report struct {
-	Started time.Time
-	Took    time.Duration
-	Ns      []int
-	Kinds   []string
-	Machine machineFigures
-	Boots   map[string]*bootFigures
-	Health  []*healthFigures
+	// Baseline: a ctr-unit built from this revision took turns with this
+	// one (commands, generator, probes).
+	Baseline string
+	Started  time.Time
+	Took     time.Duration
+	Ns       []int
+	Kinds    []string
+	Machine  machineFigures
+	Boots    map[string]*bootFigures
+	Health   []*healthFigures
 }
 
 // value is one cell: a duration, or a size in KiB; ok false for none.
