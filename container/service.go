@@ -98,6 +98,30 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 	return s
 }
 
+// MayRestart reports whether systemd may restart the container's unit by
+// itself (a restart policy, a healthcheck's restart, a Restart= of the
+// definition file's [Service]): only then can its restart count be other
+// than 0. BuildService's Restart is what decides; this says the same
+// without building the service.
+func (cfg *Config) MayRestart() bool {
+	// The file's own setting comes after ctr-unit's in the unit: the
+	// last one counts.
+	extra, set := "", false
+	for _, e := range cfg.Extra {
+		if e.Section == "Service" && e.Name == "Restart" {
+			extra, set = e.Value, true
+		}
+	}
+	if set {
+		return extra != "" && extra != units.RestartNo
+	}
+	if cfg.Restart.Name != "" && cfg.Restart.Name != PolicyNo {
+		return true
+	}
+	h := cfg.Health
+	return h != nil && (h.OnFailure == healthcheck.ActionRestart || (h.Startup != nil && h.Startup.Retries > 0))
+}
+
 // hasLayer reports whether the container runs from an image layer. A
 // definition file's unit is generated before its layer exists: Image= is
 // what tells.
