@@ -39,8 +39,9 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		Description: "ctr-unit container " + name,
 		Slice:       unitstep.Slice,
 		// ctr-unit-step does the start unless checks are to be scheduled
-		// once the container runs, which takes ctr-unit.
-		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks(), name),
+		// once the container runs, or an image layer is to be mounted
+		// first, which take ctr-unit.
+		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks() && !cfg.hasLayer(), name),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (sdnotify).
@@ -84,11 +85,6 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 			s.Wants = append(s.Wants, NetworkOnline)
 			s.After = append(s.After, NetworkOnline)
 		}
-	}
-	if cfg.hasLayer() {
-		// Containers with a rootfs directory have no mount step: their
-		// start stays as short as it was.
-		s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.MountRootfs, false, name))
 	}
 	cfg.Restart.apply(&s)
 	applyHealth(&s, cfg, steps)

@@ -60,7 +60,8 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 }
 
 // A template instance prepares its bundle itself and waits for the
-// network at boot; an image container mounts its layer.
+// network at boot; an image container's start step mounts its layer
+// (one process less for systemd to start than a step of its own).
 func TestBuildServiceOfTemplateAndImage(t *testing.T) {
 	cfg := &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1", LayerID: "abc", Requires: []string{"db"}}
 	s := BuildService(cfg, leanSteps, []string{"ctr@db.service"})
@@ -72,8 +73,11 @@ func TestBuildServiceOfTemplateAndImage(t *testing.T) {
 		}
 		pre = append(pre, call.Step)
 	}
-	if !slices.Equal(pre, []unitstep.Name{unitstep.Prepare, unitstep.MountRootfs}) {
+	if !slices.Equal(pre, []unitstep.Name{unitstep.Prepare}) {
 		t.Errorf("start-pre steps %v", pre)
+	}
+	if s.ExecStart[0] != leanSteps.Full {
+		t.Errorf("an image container's start %v: ctr-unit mounts the layer", s.ExecStart)
 	}
 	if !slices.Equal(s.After, []string{"ctr@db.service", NetworkOnline}) || !slices.Equal(s.Wants, []string{NetworkOnline}) {
 		t.Errorf("after %v wants %v", s.After, s.Wants)
@@ -99,7 +103,7 @@ func TestStepsFallBackToCtrUnit(t *testing.T) {
 		start, stop string
 	}{
 		{"plain", leanSteps, plain, leanSteps.Lean, leanSteps.Lean},
-		{"image", leanSteps, image, leanSteps.Lean, leanSteps.Full},
+		{"image", leanSteps, image, leanSteps.Full, leanSteps.Full},
 		{"checked", leanSteps, checked, leanSteps.Full, leanSteps.Lean},
 		{"without ctr-unit-step", noLean, plain, leanSteps.Full, leanSteps.Full},
 		{"for another machine", leanSteps.WithoutLean(), plain, leanSteps.Full, leanSteps.Full},
