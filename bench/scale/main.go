@@ -153,7 +153,9 @@ func (c *config) run() error {
 			fmt.Fprintf(os.Stderr, "bench-scale: healthchecks, %s (%v so far)\n", kind, time.Since(t0).Round(time.Second))
 			h, err := c.healthRun(kind)
 			if err != nil {
-				return fmt.Errorf("healthchecks of %s: %w", kind, err)
+				fmt.Fprintf(os.Stderr, "bench-scale: healthchecks of %s: %v\n", kind, err)
+				rep.NotRun = append(rep.NotRun, fmt.Sprintf("healthchecks of %s: %v", kind, firstLine(err.Error())))
+				continue
 			}
 			rep.Health = append(rep.Health, h)
 		}
