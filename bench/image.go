@@ -10,13 +10,14 @@ import (
 	"github.com/ctr-unit/ctr-unit/imagestore/testarchive"
 )
 
-// ImageBenchmarks prints image load throughput for an archive with a
-// 200 MB layer of random (incompressible) data, and the start latency an
-// image container adds over a rootfs container (median of runs `run -d`
-// each). binary is a built ctr-unit, rootfs a busybox rootfs directory,
-// dir a scratch directory on disk (stores go there) and runDir one in
-// /run (runtime data); it runs inside a sysbox like the others.
-func ImageBenchmarks(binary, rootfs, dir, runDir string, runs int) error {
+// imageFigures prints image load throughput for an archive with a
+// 200 MB layer of random (incompressible) data, and the start of an image
+// container against a rootfs container and the floor (medians of runs
+// `run -d` each, the three taking turns, settled as lifecycleFigures'
+// are). Stores go in b.dir, runtime data in b.runDir; it runs inside a
+// sysbox like the others.
+func (b *bench) imageFigures() error {
+	binary, rootfs, dir, runDir, runs := b.binary, b.rootfs, b.dir, b.runDir, b.runs
 	ctrUnit := func(state string, args ...string) *exec.Cmd {
 		return exec.Command(binary, append([]string{"--state-dir", state, "--runtime-dir", filepath.Join(runDir, filepath.Base(state))}, args...)...)
 	}
@@ -80,33 +81,35 @@ func ImageBenchmarks(binary, rootfs, dir, runDir string, runs int) error {
 		return fmt.Errorf("image load: %v: %s", err, out)
 	}
 	defer removeState(state)
-	idle := []string{"sh", "-c", `trap "exit 0" TERM; sleep 100000 & wait`}
-	measure := func(kind string, args func(name string) []string) (time.Duration, error) {
-		var ts []time.Duration
-		for i := range runs {
-			name := fmt.Sprintf("bench-%s-%d", kind, i)
-			c := ctrUnit(state, append([]string{"run", "-d", "--name", name}, args(name)...)...)
-			t0 := time.Now()
-			out, err := c.CombinedOutput()
-			ts = append(ts, time.Since(t0))
-			if err != nil {
-				return 0, fmt.Errorf("run -d %s: %v: %s", name, err, out)
-			}
-			if out, err := ctrUnit(state, "rm", "-f", name).CombinedOutput(); err != nil {
-				return 0, fmt.Errorf("rm -f %s: %v: %s", name, err, out)
-			}
+	start := func(name string, args ...string) (time.Duration, error) {
+		c := ctrUnit(state, append([]string{"run", "-d", "--name", name}, args...)...)
+		time.Sleep(b.settle)
+		t0 := time.Now()
+		out, err := c.CombinedOutput()
+		took := time.Since(t0)
+		if err != nil {
+			return 0, fmt.Errorf("run -d %s: %v: %s", name, err, out)
 		}
-		return median(ts), nil
+		if out, err := ctrUnit(state, "rm", "-f", name).CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("rm -f %s: %v: %s", name, err, out)
+		}
+		return took, nil
 	}
-	rootfsStart, err := measure("rootfs", func(string) []string { return append([]string{"--rootfs", rootfs, "--"}, idle...) })
-	if err != nil {
-		return err
+	var fromRootfs, fromImage, floor []time.Duration
+	for i := range runs {
+		f, _ := b.floorOnce(1000+i, b.settle)
+		r, err := start(fmt.Sprintf("bench-rootfs-%d", i), append([]string{"--rootfs", rootfs, "--"}, termable...)...)
+		if err != nil {
+			return err
+		}
+		m, err := start(fmt.Sprintf("bench-image-%d", i), append([]string{"bb:1"}, termable...)...)
+		if err != nil {
+			return err
+		}
+		floor, fromRootfs, fromImage = append(floor, f), append(fromRootfs, r), append(fromImage, m)
 	}
-	imageStart, err := measure("image", func(string) []string { return append([]string{"bb:1"}, idle...) })
-	if err != nil {
-		return err
-	}
-	fmt.Printf("run -d until running: rootfs container %v, image container %v (+%v for the layer: create, mount step, unmount on rm)\n",
-		rootfsStart.Round(100*time.Microsecond), imageStart.Round(100*time.Microsecond), (imageStart - rootfsStart).Round(100*time.Microsecond))
+	mode := fmt.Sprintf("settled %v", b.settle)
+	report("run -d until running, rootfs, "+mode, fromRootfs, floor)
+	report("run -d until running, image, "+mode, fromImage, floor)
 	return nil
 }

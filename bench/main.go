@@ -46,6 +46,7 @@ func main() {
 	images := flag.Bool("images", true, "also measure image loading and image container start")
 	netOnly := flag.Bool("net", false, "measure only containers on a bridge network with a published port, beside podman's")
 	execOnly := flag.Bool("exec-only", false, "measure only exec NAME true (against runc exec and podman exec)")
+	imageOnly := flag.Bool("image-only", false, "measure only image loading and image container start")
 	flag.Parse()
 	err := b.setup()
 	defer func() {
@@ -67,13 +68,17 @@ func main() {
 		b.execFigures()
 		return
 	}
+	if *imageOnly {
+		must(b.imageFigures())
+		return
+	}
 	b.lifecycleFigures(b.settle)
 	b.lifecycleFigures(0)
 	b.pauseUnpause()
 	b.idleMemory(*idle)
 	b.execFigures()
 	if *images {
-		must(ImageBenchmarks(b.binary, b.rootfs, b.dir, b.runDir, b.runs))
+		must(b.imageFigures())
 	}
 }
 

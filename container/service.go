@@ -39,8 +39,9 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		Description: "ctr-unit container " + name,
 		Slice:       unitstep.Slice,
 		// ctr-unit-step does the start unless checks are to be scheduled
-		// once the container runs, which takes ctr-unit.
-		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks(), name),
+		// once the container runs, or an image layer is to be mounted
+		// first, which take ctr-unit.
+		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks() && !cfg.hasLayer(), name),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (sdnotify).
@@ -85,17 +86,36 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 			s.After = append(s.After, NetworkOnline)
 		}
 	}
-	if cfg.hasLayer() {
-		// Containers with a rootfs directory have no mount step: their
-		// start stays as short as it was.
-		s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.MountRootfs, false, name))
-	}
 	cfg.Restart.apply(&s)
 	applyHealth(&s, cfg, steps)
 	for _, e := range cfg.Extra {
 		s.Extra = append(s.Extra, unit.NewUnitOption(e.Section, e.Name, e.Value))
 	}
 	return s
+}
+
+// MayRestart reports whether systemd may restart the container's unit by
+// itself (a restart policy, a healthcheck's restart, a Restart= of the
+// definition file's [Service]): only then can its restart count be other
+// than 0. BuildService's Restart is what decides; this says the same
+// without building the service.
+func (cfg *Config) MayRestart() bool {
+	// The file's own setting comes after ctr-unit's in the unit: the
+	// last one counts.
+	extra, set := "", false
+	for _, e := range cfg.Extra {
+		if e.Section == "Service" && e.Name == "Restart" {
+			extra, set = e.Value, true
+		}
+	}
+	if set {
+		return extra != "" && extra != units.RestartNo
+	}
+	if cfg.Restart.Name != "" && cfg.Restart.Name != PolicyNo {
+		return true
+	}
+	h := cfg.Health
+	return h != nil && (h.OnFailure == healthcheck.ActionRestart || (h.Startup != nil && h.Startup.Retries > 0))
 }
 
 // hasLayer reports whether the container runs from an image layer. A

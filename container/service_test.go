@@ -60,7 +60,8 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 }
 
 // A template instance prepares its bundle itself and waits for the
-// network at boot; an image container mounts its layer.
+// network at boot; an image container's start step mounts its layer
+// (one process less for systemd to start than a step of its own).
 func TestBuildServiceOfTemplateAndImage(t *testing.T) {
 	cfg := &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1", LayerID: "abc", Requires: []string{"db"}}
 	s := BuildService(cfg, leanSteps, []string{"ctr@db.service"})
@@ -72,8 +73,11 @@ func TestBuildServiceOfTemplateAndImage(t *testing.T) {
 		}
 		pre = append(pre, call.Step)
 	}
-	if !slices.Equal(pre, []unitstep.Name{unitstep.Prepare, unitstep.MountRootfs}) {
+	if !slices.Equal(pre, []unitstep.Name{unitstep.Prepare}) {
 		t.Errorf("start-pre steps %v", pre)
+	}
+	if s.ExecStart[0] != leanSteps.Full {
+		t.Errorf("an image container's start %v: ctr-unit mounts the layer", s.ExecStart)
 	}
 	if !slices.Equal(s.After, []string{"ctr@db.service", NetworkOnline}) || !slices.Equal(s.Wants, []string{NetworkOnline}) {
 		t.Errorf("after %v wants %v", s.After, s.Wants)
@@ -99,7 +103,7 @@ func TestStepsFallBackToCtrUnit(t *testing.T) {
 		start, stop string
 	}{
 		{"plain", leanSteps, plain, leanSteps.Lean, leanSteps.Lean},
-		{"image", leanSteps, image, leanSteps.Lean, leanSteps.Full},
+		{"image", leanSteps, image, leanSteps.Full, leanSteps.Full},
 		{"checked", leanSteps, checked, leanSteps.Full, leanSteps.Lean},
 		{"without ctr-unit-step", noLean, plain, leanSteps.Full, leanSteps.Full},
 		{"for another machine", leanSteps.WithoutLean(), plain, leanSteps.Full, leanSteps.Full},
@@ -151,6 +155,9 @@ func TestHealthRestartsThroughTheWatchdog(t *testing.T) {
 		}
 		cfg := &Config{Name: "web", Unit: units.TransientService("web"), Command: []string{"true"}, Restart: p, StopSignal: DefaultStopSignal, StopTimeout: 10, Health: tc.h}
 		s := BuildService(cfg, leanSteps, nil)
+		if cfg.MayRestart() != (s.Restart != units.RestartNo) {
+			t.Errorf("%s: MayRestart %v with Restart=%s", tc.name, cfg.MayRestart(), s.Restart)
+		}
 		if s.Restart != tc.restart || s.WatchdogSignal != tc.watchdog || s.NoStartLimit != tc.noLimit || s.StartLimitBurst != tc.burst {
 			t.Errorf("%s: Restart=%s WatchdogSignal=%d NoStartLimit=%v StartLimitBurst=%d; want %s %d %v %d", tc.name,
 				s.Restart, s.WatchdogSignal, s.NoStartLimit, s.StartLimitBurst, tc.restart, tc.watchdog, tc.noLimit, tc.burst)
@@ -162,5 +169,30 @@ func TestHealthRestartsThroughTheWatchdog(t *testing.T) {
 	s := BuildService(&Config{Name: "web", Unit: "ctr-web.service", Health: ready}, leanSteps, nil)
 	if call, err := unitstep.Parse(s.ExecStart[1:], unitstep.Globals{}); s.Type != "notify" || err != nil || call.Step != unitstep.StartHealthy {
 		t.Errorf("ready when healthy: type %q start %v", s.Type, s.ExecStart)
+	}
+}
+
+// A definition file's own Restart= is the unit's last word on restarts.
+func TestMayRestartFollowsTheFilesRestart(t *testing.T) {
+	always, _ := ParseRestartPolicy("always")
+	for _, tc := range []struct {
+		policy RestartPolicy
+		extra  []string
+		want   bool
+	}{
+		{RestartPolicy{}, nil, false},
+		{always, nil, true},
+		{RestartPolicy{}, []string{"on-failure"}, true},
+		{always, []string{"no"}, false},
+		{always, []string{"on-failure", ""}, false},
+		{RestartPolicy{}, []string{"no", "always"}, true},
+	} {
+		cfg := &Config{Restart: tc.policy}
+		for _, v := range tc.extra {
+			cfg.Extra = append(cfg.Extra, UnitSetting{Section: "Service", Name: "Restart", Value: v})
+		}
+		if got := cfg.MayRestart(); got != tc.want {
+			t.Errorf("policy %q, file's Restart= %q: MayRestart %v", tc.policy, tc.extra, got)
+		}
 	}
 }

@@ -195,10 +195,23 @@ func TestAutoUpdateAndRollback(t *testing.T) {
 	systemctl(t, "start", units.TemplateInstance(name), units.TemplateInstance(other))
 	first := e.imageRecord(name).ImageID
 
-	if out := e.must("auto-update", "--format", "json"); !strings.Contains(out, `"Updated": "false"`) || strings.Contains(out, other) {
-		t.Errorf("auto-update with nothing new: %s", out)
+	for _, args := range [][]string{{"auto-update"}, {"auto-update", "--dry-run"}} {
+		if out := e.must(append(args, "--format", "json")...); !strings.Contains(out, `"Updated": "false"`) || strings.Contains(out, other) {
+			t.Errorf("%v with nothing new: %s", args, out)
+		}
 	}
 	e.pushCmdImage(ref, "two", serve...)
+	// A dry run sees the new image and changes nothing.
+	pid := e.inspect(name).State.Pid
+	if out := e.must("auto-update", "--dry-run", "--format", "json"); !strings.Contains(out, `"Updated": "pending"`) {
+		t.Errorf("auto-update --dry-run with a new image: %s", out)
+	}
+	if id, now := e.imageRecord(name).ImageID, e.inspect(name).State.Pid; id != first || now != pid {
+		t.Errorf("after --dry-run: image %s (was %s), pid %d (was %d)", id, first, now, pid)
+	}
+	if img := e.imageInspect(ref); img.Id != first {
+		t.Errorf("after --dry-run %s names %s, want %s", ref, img.Id, first)
+	}
 	out := e.must("auto-update")
 	second := e.imageRecord(name).ImageID
 	if !strings.Contains(out, name) || !strings.Contains(out, "true") || second == first {

@@ -213,7 +213,7 @@ Notify=container
 func TestImageDefinition(t *testing.T) {
 	text := "[Container]\nImage=app:1\nEnvironment=GREETING=file\nStopTimeout=5\n"
 	// The generator's view: no image store, so no command yet, but the
-	// unit mounts the layer.
+	// unit mounts the layer:
 	cfg, err := configFromFile2(parse(t, text), false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -221,9 +221,10 @@ func TestImageDefinition(t *testing.T) {
 	if cfg.Image != "app:1" || cfg.Command != nil || cfg.StopSignal != container.DefaultStopSignal {
 		t.Errorf("without the store: image %q command %q signal %v", cfg.Image, cfg.Command, cfg.StopSignal)
 	}
-	svc := container.BuildService(cfg, unitstep.Runner{Full: "/bin/ctr-unit"}, nil)
-	if !slices.ContainsFunc(svc.ExecStartPre, func(c []string) bool { return slices.Contains(c, "mount-rootfs") }) {
-		t.Errorf("the unit of an image definition does not mount its layer: %q", svc.ExecStartPre)
+	// ctr-unit's start step, which mounts it, rather than the lean one.
+	svc := container.BuildService(cfg, unitstep.Runner{Full: "/bin/ctr-unit", Lean: "/bin/ctr-unit-step"}, nil)
+	if svc.ExecStart[0] != "/bin/ctr-unit" {
+		t.Errorf("the unit of an image definition does not mount its layer: %q", svc.ExecStart)
 	}
 
 	// With the store, the image's config fills what the file leaves out,

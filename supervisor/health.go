@@ -338,6 +338,9 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.fs.MountRoot(cfg, s.dirs.Bundle(name)); err != nil {
+		return err
+	}
 	pid, err := steps.Create(name)
 	if err != nil {
 		return err

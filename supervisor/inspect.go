@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
@@ -17,6 +18,12 @@ type Info struct {
 	Exit   *container.Exit
 	Unit   units.Status
 	Status Status
+	// Pid is the container's init while it runs (the unit's main
+	// process), else 0; StartedAt is when its current or last run
+	// began. Both come from runc's pid file, which the unit's start step
+	// names as the main process, so ps need not ask systemd unit by unit.
+	Pid       uint32
+	StartedAt time.Time
 	// Health is the healthcheck state (nil without a healthcheck).
 	Health *healthcheck.State
 }
@@ -65,10 +72,33 @@ func (s *Supervisor) info(cfg *container.Config, unit units.Status) (*Info, erro
 		return nil, err
 	}
 	info := &Info{Config: cfg, State: st, Exit: ex, Unit: unit, Status: DeriveStatus(unit, st, ex != nil, s.isFrozen(cfg, unit))}
+	info.Pid, info.StartedAt = s.run(info)
 	if info.Health, err = s.health(cfg); err != nil {
 		return nil, err
 	}
 	return info, nil
+}
+
+// run says which process runs the container and when its run began. A
+// running container's init is the unit's main process: its start step
+// read it from the pid file runc create wrote and told systemd. Without a
+// live init there (the unit is starting or stopping) it is what systemd
+// says, if asked (unit.MainPID). A run that is over began when its exit
+// record says, or, in records of older versions, when ctr-unit last
+// started it.
+func (s *Supervisor) run(info *Info) (uint32, time.Time) {
+	if info.Status.Live() {
+		if pid, created, ok := s.runningInit(info.Config.Name); ok {
+			return uint32(pid), created
+		}
+		if info.Unit.MainPID != 0 {
+			return info.Unit.MainPID, info.Unit.StartedAt
+		}
+	}
+	if info.Exit != nil && !info.Exit.StartedAt.IsZero() {
+		return 0, info.Exit.StartedAt
+	}
+	return 0, info.State.StartedAt
 }
 
 // List returns every container (or only the live ones), asking systemd
@@ -103,26 +133,36 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	// What the one call does not return, as inspect shows it: the main
-	// process and its start of the units that run, the restart count of
-	// every unit systemd knows.
-	var live, loaded []string
-	for u, st := range states {
-		if st.Loaded() {
-			loaded = append(loaded, u)
+	// What the one call does not return: the restart count, of the units
+	// systemd may restart (a count that is always 0 is not asked for,
+	// systemd answering one unit at a time). The main process is read
+	// from the container's own files (run); systemd is asked only for
+	// live units that have none.
+	var restartable, unknown []string
+	for _, cfg := range configs {
+		st, ok := states[cfg.Unit]
+		if !ok {
+			continue
 		}
-		if st.ActiveState != "inactive" && st.ActiveState != "failed" {
-			live = append(live, u)
+		if cfg.MayRestart() {
+			restartable = append(restartable, cfg.Unit)
+		}
+		if live := st.ActiveState != "inactive" && st.ActiveState != "failed"; live {
+			if _, _, ok := s.runningInit(cfg.Name); !ok {
+				unknown = append(unknown, cfg.Unit)
+			}
 		}
 	}
-	details, err := systemd.Details(ctx, live, loaded)
-	if err != nil {
-		return nil, err
-	}
-	for u, d := range details {
-		st := states[u]
-		st.MainPID, st.StartedAt, st.NRestarts = d.MainPID, d.StartedAt, d.NRestarts
-		states[u] = st
+	if len(restartable)+len(unknown) > 0 {
+		details, err := systemd.Details(ctx, unknown, restartable)
+		if err != nil {
+			return nil, err
+		}
+		for u, d := range details {
+			st := states[u]
+			st.MainPID, st.StartedAt, st.NRestarts = d.MainPID, d.StartedAt, d.NRestarts
+			states[u] = st
+		}
 	}
 	var out []*Info
 	for _, cfg := range configs {

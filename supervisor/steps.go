@@ -22,8 +22,9 @@ func (s *Supervisor) unitSteps() (unitstep.Steps, error) {
 }
 
 // StartStep is the unit's ExecStart when ctr-unit-step cannot do it: for
-// a container with scheduled checks, which it starts afterwards, or when
-// ctr-unit-step is not installed. It returns the command that lets the
+// a container from an image, whose layer it mounts first, one with
+// scheduled checks, which it starts afterwards, or when ctr-unit-step is
+// not installed. It returns the command that lets the
 // container run (runc start) for the caller to exec, or nil when it has
 // done that itself (see unitstep.Steps.Start).
 func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, error) {
@@ -33,6 +34,9 @@ func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, erro
 	}
 	cfg, err := s.store.Config(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.fs.MountRoot(cfg, s.dirs.Bundle(name)); err != nil {
 		return nil, err
 	}
 	if cfg.Health == nil || !cfg.Health.Scheduled() {
@@ -94,7 +98,8 @@ func (s *Supervisor) StopPost(ctx context.Context, name, unit string, getenv fun
 	return err
 }
 
-// MountRootfs is an image container's ExecStartPre step: it mounts the
+// MountRootfs is the ExecStartPre step of image containers' units made
+// before the start step mounted the layer itself: it mounts the
 // container's layer and points the bundle's root at it.
 func (s *Supervisor) MountRootfs(name string) error {
 	cfg, err := s.store.Config(name)

@@ -70,6 +70,9 @@ type Options struct {
 	// Progress receives one progress bar per layer; it must be a
 	// terminal. nil is quiet.
 	Progress io.Writer
+	// DryRun: a pull only finds out whether it would fetch an image
+	// (Pulled.Pending) and stores nothing, as auto-update --dry-run.
+	DryRun bool
 }
 
 // systemContext is o for containers/image; tmp receives big scratch files.

@@ -39,6 +39,9 @@ type Pulled struct {
 	ID, Name string
 	// Fetched is false when the policy let the stored image be.
 	Fetched bool
+	// Pending: a dry run (Options.DryRun) found that the pull would
+	// fetch an image; nothing was stored.
+	Pending bool
 	// Resolution says how a short name was resolved ("" otherwise).
 	Resolution string
 }
@@ -129,6 +132,10 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 			a.Done()
 			return Pulled{ID: local.ID, Name: matched, Resolution: resolution}, nil
 		}
+	}
+	if o.DryRun {
+		a.Done()
+		return Pulled{ID: local.ID, Name: candidate.String(), Pending: true, Resolution: resolution}, nil
 	}
 	dest, err := storeRef(store, candidate, "")
 	if err != nil {

@@ -22,7 +22,11 @@ type Exit struct {
 	Result   string `json:"Result,omitempty"`
 	// Error is why the container's process could not be started (the
 	// runtime's message), as podman's State.Error.
-	Error      string    `json:"Error,omitempty"`
+	Error string `json:"Error,omitempty"`
+	// StartedAt is when the run that ended began: when runc created its
+	// init (zero if it never got that far, and in records of older
+	// versions).
+	StartedAt  time.Time `json:"StartedAt,omitzero"`
 	FinishedAt time.Time `json:"FinishedAt"`
 	// OOMKilled: the kernel's OOM killer killed a process of the
 	// container during this run.

@@ -219,6 +219,10 @@ func (s Steps) StopPost(ctx context.Context, name, unit string, getenv func(stri
 	if se := takeStartError(s.Dirs.StartErrorFile(name)); se != nil && getenv("EXIT_CODE") == "" {
 		ex.ExitCode, ex.Error = se.ExitCode, se.Msg
 	}
+	if getenv("EXIT_CODE") != "" {
+		// The init ran: its pid file is this run's.
+		ex.StartedAt = InitCreated(s.Dirs.PIDFile(name))
+	}
 	if err := SaveExit(s.Dirs.ExitFile(name), ex); err != nil {
 		errs = append(errs, fmt.Errorf("save exit status: %w", err))
 	}
@@ -263,6 +267,17 @@ func (s Steps) recordDeath(name, unit string, ex Exit) {
 		_ = events.Write(socket, events.Event{Status: events.OOM, Name: name, Unit: unit})
 	}
 	_ = events.Write(socket, events.Event{Status: events.Died, Name: name, Unit: unit, ContainerExitCode: &code})
+}
+
+// InitCreated is when runc create wrote the pid file of a container's
+// init: when its current (or last) run began; zero if there is none.
+// ps and inspect show it as the container's start.
+func InitCreated(pidFile string) time.Time {
+	info, err := os.Stat(pidFile)
+	if err != nil {
+		return time.Time{}
+	}
+	return info.ModTime()
 }
 
 // forgetRunc drops runc's state of a container that stopped. Its

@@ -112,3 +112,18 @@ func (c *config) bootRun(kind string, n int) (*bootFigures, error) {
 	}
 	return f, nil
 }
+
+// keepUp boots a box with n containers of kind and leaves it up.
+func (c *config) keepUp(kind string, n int) error {
+	persist := filepath.Join(c.work, fmt.Sprintf("keep-%d", n))
+	b := c.newBox(fmt.Sprintf("keep%d", n), persist)
+	if err := c.define(b, kind, n); err != nil {
+		return err
+	}
+	if err := b.up(); err != nil {
+		return err
+	}
+	fmt.Printf("box %s is up; state dir %s, binaries %s\nhack/sysbox exec %s -- %s/ctr-unit --state-dir %s ps\nwhen done: hack/sysbox down %s; rm -rf %s\n",
+		b.name, stateDir(persist), c.binDir(kind), b.name, c.binDir(kind), stateDir(persist), b.name, c.work)
+	return nil
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/ctr-unit/ctr-unit/healthcheck"
+	"github.com/ctr-unit/ctr-unit/units"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,7 +184,7 @@ func (e *inBox) health() (*healthFigures, error) {
 
 // checkArgv reads the command line of container name's check unit.
 func checkArgv(name string) ([]string, error) {
-	unit := "ctr-" + name + "-health.service"
+	_, unit := healthcheck.Units(name, units.TransientService(name))
 	out, err := exec.Command("systemctl", "show", "-p", "ExecStart", unit).Output()
 	if err != nil {
 		return nil, fmt.Errorf("systemctl show %s: %w", unit, err)

@@ -43,6 +43,9 @@ type config struct {
 	baseline string
 	box      string
 	out      string
+	keep     bool
+	// podmanMax: podman is booted only up to this N.
+	podmanMax int
 }
 
 func main() {
@@ -63,6 +66,8 @@ func main() {
 	flag.StringVar(&c.baseline, "baseline", "", "git revision to build a baseline ctr-unit from: its commands take turns with this one's in the ctr-unit boxes (before/after figures); -kinds ctr-unit-base boots it too")
 	flag.StringVar(&c.box, "box", "scale", "prefix of the boxes' names")
 	flag.StringVar(&c.out, "out", "", "also write the report (markdown) to this file")
+	flag.IntVar(&c.podmanMax, "podman-max", 100, "boot podman only up to this N: its generate systemd --new units take minutes per hundred")
+	flag.BoolVar(&c.keep, "keep", false, "boot the first kind with the first N, leave it up and print how to reach it (for profiling)")
 	flag.Parse()
 	for _, s := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -109,9 +114,14 @@ func (c *config) run() error {
 	if c.work, err = os.MkdirTemp("/var/lib", "ctr-unit-scale-"); err != nil {
 		return err
 	}
-	defer os.RemoveAll(c.work)
+	if !c.keep {
+		defer os.RemoveAll(c.work)
+	}
 	if err := c.setup(); err != nil {
 		return err
+	}
+	if c.keep {
+		return c.keepUp(c.kinds[0], c.ns[0])
 	}
 	rep := &report{Started: t0, Ns: c.ns, Kinds: c.kinds, Boots: map[string]*bootFigures{}}
 	if rep.Machine, err = c.machine(); err != nil {
@@ -119,10 +129,18 @@ func (c *config) run() error {
 	}
 	for _, n := range c.ns {
 		for _, kind := range c.kinds {
+			if kind == kindPodman && n > c.podmanMax {
+				rep.NotRun = append(rep.NotRun, fmt.Sprintf("%s, N=%d: over -podman-max %d", kind, n, c.podmanMax))
+				continue
+			}
 			fmt.Fprintf(os.Stderr, "bench-scale: %s, N=%d (%v so far)\n", kind, n, time.Since(t0).Round(time.Second))
 			f, err := c.bootRun(kind, n)
 			if err != nil {
-				return fmt.Errorf("%s, N=%d: %w", kind, n, err)
+				// One kind failing at one N is a finding, not the
+				// end of the run.
+				fmt.Fprintf(os.Stderr, "bench-scale: %s, N=%d: %v\n", kind, n, err)
+				rep.NotRun = append(rep.NotRun, fmt.Sprintf("%s, N=%d: %v", kind, n, firstLine(err.Error())))
+				continue
 			}
 			rep.Boots[key(kind, n)] = f
 		}
@@ -135,7 +153,9 @@ func (c *config) run() error {
 			fmt.Fprintf(os.Stderr, "bench-scale: healthchecks, %s (%v so far)\n", kind, time.Since(t0).Round(time.Second))
 			h, err := c.healthRun(kind)
 			if err != nil {
-				return fmt.Errorf("healthchecks of %s: %w", kind, err)
+				fmt.Fprintf(os.Stderr, "bench-scale: healthchecks of %s: %v\n", kind, err)
+				rep.NotRun = append(rep.NotRun, fmt.Sprintf("healthchecks of %s: %v", kind, firstLine(err.Error())))
+				continue
 			}
 			rep.Health = append(rep.Health, h)
 		}
@@ -153,6 +173,14 @@ func (c *config) run() error {
 		}
 	}
 	return nil
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func key(kind string, n int) string { return fmt.Sprintf("%s/%d", kind, n) }

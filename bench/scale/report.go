@@ -11,13 +11,18 @@ import (
 )
 
 type report struct {
-	Started time.Time
-	Took    time.Duration
-	Ns      []int
-	Kinds   []string
-	Machine machineFigures
-	Boots   map[string]*bootFigures
-	Health  []*healthFigures
+	// Baseline: a ctr-unit built from this revision took turns with this
+	// one (commands, generator, probes).
+	Baseline string
+	Started  time.Time
+	Took     time.Duration
+	Ns       []int
+	Kinds    []string
+	Machine  machineFigures
+	Boots    map[string]*bootFigures
+	Health   []*healthFigures
+	// NotRun: kinds and Ns not measured, and why (skipped, or failed).
+	NotRun []string
 }
 
 // value is one cell: a duration, or a size in KiB; ok false for none.
@@ -136,7 +141,7 @@ func (r *report) markdown() string {
 	t := r.table(&b, "N", msFormat)
 	for _, n := range r.Ns {
 		t.row(fmt.Sprintf("%d, first boot", n), r.each(n, func(f *bootFigures) value { return dur(f.Boots[0].ToRunning) }))
-		if len(r.Boots[key(kindCtr, n)].Boots) > 1 {
+		if f := r.Boots[key(kindCtr, n)]; f != nil && len(f.Boots) > 1 {
 			t.row(fmt.Sprintf("%d, reboot", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).ToRunning) }))
 			t.row(fmt.Sprintf("%d, reboot: units loaded to all running", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).LoadedToRunning) }))
 		}
@@ -233,6 +238,12 @@ func (r *report) markdown() string {
 				p := h.Probe[w]
 				fmt.Fprintf(&b, "  - one probe, %s: CPU %s (%.2fx runc exec), wall %s\n", w, measure.MS(p.CPU), float64(p.CPU)/float64(max(floor.CPU, 1)), measure.MS(p.Wall))
 			}
+		}
+	}
+	if len(r.NotRun) > 0 {
+		b.WriteString("\n### Not measured\n\n")
+		for _, s := range r.NotRun {
+			fmt.Fprintf(&b, "- %s\n", s)
 		}
 	}
 	return b.String()

@@ -61,7 +61,7 @@ func (a *app) pullCommand() *cobra.Command {
 	var policy string
 	var retries int
 	var retryDelay time.Duration
-	var printName, logProgress bool
+	var printName, logProgress, dryRun bool
 	cmd := &cobra.Command{
 		Use:   "pull [--policy always|missing|newer|never] IMAGE...",
 		Short: "Pull images from a registry (or TRANSPORT:DETAILS) into the image store",
@@ -86,14 +86,20 @@ func (a *app) pullCommand() *cobra.Command {
 				// A unit's pull: one line per blob in the journal.
 				o.Progress = os.Stderr
 			}
+			o.DryRun = dryRun
 			for _, ref := range args {
 				pulled, err := transfer.PullRetrying(cmd.Context(), store, ref, p, o, retries, retryDelay, os.Stderr)
 				if err != nil {
 					return err
 				}
-				if printName {
+				switch {
+				case dryRun && pulled.Pending:
+					fmt.Println("pending", pulled.Name)
+				case dryRun:
+					fmt.Println("current", pulled.Name)
+				case printName:
 					fmt.Println(pulled.ID, pulled.Name)
-				} else {
+				default:
 					fmt.Println(pulled.ID)
 				}
 			}
@@ -108,6 +114,10 @@ func (a *app) pullCommand() *cobra.Command {
 	// and a unit's pull shows its progress in the journal.
 	cmd.Flags().BoolVar(&printName, "print-name", false, "print ID NAME (the fully qualified name)")
 	cmd.Flags().BoolVar(&logProgress, "log-progress", false, "progress lines even when stderr is no terminal")
+	// auto-update --dry-run's: "pending NAME" if the pull would fetch an
+	// image, else "current NAME"; nothing is stored.
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only say whether the pull would fetch an image")
+	_ = cmd.Flags().MarkHidden("dry-run")
 	_ = cmd.Flags().MarkHidden("print-name")
 	_ = cmd.Flags().MarkHidden("log-progress")
 	cmd.Flags().BoolVarP(&rf.quiet, "quiet", "q", false, "no progress output")

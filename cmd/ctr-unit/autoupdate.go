@@ -21,29 +21,31 @@ type autoUpdated struct {
 	Container string `json:"ContainerName"`
 	Image     string `json:"ContainerImage"`
 	Policy    string `json:"Policy"`
-	// Updated is podman's: true, false, rolled back or failed.
+	// Updated is podman's: true, false, rolled back or failed; with
+	// --dry-run pending or false.
 	Updated string `json:"Updated"`
 	Error   string `json:"Error,omitempty"`
 }
 
 func (a *app) autoUpdateCommand() *cobra.Command {
-	var rollback bool
+	var rollback, dryRun bool
 	var format string
 	cmd := &cobra.Command{
-		Use:   "auto-update [--rollback=false] [--format json]",
+		Use:   "auto-update [--dry-run] [--rollback=false] [--format json]",
 		Short: "Pull newer images of running containers labelled io.containers.autoupdate=registry, and restart them",
 		Long: "For each running container defined in a file with AutoUpdate=registry (the label\n" +
 			"io.containers.autoupdate=registry), pull its image's name again (policy newer) and, when the\n" +
 			"registry had a new image, restart the container's unit, which makes the container from it.\n" +
 			"If the restart fails, or the container does not then run (or become healthy, with\n" +
-			"Notify=healthy), the name goes back to the previous image and the unit restarts again.",
+			"Notify=healthy), the name goes back to the previous image and the unit restarts again.\n" +
+			"With --dry-run, only ask each registry whether there is a new image (UPDATED pending).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sv, err := a.supervisor()
 			if err != nil {
 				return err
 			}
-			report, err := a.autoUpdate(cmd.Context(), sv, rollback)
+			report, err := a.autoUpdate(cmd.Context(), sv, rollback, dryRun)
 			if format == "json" {
 				out, jerr := json.MarshalIndent(report, "", "  ")
 				if jerr != nil {
@@ -62,13 +64,14 @@ func (a *app) autoUpdateCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&rollback, "rollback", true, "go back to the previous image when the updated container fails")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only check for new images: pull nothing, restart nothing")
 	cmd.Flags().StringVar(&format, "format", "", "json for JSON")
 	return cmd
 }
 
 // autoUpdate updates every running container that asks for it; the
 // error joins the failures (each also in its report line).
-func (a *app) autoUpdate(ctx context.Context, sv *supervisor.Supervisor, rollback bool) ([]autoUpdated, error) {
+func (a *app) autoUpdate(ctx context.Context, sv *supervisor.Supervisor, rollback, dryRun bool) ([]autoUpdated, error) {
 	infos, err := sv.List(ctx, false)
 	if err != nil {
 		return nil, err
@@ -85,7 +88,7 @@ func (a *app) autoUpdate(ctx context.Context, sv *supervisor.Supervisor, rollbac
 		if r.Image == "" {
 			r.Image = cfg.Image
 		}
-		if err := a.updateOne(ctx, sv, cfg, r.Image, policy, rollback, &r); err != nil {
+		if err := a.updateOne(ctx, sv, cfg, r.Image, policy, rollback, dryRun, &r); err != nil {
 			r.Error = err.Error()
 			errs = append(errs, err)
 		}
@@ -95,7 +98,7 @@ func (a *app) autoUpdate(ctx context.Context, sv *supervisor.Supervisor, rollbac
 }
 
 // updateOne updates one container, saying how in r.Updated.
-func (a *app) updateOne(ctx context.Context, sv *supervisor.Supervisor, cfg *container.Config, image, policy string, rollback bool, r *autoUpdated) error {
+func (a *app) updateOne(ctx context.Context, sv *supervisor.Supervisor, cfg *container.Config, image, policy string, rollback, dryRun bool, r *autoUpdated) error {
 	r.Updated = "failed"
 	switch {
 	case policy != "registry":
@@ -104,6 +107,17 @@ func (a *app) updateOne(ctx context.Context, sv *supervisor.Supervisor, cfg *con
 		// Its unit makes the container from the image's name as it
 		// starts only when a file defines it.
 		return fmt.Errorf("container %s: auto-update needs a container defined in a file (NAME.container with Image=)", cfg.Name)
+	}
+	if dryRun {
+		pending, err := pullPending(ctx, a.globals, a.storageDriver, image, cfg.AuthFile)
+		if err != nil {
+			return fmt.Errorf("container %s: check %s: %w", cfg.Name, image, err)
+		}
+		r.Updated = "false"
+		if pending {
+			r.Updated = "pending"
+		}
+		return nil
 	}
 	id, _, err := runPull(ctx, a.globals, a.storageDriver, image, pullpolicy.Newer, cfg.AuthFile)
 	if err != nil {

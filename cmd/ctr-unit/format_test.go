@@ -25,9 +25,11 @@ func testInfo() *supervisor.Info {
 			StopSignal: 15, StopTimeout: 10,
 			Health: &healthcheck.Config{Probe: healthcheck.Probe{Test: []string{"CMD-SHELL", "true"}, Interval: 30 * time.Second, Timeout: 5 * time.Second, Retries: 3}, OnFailure: healthcheck.ActionKill},
 		},
-		Unit:   units.Status{ActiveState: "active", MainPID: 42, StartedAt: time.Now().Add(-time.Minute)},
-		Status: supervisor.StatusRunning,
-		Health: &healthcheck.State{Status: healthcheck.Healthy, Log: []healthcheck.Result{}},
+		Unit:      units.Status{ActiveState: "active"},
+		Status:    supervisor.StatusRunning,
+		Pid:       42,
+		StartedAt: time.Now().Add(-time.Minute),
+		Health:    &healthcheck.State{Status: healthcheck.Healthy, Log: []healthcheck.Result{}},
 	}
 }
 

@@ -104,7 +104,7 @@ func toInspectJSON(i *supervisor.Info) inspectJSON {
 			Running:    i.Status == supervisor.StatusRunning || i.Status == supervisor.StatusPaused,
 			Paused:     i.Status == supervisor.StatusPaused,
 			Restarting: i.Status == supervisor.StatusRestarting,
-			StartedAt:  i.Unit.StartedAt,
+			StartedAt:  i.StartedAt,
 			Health:     toHealthJSON(i.Health),
 		},
 		Config: configJSON{
@@ -134,11 +134,8 @@ func toInspectJSON(i *supervisor.Info) inspectJSON {
 			}
 		}
 	}
-	if out.State.StartedAt.IsZero() {
-		out.State.StartedAt = i.State.StartedAt
-	}
 	if out.State.Running {
-		out.State.Pid = i.Unit.MainPID
+		out.State.Pid = i.Pid
 	}
 	if i.Exit != nil {
 		out.State.ExitCode = i.Exit.ExitCode

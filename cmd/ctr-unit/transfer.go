@@ -114,18 +114,48 @@ func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image strin
 
 // runPullTo is runPull with the helper's stderr to stderr.
 func runPullTo(ctx context.Context, stderr io.Writer, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
+	out, err := imageHelperPull(ctx, stderr, g, storageDriver, image, policy, authFile, append([]string{"--print-name"}, extra...)...)
+	if err != nil {
+		return "", "", err
+	}
+	id, name, _ = strings.Cut(out, " ")
+	if id == "" {
+		return "", "", fmt.Errorf("pull image %s: the image helper printed no image ID", image)
+	}
+	return id, name, nil
+}
+
+// pullPending asks the registry, without pulling, whether a pull of image
+// by policy newer would fetch a new image.
+func pullPending(ctx context.Context, g unitstep.Globals, storageDriver, image, authFile string) (bool, error) {
+	out, err := imageHelperPull(ctx, os.Stderr, g, storageDriver, image, pullpolicy.Newer, authFile, "--dry-run")
+	if err != nil {
+		return false, err
+	}
+	state, _, _ := strings.Cut(out, " ")
+	switch state {
+	case "pending":
+		return true, nil
+	case "current":
+		return false, nil
+	}
+	return false, fmt.Errorf("check image %s: the image helper said %q", image, out)
+}
+
+// imageHelperPull runs ctr-unit-image's pull and returns what it printed.
+func imageHelperPull(ctx context.Context, stderr io.Writer, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (string, error) {
 	if policy == "" {
 		policy = pullpolicy.Missing
 	}
 	helper, err := imageHelper()
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	args := g.Flags()
 	if storageDriver != "" {
 		args = append(args, "--storage-driver", storageDriver)
 	}
-	args = append(append(args, "pull", "--print-name", "--policy", string(policy)), extra...)
+	args = append(append(args, "pull", "--policy", string(policy)), extra...)
 	if authFile != "" {
 		args = append(args, "--authfile", authFile)
 	}
@@ -134,14 +164,10 @@ func runPullTo(ctx context.Context, stderr io.Writer, g unitstep.Globals, storag
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() > 0 {
-		return "", "", exitCode(ee.ExitCode())
+		return "", exitCode(ee.ExitCode())
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("pull image %s: %w", image, err)
+		return "", fmt.Errorf("pull image %s: %w", image, err)
 	}
-	id, name, _ = strings.Cut(strings.TrimSpace(string(out)), " ")
-	if id == "" {
-		return "", "", fmt.Errorf("pull image %s: %s printed no image ID", image, helper)
-	}
-	return id, name, nil
+	return strings.TrimSpace(string(out)), nil
 }
