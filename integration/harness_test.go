@@ -188,6 +188,7 @@ type container struct {
 		Paused     bool
 		Pid        int
 		ExitCode   int
+		Error      string
 		StartedAt  time.Time
 		FinishedAt time.Time
 	}

@@ -49,7 +49,12 @@ func TestRunPullsByPolicy(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "no such image in the registry") {
 		t.Errorf("create of an image the registry lacks: %s", r)
 	}
-	if ps := e.must("ps", "-a", "--format", "{{.Name}}"); strings.Contains(ps, e.name("d")) || strings.Contains(ps, e.name("e")) {
+	// podman's status for a failed create; the registry's error said.
+	r = e.ctr("run", "-d", "--name", e.name("f"), reg.Addr+"/test/nosuch:1")
+	if r.code != 125 || !strings.Contains(r.stderr, "no such image in the registry") {
+		t.Errorf("run -d of an image the registry lacks: %s", r)
+	}
+	if ps := e.must("ps", "-a", "--format", "{{.Name}}"); strings.Contains(ps, e.name("d")) || strings.Contains(ps, e.name("e")) || strings.Contains(ps, e.name("f")) {
 		t.Errorf("a failed pull left a container: %q", ps)
 	}
 }
@@ -131,6 +136,25 @@ func TestDefinitionImagePulledByItsUnit(t *testing.T) {
 	}
 	if r := e.ctr("start", bad); r.code == 0 || !strings.Contains(r.stderr, "no such image") {
 		t.Errorf("ctr-unit start of the container whose pull fails: %s", r)
+	}
+	// It has no record (no image to make one from), yet ps -a and
+	// inspect show it, with the registry's error.
+	if ps := e.must("ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, bad+" Exited (125)") {
+		t.Errorf("ps -a does not show the container whose pull failed: %q", ps)
+	}
+	if c := e.inspect(bad); c.State.Status != "exited" || c.State.ExitCode != 125 || !strings.Contains(c.State.Error, "no such image in the registry") {
+		t.Errorf("inspect of the container whose pull failed: %+v", c.State)
+	}
+	// The image appears: the next start pulls and runs it, the error is gone.
+	e.pushTestImage(reg.Addr+"/test/nosuch:1", "late")
+	if out, err := exec.Command("systemctl", "start", units.TemplateInstance(bad)).CombinedOutput(); err != nil {
+		t.Fatalf("start once the image is there: %v %s", err, out)
+	}
+	e.waitFor("the container to run and exit", 10*time.Second, func() bool {
+		return e.inspect(bad).State.Status == "exited"
+	})
+	if c := e.inspect(bad); c.State.ExitCode != 0 || c.State.Error != "" {
+		t.Errorf("inspect once the pull succeeded: %+v", c.State)
 	}
 }
 

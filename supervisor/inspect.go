@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
@@ -40,6 +41,13 @@ func (i *Info) RestartCount() uint32 {
 // Inspect reads a container's record and its unit's state.
 func (s *Supervisor) Inspect(ctx context.Context, name string) (*Info, error) {
 	cfg, err := s.store.Config(name)
+	if errors.Is(err, container.ErrNoSuchContainer) {
+		// A definition whose image could not be pulled has no record
+		// yet: what failed is all there is to show.
+		if info, perr := s.pullFailed(ctx, name); perr == nil {
+			return info, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +121,9 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 		configs = append(configs, cfg)
 		unitNames = append(unitNames, cfg.Unit)
 	}
-	if len(configs) == 0 {
-		return nil, nil
+	failed, err := s.pullFailedInfos(ctx, names, all)
+	if err != nil || len(configs) == 0 {
+		return failed, err
 	}
 	systemd, err := s.sd(ctx)
 	if err != nil {
@@ -164,6 +173,26 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 		if all || info.Status.Live() || info.Status == StatusRestarting {
 			out = append(out, info)
 		}
+	}
+	return append(out, failed...), nil
+}
+
+// pullFailedInfos are the definitions without a record among names whose
+// pull failed (shown with -a only: they do not run).
+func (s *Supervisor) pullFailedInfos(ctx context.Context, names []string, all bool) ([]*Info, error) {
+	if !all {
+		return nil, nil
+	}
+	var out []*Info
+	for _, n := range s.pullFailedNames() {
+		if slices.Contains(names, n) {
+			continue
+		}
+		info, err := s.pullFailed(ctx, n)
+		if err != nil {
+			continue // its file is gone or unreadable: validate says why
+		}
+		out = append(out, info)
 	}
 	return out, nil
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/ctr-unit/ctr-unit/pullpolicy"
@@ -55,8 +59,19 @@ func handlerOf(step unitstep.Name) (stepHandler, bool) {
 			}
 			// Progress lines go to the journal; podman's retries ride
 			// out a network still coming up.
-			_, _, err = runPull(ctx, c.Globals, "", cfg.Image, pullpolicy.Policy(cfg.Pull), cfg.AuthFile, "--log-progress")
-			return err
+			// The helper's last line on failure is the registry's
+			// error, which ps and inspect show of a container that
+			// has no record yet.
+			var tail lastLine
+			_, _, err = runPullTo(ctx, io.MultiWriter(os.Stderr, &tail), c.Globals, "", cfg.Image, pullpolicy.Policy(cfg.Pull), cfg.AuthFile, "--log-progress")
+			if err != nil {
+				msg := tail.String()
+				if msg == "" {
+					msg = err.Error()
+				}
+				return errors.Join(err, sv.RecordPullError(c.Container, msg))
+			}
+			return sv.ClearPullError(c.Container)
 		}, true
 	case unitstep.Generator:
 		return runGenerator, true
@@ -116,4 +131,30 @@ func runGenerator(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Cal
 		return err
 	}
 	return nil
+}
+
+// lastLine keeps the last non-empty line written to it.
+type lastLine struct {
+	line, partial []byte
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b != '\n' {
+			l.partial = append(l.partial, b)
+			continue
+		}
+		if len(bytes.TrimSpace(l.partial)) > 0 {
+			l.line = append(l.line[:0], l.partial...)
+		}
+		l.partial = l.partial[:0]
+	}
+	return len(p), nil
+}
+
+func (l *lastLine) String() string {
+	if len(bytes.TrimSpace(l.partial)) > 0 {
+		return strings.TrimSpace(string(l.partial))
+	}
+	return strings.TrimSpace(string(l.line))
 }

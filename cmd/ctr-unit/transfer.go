@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,7 +109,12 @@ func (a *app) pullImage(ctx context.Context, o *container.Options) error {
 // exitCode (what failed is on stderr already). extra are more flags of
 // the helper's pull.
 func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
-	out, err := imageHelperPull(ctx, g, storageDriver, image, policy, authFile, append([]string{"--print-name"}, extra...)...)
+	return runPullTo(ctx, os.Stderr, g, storageDriver, image, policy, authFile, extra...)
+}
+
+// runPullTo is runPull with the helper's stderr to stderr.
+func runPullTo(ctx context.Context, stderr io.Writer, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
+	out, err := imageHelperPull(ctx, stderr, g, storageDriver, image, policy, authFile, append([]string{"--print-name"}, extra...)...)
 	if err != nil {
 		return "", "", err
 	}
@@ -122,7 +128,7 @@ func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image strin
 // pullPending asks the registry, without pulling, whether a pull of image
 // by policy newer would fetch a new image.
 func pullPending(ctx context.Context, g unitstep.Globals, storageDriver, image, authFile string) (bool, error) {
-	out, err := imageHelperPull(ctx, g, storageDriver, image, pullpolicy.Newer, authFile, "--dry-run")
+	out, err := imageHelperPull(ctx, os.Stderr, g, storageDriver, image, pullpolicy.Newer, authFile, "--dry-run")
 	if err != nil {
 		return false, err
 	}
@@ -137,7 +143,7 @@ func pullPending(ctx context.Context, g unitstep.Globals, storageDriver, image, 
 }
 
 // imageHelperPull runs ctr-unit-image's pull and returns what it printed.
-func imageHelperPull(ctx context.Context, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (string, error) {
+func imageHelperPull(ctx context.Context, stderr io.Writer, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (string, error) {
 	if policy == "" {
 		policy = pullpolicy.Missing
 	}
@@ -154,7 +160,7 @@ func imageHelperPull(ctx context.Context, g unitstep.Globals, storageDriver, ima
 		args = append(args, "--authfile", authFile)
 	}
 	cmd := exec.CommandContext(ctx, helper, append(args, "--", image)...)
-	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	cmd.Stdin, cmd.Stderr = os.Stdin, stderr
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() > 0 {
