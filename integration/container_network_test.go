@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ctr-unit/ctr-unit/network"
 )
 
@@ -44,6 +46,16 @@ func (e *env) webServer(name, body string, netArgs ...string) {
 	e.must(append(args, "--", "sh", "-c", "mkdir -p /tmp/w && echo "+body+" >/tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w")...)
 }
 
+// warmFirewall runs a container with a published port once: netavark's
+// global chains stay once made (as under podman), so made first they are
+// part of what a test counts as there before.
+func (e *env) warmFirewall() {
+	e.t.Helper()
+	warm := e.netCreate("w", "10.81.33.0/24")
+	e.must("run", "--rm", "--name", e.name("warm"), "--network", warm, "-p", "18093:80", "--rootfs", rootfs, "--", "true")
+	e.must("network", "rm", warm)
+}
+
 // fetchFrom runs a container on net that fetches url (retrying while the
 // server and its name come up) and returns its exit code and output.
 func (e *env) fetchFrom(name, net, url string, tries int) result {
@@ -55,11 +67,7 @@ func (e *env) fetchFrom(name, net, url string, tries int) result {
 
 func TestContainersOnANetwork(t *testing.T) {
 	e, rt := netWorld(t)
-	// netavark's global chains stay once made (as under podman): made
-	// first, they are part of what was there before.
-	warm := e.netCreate("w", "10.81.33.0/24")
-	e.must("run", "--rm", "--name", e.name("warm"), "--network", warm, "-p", "18093:80", "--rootfs", rootfs, "--", "true")
-	e.must("network", "rm", warm)
+	e.warmFirewall()
 	before := countLeftovers(t, rt)
 	net := e.netCreate("a", "10.81.30.0/24")
 	other := e.netCreate("b", "10.81.31.0/24")
@@ -166,5 +174,46 @@ func TestContainerNetworkRefusals(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr+e.ctr("inspect", taken).stdout, "18092") {
 		t.Errorf("the failure does not name the port: %s", r)
+	}
+}
+
+// -P publishes the image's EXPOSE ports on free host ports, as podman's:
+// port and ps show the ones picked, and the server answers on them.
+func TestPublishAllExposedPorts(t *testing.T) {
+	e, rt := netWorld(t)
+	e.warmFirewall()
+	before := countLeftovers(t, rt)
+	net := e.netCreate("p", "10.81.50.0/24")
+	serve := "mkdir -p /tmp/w && echo hello-exposed >/tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w"
+	cfg := v1.ImageConfig{Cmd: []string{"sh", "-c", serve}, Env: []string{"PATH=/bin"}, ExposedPorts: map[string]struct{}{"80/tcp": {}}}
+	img := e.name("exposed") + ":1"
+	e.must("image", "load", "-i", testImage(t, "oci", img, cfg, nil))
+	t.Cleanup(func() { e.ctr("rmi", img) })
+	web := e.name("web")
+	e.must("run", "-d", "-P", "--network", net, "--name", web, img)
+	e.waitStatus(web, "running", 10*time.Second)
+
+	out := strings.TrimSpace(e.must("port", web))
+	hostPort, ok := strings.CutPrefix(out, "80/tcp -> 0.0.0.0:")
+	if !ok || hostPort == "" || hostPort == "0" {
+		t.Fatalf("port %s: %q; want 80/tcp on a picked host port", web, out)
+	}
+	if body := wgetEventually(t, "", "http://127.0.0.1:"+hostPort+"/"); !strings.Contains(body, "hello-exposed") {
+		t.Errorf("127.0.0.1:%s answered %q", hostPort, body)
+	}
+	if ps := strings.TrimSpace(e.must("ps", "--filter", "name=^"+web+"$", "--format", "{{.Ports}}")); ps != "0.0.0.0:"+hostPort+"->80/tcp" {
+		t.Errorf("ps {{.Ports}} of %s: %q", web, ps)
+	}
+	// inspect's NetworkSettings, as podman names them, from the records.
+	format := `{{range $k, $v := .NetworkSettings.Ports}}{{$k}}={{range $v}}{{.HostPort}}{{end}} {{end}}` +
+		`{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}} {{(index .NetworkSettings.Networks "` + net + `").IPAddress}}`
+	if got := strings.Fields(e.must("inspect", "--format", format, web)); len(got) != 4 || got[0] != "80/tcp="+hostPort ||
+		!strings.HasPrefix(got[1], "10.81.50.") || got[2] != "10.81.50.1" || got[3] != got[1] {
+		t.Errorf("inspect's NetworkSettings of %s: %q", web, got)
+	}
+	e.must("rm", "-f", web)
+	e.must("network", "rm", net)
+	if after := countLeftovers(t, rt); after != before {
+		t.Errorf("left behind: before %+v, after %+v", before, after)
 	}
 }
