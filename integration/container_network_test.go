@@ -4,9 +4,6 @@ package integration
 
 import (
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -319,15 +316,7 @@ func TestContainersOnInternalAndIPv6Networks(t *testing.T) {
 	open := e.netCreate("ex", "10.81.53.0/24")
 	six := e.netCreate("v6", "10.81.54.0/24", "--ipv6", "--subnet", "fd81:54::/64")
 
-	// A server of the box's own, on all its addresses (the gateways).
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "box") })}
-	go srv.Serve(l)
-	defer srv.Close()
-	boxOnOpen := fmt.Sprintf("http://10.81.53.1:%d/", l.Addr().(*net.TCPAddr).Port)
+	boxOnOpen := fmt.Sprintf("http://10.81.53.1:%d/", boxServer(t))
 	if r := e.fetchFrom(e.name("out"), open, boxOnOpen, 25); r.code != 0 || !strings.Contains(r.stdout, "box") {
 		t.Fatalf("a container on a network that is not internal fetching %s: %s", boxOnOpen, r)
 	}
