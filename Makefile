@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test fuzz fuzz-ci faults integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
+.PHONY: all build test unit-test fuzz fuzz-ci faults net-cycles integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
 
 all: build
 
@@ -57,6 +57,13 @@ fuzz-ci:
 # runs it bounded in integration-v2.
 faults: deps
 	hack/sysbox run v2 --name $(BOX)-ft -- env CTR_UNIT_FAULTS=full $(GO) test -tags integration,$(TAGS) -count=1 -timeout 60m -run 'TestFault' -v ./integration/
+
+# The 50 network start/stop cycles through container units (stop, SIGKILL,
+# systemctl kill, Restart=) in both layouts; faults runs them in v2 with
+# the rest, make test bounded.
+net-cycles: deps
+	hack/sysbox run v2 --name $(BOX)-nc2 -- env CTR_UNIT_FAULTS=full $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m -run 'TestFaultNetworkCycles' -v ./integration/
+	hack/sysbox run hybrid --name $(BOX)-nch -- env CTR_UNIT_FAULTS=full $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m -run 'TestFaultNetworkCycles' -v ./integration/
 
 integration-v2: deps
 	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/ ./definition/

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/healthcheck"
+	"github.com/ctr-unit/ctr-unit/network"
 )
 
 // flags applies settings as the command line gives them (flag, value,
@@ -178,6 +179,35 @@ func TestApplyImage(t *testing.T) {
 	}
 	if _, err := ApplyImage(Options{}, Image{StopSignal: "SIGNOPE"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an image's bad STOPSIGNAL: %v", err)
+	}
+}
+
+// -P adds the image's EXPOSE ports, on free host ports, to those -p
+// gives, and without --network asks for the default network, as -p does.
+func TestPublishAll(t *testing.T) {
+	img := Image{Cmd: []string{"httpd"}, ExposedPorts: []string{"443/tcp", "80/tcp"}}
+	o, err := flags(t, Options{}, "publish-all", "true", "publish", "8080:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err = ApplyImage(o, img); err != nil {
+		t.Fatal(err)
+	}
+	o.Name, o.Image, o.ImageID = "web", "app:1", "abc"
+	cfg, err := Build(o, time.Now())
+	want := []network.PortMapping{{HostPort: 8080, ContainerPort: 80, Range: 1, Protocol: "tcp"}, {ContainerPort: 443, Range: 1, Protocol: "tcp"}}
+	if err != nil || cfg.Network != NetworkBridge || !reflect.DeepEqual(cfg.Ports, want) {
+		t.Errorf("-P -p 8080:80: network %q ports %+v, %v; want bridge %+v", cfg.Network, cfg.Ports, err, want)
+	}
+	o, _ = flags(t, Options{}, "publish-all", "true", "network", "host")
+	o, _ = ApplyImage(o, img)
+	o.Name, o.Image, o.ImageID = "web", "app:1", "abc"
+	if _, err := Build(o, time.Now()); err == nil || !strings.Contains(err.Error(), "publish") {
+		t.Errorf("-P with --network host: %v; want a refusal", err)
+	}
+	o, _ = flags(t, Options{}, "publish-all", "true")
+	if _, err := ApplyImage(o, Image{Name: "bad", ExposedPorts: []string{"80/icmp"}}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "bad") {
+		t.Errorf("an image's bad EXPOSE: %v", err)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ctr-unit/ctr-unit/network"
 )
 
 // Image is what an image says about the containers run from it.
@@ -17,6 +19,8 @@ type Image struct {
 	WorkingDir string
 	User       string
 	StopSignal string
+	// ExposedPorts are its EXPOSE entries (PORT[/PROTO]), sorted.
+	ExposedPorts []string
 	// Healthcheck is the image's HEALTHCHECK (docker and podman images
 	// carry one; the OCI spec has none).
 	Healthcheck *ImageHealth
@@ -34,7 +38,7 @@ type ImageHealth struct {
 // ApplyImage fills what the user left unset from the image's config, as
 // podman does: the command (entrypoint plus the user's arguments or the
 // image's Cmd), environment (the user's entries win), working directory,
-// user, stop signal and healthcheck.
+// user, stop signal and healthcheck; with -P, the exposed ports.
 func ApplyImage(o Options, img Image) (Options, error) {
 	o.ImageID = img.ID
 	o.Command = CommandLine(o.Entrypoint, o.Command, img.Entrypoint, img.Cmd)
@@ -57,6 +61,13 @@ func ApplyImage(o Options, img Image) (Options, error) {
 		return o, fmt.Errorf("%w: image %s: HEALTHCHECK: %w", ErrInvalid, img.Name, err)
 	}
 	o.Health = h
+	if o.Net.PublishAll {
+		ports, err := network.PublishExposed(img.ExposedPorts, o.Net.Ports)
+		if err != nil {
+			return o, fmt.Errorf("%w: image %s: %w", ErrInvalid, img.Name, err)
+		}
+		o.Net.Ports = append(slices.Clip(o.Net.Ports), ports...)
+	}
 	return o, nil
 }
 

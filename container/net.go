@@ -17,9 +17,11 @@ type NetOptions struct {
 	// Networks are the --network values.
 	Networks []string
 	Ports    []network.PortMapping
-	IP, IP6  netip.Addr
-	MAC      string
-	Aliases  []string
+	// PublishAll is -P: ApplyImage adds the image's EXPOSE ports to Ports.
+	PublishAll bool
+	IP, IP6    netip.Addr
+	MAC        string
+	Aliases    []string
 	// DNS, DNSSearch are checked whole by Build (none and . stand alone).
 	DNS, DNSSearch []string
 	DNSOptions     []string
@@ -33,6 +35,8 @@ func (n NetOptions) ownNetwork() (setting string, ok bool) {
 	switch {
 	case len(n.Ports) > 0:
 		return "publish", true
+	case n.PublishAll:
+		return "publish-all", true
 	case n.IP.IsValid():
 		return "ip", true
 	case n.IP6.IsValid():

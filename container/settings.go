@@ -374,6 +374,11 @@ var Settings = []Setting{
 		o.Net.Ports = append(o.Net.Ports, p)
 		return err
 	}},
+	// Quadlet has no key for -P (podman-systemd.unit(5)): flag only.
+	{Flag: "publish-all", Short: "P", Bool: true, Usage: "publish every port the image EXPOSEs on a free host port (implies --network bridge unless a network is given)", Set: func(o *Options, v string) (err error) {
+		o.Net.PublishAll, err = ParseBool(v)
+		return err
+	}},
 	{Key: KeyIP, Flag: "ip", Usage: "the container's IPv4 address on its network", Set: func(o *Options, v string) (err error) {
 		o.Net.IP, err = parseIPFamily(v, false)
 		return err

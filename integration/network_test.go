@@ -270,21 +270,27 @@ func TestNetworksAreIsolated(t *testing.T) {
 	}
 }
 
-func TestInternalNetworkHasNoRouteOut(t *testing.T) {
-	e := newNetEnv(t)
-	e.create("int", "10.81.5.0/24", network.CreateOptions{Internal: true})
-	e.create("ext", "10.81.6.0/24", network.CreateOptions{})
-	i := e.setup("i", nil, "int")
-	x := e.setup("x", nil, "ext")
-	// A server of the box's, on all its addresses: the bridges' gateways.
+// boxServer serves "box" on all the box's addresses (the bridges'
+// gateways among them) until the test ends, and returns its port.
+func boxServer(t *testing.T) int {
+	t.Helper()
 	l, err := net.Listen("tcp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "box") })}
 	go srv.Serve(l)
-	defer srv.Close()
-	port := l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestInternalNetworkHasNoRouteOut(t *testing.T) {
+	e := newNetEnv(t)
+	e.create("int", "10.81.5.0/24", network.CreateOptions{Internal: true})
+	e.create("ext", "10.81.6.0/24", network.CreateOptions{})
+	i := e.setup("i", nil, "int")
+	x := e.setup("x", nil, "ext")
+	port := boxServer(t)
 	outside := netip.MustParseAddr("10.81.5.1") // for x, beyond its own network
 	if got := wgetEventually(t, x.Netns, urlOf(outside, port)); got != "box" {
 		t.Fatalf("x (not internal) got %q from %v", got, outside)

@@ -247,6 +247,52 @@ func ParsePublish(s string) (PortMapping, error) {
 	return m, nil
 }
 
+// PublishExposed is what -P publishes for an image's EXPOSE entries
+// (PORT[-LAST][/PROTO], as an image config's ExposedPorts keys): each port
+// on a free host port picked at start, as podman does, skipping ports
+// already published. A range is published port by port, since no single
+// host range is known to be free.
+func PublishExposed(exposed []string, published []PortMapping) ([]PortMapping, error) {
+	taken := func(port uint16, proto string) bool {
+		for _, p := range published {
+			n := max(p.Range, 1)
+			if p.Protocol == proto && port >= p.ContainerPort && uint32(port) < uint32(p.ContainerPort)+uint32(n) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []PortMapping
+	for _, e := range exposed {
+		spec, proto, ok := strings.Cut(e, "/")
+		if !ok {
+			proto = "tcp"
+		}
+		switch proto {
+		case "tcp", "udp", "sctp":
+		default:
+			return nil, fmt.Errorf("%w EXPOSE %q: protocol %q (want tcp, udp or sctp)", ErrInvalid, e, proto)
+		}
+		first, n, err := parsePortRange(spec)
+		if err == nil && first == 0 {
+			err = fmt.Errorf("port 0")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w EXPOSE %q: %v", ErrInvalid, e, err)
+		}
+		for i := range uint32(n) {
+			port := uint16(uint32(first) + i)
+			if !taken(port, proto) {
+				m := PortMapping{ContainerPort: port, Range: 1, Protocol: proto}
+				out = append(out, m)
+				// Clipped: the caller's slice stays as it was.
+				published = append(slices.Clip(published), m)
+			}
+		}
+	}
+	return out, nil
+}
+
 // parsePortRange parses N or N-M: the first port and the count.
 func parsePortRange(s string) (uint16, uint16, error) {
 	lo, hi, isRange := strings.Cut(s, "-")

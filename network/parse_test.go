@@ -213,3 +213,25 @@ func TestParseSubnet(t *testing.T) {
 		}
 	}
 }
+
+// -P publishes each EXPOSE port on a free host port (0), a range port by
+// port, and leaves out what -p already publishes.
+func TestPublishExposed(t *testing.T) {
+	one := func(port uint16, proto string) PortMapping {
+		return PortMapping{ContainerPort: port, Range: 1, Protocol: proto}
+	}
+	published := []PortMapping{{HostPort: 8080, ContainerPort: 80, Range: 1, Protocol: "tcp"}, {HostPort: 9000, ContainerPort: 9000, Range: 2, Protocol: "tcp"}}
+	got, err := PublishExposed([]string{"80/tcp", "80/udp", "443", "53/udp", "9001/tcp", "7000-7001/tcp", "443/tcp"}, published)
+	want := []PortMapping{one(80, "udp"), one(443, "tcp"), one(53, "udp"), one(7000, "tcp"), one(7001, "tcp")}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("PublishExposed = %+v, %v; want %+v", got, err, want)
+	}
+	if len(published) != 2 {
+		t.Errorf("the caller's mappings changed: %+v", published)
+	}
+	for _, bad := range []string{"80/icmp", "x/tcp", "0/tcp", "90-80/tcp"} {
+		if _, err := PublishExposed([]string{bad}, nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad) {
+			t.Errorf("EXPOSE %q: %v; want an error naming it", bad, err)
+		}
+	}
+}

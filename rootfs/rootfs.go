@@ -113,6 +113,10 @@ func ImageOf(img imagestore.Image) container.Image {
 	if len(img.Names) > 0 {
 		out.Name = img.Names[0]
 	}
+	for p := range c.ExposedPorts {
+		out.ExposedPorts = append(out.ExposedPorts, p)
+	}
+	slices.Sort(out.ExposedPorts)
 	if h := c.Healthcheck; h != nil {
 		out.Healthcheck = &container.ImageHealth{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 	}

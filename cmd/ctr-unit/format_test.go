@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/healthcheck"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/supervisor"
 	"github.com/ctr-unit/ctr-unit/units"
 	"github.com/ctr-unit/ctr-unit/unitstep"
@@ -207,5 +209,61 @@ func TestRemoveCode(t *testing.T) {
 		if code != c.want {
 			t.Errorf("%v: %d, want %d", c.errs, code, c.want)
 		}
+	}
+}
+
+// ps shows published ports as podman's ps does.
+func TestPortStrings(t *testing.T) {
+	got := portStrings([]network.PortMapping{
+		{HostPort: 8080, ContainerPort: 80, Range: 1, Protocol: "tcp"},
+		{HostIP: "127.0.0.1", HostPort: 9000, ContainerPort: 90, Range: 2, Protocol: "udp"},
+		{HostIP: "::1", HostPort: 8443, ContainerPort: 443, Protocol: "tcp"},
+	})
+	want := []string{"0.0.0.0:8080->80/tcp", "127.0.0.1:9000-9001->90-91/udp", "[::1]:8443->443/tcp"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("portStrings = %q; want %q", got, want)
+	}
+	if got := portStrings(nil); got == nil || len(got) != 0 {
+		t.Errorf("no ports: %#v; want an empty list (JSON [])", got)
+	}
+}
+
+// inspect's NetworkSettings carry podman's names: the ports by container
+// port, and the addresses on each network, the only one's also on top.
+func TestNetworkSettings(t *testing.T) {
+	cfg := &container.Config{
+		Name: "web", Network: container.NetworkBridge,
+		Networks: []network.Attach{{Network: "front", Aliases: []string{"www"}}},
+		Ports:    []network.PortMapping{{ContainerPort: 80, Range: 1, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Range: 1, Protocol: "udp"}},
+	}
+	// Not set up: only the ports whose host port is fixed, no addresses.
+	ns := toNetworkSettings(cfg, nil)
+	if !reflect.DeepEqual(ns.Ports, map[string][]portBindingJSON{"53/udp": {{HostPort: "5353"}}}) || ns.IPAddress != "" || ns.Networks != nil {
+		t.Errorf("stopped: %+v", ns)
+	}
+	att := &network.Attachment{
+		Container: "web", Netns: "/run/ctr-unit/netns/web",
+		Networks: []network.AttachedNetwork{{
+			Network: "front", MAC: "02:00:00:00:00:01",
+			Addresses: []network.Prefix{{Prefix: netip.MustParsePrefix("10.89.0.5/24")}, {Prefix: netip.MustParsePrefix("fd00::5/64")}},
+			Gateways:  []netip.Addr{netip.MustParseAddr("10.89.0.1"), netip.MustParseAddr("fd00::1")},
+		}},
+		Ports: []network.PortMapping{{HostPort: 40001, ContainerPort: 80, Range: 1, Protocol: "tcp"}, {HostIP: "127.0.0.1", HostPort: 5353, ContainerPort: 53, Range: 1, Protocol: "udp"}},
+	}
+	ns = toNetworkSettings(cfg, att)
+	ep := endpointJSON{Gateway: "10.89.0.1", IPAddress: "10.89.0.5", IPPrefixLen: 24, IPv6Gateway: "fd00::1", GlobalIPv6Address: "fd00::5", GlobalIPv6PrefixLen: 64, MacAddress: "02:00:00:00:00:01"}
+	want := networkSettingsJSON{
+		endpointJSON: ep,
+		Ports:        map[string][]portBindingJSON{"80/tcp": {{HostPort: "40001"}}, "53/udp": {{HostIP: "127.0.0.1", HostPort: "5353"}}},
+		SandboxKey:   "/run/ctr-unit/netns/web",
+		Networks:     map[string]networkJSON{"front": {endpointJSON: ep, NetworkID: "front", Aliases: []string{"www"}}},
+	}
+	if !reflect.DeepEqual(ns, want) {
+		t.Errorf("running:\n got %+v\nwant %+v", ns, want)
+	}
+	// On two networks the top-level fields stay empty, as in podman.
+	att.Networks = append(att.Networks, network.AttachedNetwork{Network: "back", Addresses: []network.Prefix{{Prefix: netip.MustParsePrefix("10.90.0.5/24")}}})
+	if ns = toNetworkSettings(cfg, att); ns.IPAddress != "" || ns.Networks["back"].IPAddress != "10.90.0.5" || ns.Networks["front"].IPAddress != "10.89.0.5" {
+		t.Errorf("two networks: %+v", ns)
 	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"reflect"
@@ -15,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/supervisor"
 )
 
@@ -35,8 +39,10 @@ type inspectJSON struct {
 	Config       configJSON        `json:"Config"`
 	HostConfig   hostConfigJSON    `json:"HostConfig"`
 	Unit         string            `json:"Unit"`
-	SizeRw       *int64            `json:"SizeRw,omitempty"`
-	SizeRootFs   *int64            `json:"SizeRootFs,omitempty"`
+	// NetworkSettings are read from the network records: what is set up now.
+	NetworkSettings networkSettingsJSON `json:"NetworkSettings"`
+	SizeRw          *int64              `json:"SizeRw,omitempty"`
+	SizeRootFs      *int64              `json:"SizeRootFs,omitempty"`
 }
 
 type stateJSON struct {
@@ -91,6 +97,92 @@ type hostConfigJSON struct {
 	RestartPolicy container.RestartPolicy `json:"RestartPolicy"`
 	NetworkMode   string                  `json:"NetworkMode"`
 	AutoRemove    bool                    `json:"AutoRemove"`
+}
+
+// networkSettingsJSON is podman's NetworkSettings: the published ports by
+// container port, and the container's place on each network; the
+// top-level address fields are those of its only network, if it has one.
+type networkSettingsJSON struct {
+	endpointJSON
+	Ports      map[string][]portBindingJSON `json:"Ports"`
+	SandboxKey string                       `json:"SandboxKey"`
+	Networks   map[string]networkJSON       `json:"Networks,omitempty"`
+}
+
+type endpointJSON struct {
+	EndpointID          string `json:"EndpointID"`
+	Gateway             string `json:"Gateway"`
+	IPAddress           string `json:"IPAddress"`
+	IPPrefixLen         int    `json:"IPPrefixLen"`
+	IPv6Gateway         string `json:"IPv6Gateway"`
+	GlobalIPv6Address   string `json:"GlobalIPv6Address"`
+	GlobalIPv6PrefixLen int    `json:"GlobalIPv6PrefixLen"`
+	MacAddress          string `json:"MacAddress"`
+}
+
+type networkJSON struct {
+	endpointJSON
+	NetworkID string   `json:"NetworkID"`
+	Aliases   []string `json:"Aliases"`
+}
+
+type portBindingJSON struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
+}
+
+// toNetworkSettings is what inspect shows of a container's network: att
+// is its record (nil: nothing set up now, so no addresses; the ports
+// with a fixed host port are still shown, as configured).
+func toNetworkSettings(cfg *container.Config, att *network.Attachment) networkSettingsJSON {
+	out := networkSettingsJSON{Ports: map[string][]portBindingJSON{}}
+	ports := cfg.Ports
+	if att != nil {
+		ports, out.SandboxKey = att.Ports, att.Netns
+		out.Networks = map[string]networkJSON{}
+		for _, n := range att.Networks {
+			var ep endpointJSON
+			ep.MacAddress = n.MAC
+			for _, a := range n.Addresses {
+				if a.Addr().Is4() && ep.IPAddress == "" {
+					ep.IPAddress, ep.IPPrefixLen = a.Addr().String(), a.Bits()
+				} else if a.Addr().Is6() && ep.GlobalIPv6Address == "" {
+					ep.GlobalIPv6Address, ep.GlobalIPv6PrefixLen = a.Addr().String(), a.Bits()
+				}
+			}
+			for _, g := range n.Gateways {
+				if g.Is4() && ep.Gateway == "" {
+					ep.Gateway = g.String()
+				} else if g.Is6() && ep.IPv6Gateway == "" {
+					ep.IPv6Gateway = g.String()
+				}
+			}
+			aliases := []string{}
+			for _, c := range cfg.Networks {
+				if c.Network == n.Network {
+					aliases = append(aliases, c.Aliases...)
+				}
+			}
+			out.Networks[n.Network] = networkJSON{endpointJSON: ep, NetworkID: n.Network, Aliases: aliases}
+			if len(att.Networks) == 1 {
+				out.endpointJSON = ep
+			}
+		}
+	}
+	for _, p := range ports {
+		if att == nil && p.HostPort == 0 {
+			continue
+		}
+		for i := range uint32(max(p.Range, 1)) {
+			key := fmt.Sprintf("%d/%s", uint32(p.ContainerPort)+i, p.Protocol)
+			host := ""
+			if p.HostPort != 0 {
+				host = fmt.Sprint(uint32(p.HostPort) + i)
+			}
+			out.Ports[key] = append(out.Ports[key], portBindingJSON{HostIP: p.HostIP, HostPort: host})
+		}
+	}
+	return out
 }
 
 func toInspectJSON(i *supervisor.Info) inspectJSON {
@@ -209,6 +301,45 @@ func toPSJSON(i *supervisor.Info) psJSON {
 	for _, m := range c.Mounts {
 		out.Mounts = append(out.Mounts, m.Destination)
 	}
+	out.Networks = append(out.Networks, c.NetworkNames()...)
+	return out
+}
+
+// publishedNow are cfg's published ports: as set up now (host ports that
+// were picked at start resolved), else as configured, the ones whose
+// host port is picked at start left out.
+func publishedNow(rt *network.Runtime, cfg *container.Config) []network.PortMapping {
+	if len(cfg.Ports) == 0 {
+		return nil
+	}
+	if att, err := rt.Attachment(cfg.Name); err == nil && att != nil {
+		return att.Ports
+	}
+	var out []network.PortMapping
+	for _, p := range cfg.Ports {
+		if p.HostPort != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// portStrings are ports as podman's ps prints them:
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:9000-9001->90-91/udp.
+func portStrings(ports []network.PortMapping) []string {
+	out := []string{}
+	for _, p := range ports {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		host, ctr := fmt.Sprint(p.HostPort), fmt.Sprint(p.ContainerPort)
+		if n := max(p.Range, 1); n > 1 {
+			host += fmt.Sprintf("-%d", uint32(p.HostPort)+uint32(n)-1)
+			ctr += fmt.Sprintf("-%d", uint32(p.ContainerPort)+uint32(n)-1)
+		}
+		out = append(out, fmt.Sprintf("%s->%s/%s", net.JoinHostPort(ip, host), ctr, p.Protocol))
+	}
 	return out
 }
 
@@ -304,6 +435,7 @@ func (a *app) psCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			rt := &network.Runtime{RuntimeDir: a.globals.RuntimeDir}
 			var list []psJSON
 			items := []any{}
 			for _, i := range infos {
@@ -311,6 +443,7 @@ func (a *app) psCommand() *cobra.Command {
 					continue
 				}
 				p := toPSJSON(i)
+				p.Ports = portStrings(publishedNow(rt, i.Config))
 				list = append(list, p)
 				items = append(items, psItem{psJSON: p, noTrunc: noTrunc})
 			}
@@ -354,6 +487,7 @@ func (a *app) inspectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			rt := &network.Runtime{RuntimeDir: a.globals.RuntimeDir}
 			list := make([]inspectJSON, 0, len(args))
 			for _, n := range args {
 				info, err := sv.Inspect(cmd.Context(), n)
@@ -361,6 +495,12 @@ func (a *app) inspectCommand() *cobra.Command {
 					return err
 				}
 				item := toInspectJSON(info)
+				att, err := rt.Attachment(info.Config.Name)
+				// A user who may not read the records sees no addresses.
+				if err != nil && !errors.Is(err, fs.ErrPermission) {
+					return fmt.Errorf("container %s: reading its network record: %w", n, err)
+				}
+				item.NetworkSettings = toNetworkSettings(info.Config, att)
 				if size {
 					if err := addSizes(sv, &item); err != nil {
 						return err
