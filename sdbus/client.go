@@ -190,8 +190,8 @@ const (
 	onceCall
 )
 
-// retryAfter decides whether a call that failed with err is made again,
-// once, on a new connection: only when systemd went away without
+// retryAfter decides whether a call that failed with err is made again
+// on a new connection: only when systemd went away without
 // answering (it re-executes, or was restarted) and a second call cannot
 // do what the first did twice.
 func retryAfter(err error, kind callKind) bool {
@@ -227,19 +227,24 @@ func disconnected(err error) bool {
 	return false
 }
 
-// call runs fn on the connection in use and, where retryAfter says so,
-// once more on a new one. fn's error comes back as D-Bus gave it.
+// callAttempts bounds how often call makes a call: a stop job waited for
+// can span two reexecs in a row (the fault harness's loop), the second
+// dropping the connection made after the first.
+const callAttempts = 3
+
+// call runs fn on the connection in use and, while retryAfter says so,
+// again on a new one. fn's error comes back as D-Bus gave it.
 func (c *Client) call(ctx context.Context, kind callKind, fn func(conn *sd.Conn, bus *dbus.Conn) error) error {
 	conn, bus := c.current()
 	err := fn(conn, bus)
-	if !retryAfter(err, kind) {
-		return err
+	for attempt := 1; attempt < callAttempts && retryAfter(err, kind); attempt++ {
+		if rerr := c.redial(ctx, conn); rerr != nil {
+			return fmt.Errorf("%w (connecting again: %w)", err, rerr)
+		}
+		conn, bus = c.current()
+		err = fn(conn, bus)
 	}
-	if rerr := c.redial(ctx, conn); rerr != nil {
-		return fmt.Errorf("%w (connecting again: %w)", err, rerr)
-	}
-	conn, bus = c.current()
-	return fn(conn, bus)
+	return err
 }
 
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
