@@ -377,6 +377,11 @@ func TestFaultReloadReexec(t *testing.T) {
 			t.Errorf("%s: %s restarts counted through the reloads", name, n)
 		}
 	}
+	// A command whose call systemd dropped while re-executing connects
+	// again and makes it once more: none fails for the reexec.
+	if n := fails.Load(); n > 0 {
+		t.Errorf("%d of %d commands failed across the reloads/reexecs: %q", n, cmds.Load(), someFails)
+	}
 	e.checkInvariants("after reloads")
 	e.checkNoLeaks("reloads")
 	t.Logf("%v: %d reloads/reexecs, %d commands, %d failed otherwise than 'no such container'/'exists': %q",
@@ -497,4 +502,55 @@ func TestFaultRestartStorm(t *testing.T) {
 	t.Logf("storm of 20 always containers for %v (their 20 starts took %v): %d restarts; systemd (PID 1) %.1f%% of a CPU, system.slice %.1f%% of a CPU; slowest systemctl answer %v; rm -f of all 20 took %v",
 		elapsed.Round(time.Second), startsTook.Round(time.Millisecond), restarts, float64(ticks)/elapsed.Seconds(), float64(cpu)/elapsed.Seconds()/1e4,
 		worst.Round(time.Millisecond), time.Since(rmFrom).Round(time.Second))
+}
+
+// The bus daemon frozen (fault scenario 5, its bus half): ctr-unit waits
+// the 2 s bound for the bus daemon to answer, then talks to systemd over
+// its private socket, so run -d, ps, stop and rm still work, and nothing
+// is half-made once the daemon thaws.
+func TestFaultFrozenBus(t *testing.T) {
+	e := newEnv(t)
+	out, err := exec.Command("systemctl", "show", "-p", "MainPID", "--value", "dbus.service").Output()
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid == 0 {
+		t.Skipf("no bus daemon in this box (%v): ctr-unit uses the private socket anyway", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("freeze the bus daemon: %v", err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			syscall.Kill(pid, syscall.SIGCONT)
+			thawed = true
+		}
+	}
+	defer thaw()
+	name := e.name("frozenbus")
+	for _, args := range [][]string{
+		{"run", "-d", "--name", name, "--restart", "always", "--rootfs", rootfs, "--", "sleep", "600"},
+		{"ps", "-a"},
+		{"stop", "-t", "1", name},
+		{"start", name},
+		{"rm", "-f", name},
+		{"run", "-d", "--name", name, "--rootfs", rootfs, "--", "sleep", "600"},
+	} {
+		c := e.cmd(args...)
+		began := time.Now()
+		// A hang guard, not a timed assert: without the bound the
+		// command would wait on the frozen daemon for good.
+		guard := time.AfterFunc(time.Minute, func() { c.Process.Kill() })
+		out, err := c.CombinedOutput()
+		guard.Stop()
+		if err != nil {
+			t.Errorf("%v with the bus daemon frozen: %v: %s", args, err, out)
+		}
+		t.Logf("%v with the bus daemon frozen: %v", args[0], time.Since(began).Round(time.Millisecond))
+	}
+	if st := unitProperty(t, e.inspect(name).Unit, "ActiveState"); st != "active" {
+		t.Errorf("%s: unit %s after run -d with the bus daemon frozen", name, st)
+	}
+	thaw()
+	e.checkInvariants("bus daemon thawed")
+	e.checkNoLeaks("frozen bus")
 }

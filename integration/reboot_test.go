@@ -150,6 +150,15 @@ func (b *box) ps() map[string]psEntry {
 	return m
 }
 
+// enableRestartService installs and enables ctr-unit-restart.service as
+// make install does, for this box's binary and state.
+func (b *box) enableRestartService() {
+	restart := strings.Replace(mustRead(b.t, "../packaging/ctr-unit-restart.service"),
+		"ExecStart=/usr/bin/ctr-unit", fmt.Sprintf("Environment=CTR_UNIT_STATE_DIR=%s\nExecStart=%s", b.state, b.bin), 1)
+	b.write("etc-systemd-system/ctr-unit-restart.service", restart, 0o644)
+	b.must("systemctl", "enable", "ctr-unit-restart.service")
+}
+
 const termable = `trap "exit 0" TERM; sleep 1000 & wait`
 
 func TestRebootBringsUpEnabledContainers(t *testing.T) {
@@ -176,10 +185,7 @@ func testReboot(t *testing.T, layout string) {
 	// Transient containers come back by their restart policy, through
 	// ctr-unit-restart.service: always even after a stop by the user;
 	// unless-stopped only if the user did not stop it.
-	restart := strings.Replace(mustRead(t, "../packaging/ctr-unit-restart.service"),
-		"ExecStart=/usr/bin/ctr-unit", fmt.Sprintf("Environment=CTR_UNIT_STATE_DIR=%s\nExecStart=%s", b.state, b.bin), 1)
-	b.write("etc-systemd-system/ctr-unit-restart.service", restart, 0o644)
-	b.must("systemctl", "enable", "ctr-unit-restart.service")
+	b.enableRestartService()
 	for name, policy := range map[string]string{"al": "always", "us": "unless-stopped", "uss": "unless-stopped"} {
 		b.must("ctr-unit", "run", "-d", "--name", name, "--restart", policy, "--rootfs", b.rootfs, "--", "sh", "-c", termable)
 	}

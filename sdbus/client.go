@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +39,11 @@ var (
 
 // Client talks to systemd's manager over D-Bus.
 type Client struct {
+	// life is the context Connect was given: a connection made again
+	// after systemd dropped the first (a daemon-reexec) lives as long.
+	life context.Context
+	// mu guards conn and bus, which redial replaces.
+	mu   sync.Mutex
 	conn *sd.Conn
 	// bus is conn's connection, for calls go-systemd does not make
 	// (Details pipelines its calls).
@@ -57,7 +64,7 @@ func Connect(ctx context.Context) (*Client, error) {
 	bus, err := connectBus(ctx)
 	if err != nil {
 		var perr error
-		if bus, perr = dialPrivate(ctx); perr != nil {
+		if bus, perr = dialPrivate(ctx, ctx); perr != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoSystemd, errors.Join(err, perr))
 		}
 	}
@@ -66,7 +73,7 @@ func Connect(ctx context.Context) (*Client, error) {
 		bus.Close()
 		return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}
-	return &Client{conn: conn, bus: bus}, nil
+	return &Client{life: ctx, conn: conn, bus: bus}, nil
 }
 
 // busConnectTimeout bounds connecting through the bus daemon, which
@@ -108,13 +115,20 @@ func systemdConn(bus *dbus.Conn) (*sd.Conn, error) {
 }
 
 // dialPrivate connects to systemd's private socket, which needs no bus
-// daemon (and no Hello).
-func dialPrivate(ctx context.Context) (*dbus.Conn, error) {
-	conn, err := dbus.Dial("unix:path=/run/systemd/private", dbus.WithContext(ctx))
+// daemon (and no Hello). The connection lives as long as life; bound
+// ends the wait for systemd to answer, as a systemd that re-executes
+// answers only once it is back.
+func dialPrivate(life, bound context.Context) (*dbus.Conn, error) {
+	conn, err := dbus.Dial("unix:path=/run/systemd/private", dbus.WithContext(life))
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+	stop := context.AfterFunc(bound, func() { conn.Close() })
+	err = conn.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))})
+	if !stop() && err == nil {
+		err = bound.Err()
+	}
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -122,7 +136,116 @@ func dialPrivate(ctx context.Context) (*dbus.Conn, error) {
 }
 
 // Close closes the connection.
-func (c *Client) Close() { c.conn.Close() }
+func (c *Client) Close() {
+	conn, _ := c.current()
+	conn.Close()
+}
+
+// current is the connection in use.
+func (c *Client) current() (*sd.Conn, *dbus.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn, c.bus
+}
+
+// redial replaces stale, a connection systemd dropped, with one over its
+// private socket: systemd keeps that socket listening across a
+// daemon-reexec, so the new connection is answered once systemd is back,
+// where the bus would refuse calls until systemd has joined it again.
+// Calls that failed on the same connection meanwhile share the new one.
+func (c *Client) redial(ctx context.Context, stale *sd.Conn) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != stale {
+		return nil
+	}
+	bus, err := dialPrivate(c.life, ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNoSystemd, err)
+	}
+	conn, err := systemdConn(bus)
+	if err != nil {
+		bus.Close()
+		return fmt.Errorf("%w: %w", ErrNoSystemd, err)
+	}
+	stale.Close()
+	c.conn, c.bus = conn, bus
+	return nil
+}
+
+// callKind tells retryAfter what running a call twice would do.
+type callKind int
+
+const (
+	// readCall reads state, or asks for one (start, stop, restart,
+	// freeze, reset-failed, reload): running it again after the first
+	// landed ends in the same state.
+	readCall callKind = iota
+	// createCall creates a transient unit: run again after the first
+	// landed, systemd answers that the unit exists, which StartTransient
+	// takes for its own first call.
+	createCall
+	// onceCall is made once only: a second signal would be delivered
+	// too, a second transient unit refused for a reason its caller reads.
+	onceCall
+)
+
+// retryAfter decides whether a call that failed with err is made again
+// on a new connection: only when systemd went away without
+// answering (it re-executes, or was restarted) and a second call cannot
+// do what the first did twice.
+func retryAfter(err error, kind callKind) bool {
+	return disconnected(err) && kind != onceCall
+}
+
+// disconnected reports whether err means systemd dropped the connection
+// or left the bus, rather than answering: godbus's errors for a closed
+// connection, and the bus daemon's for a call whose recipient left.
+// A timeout is not one: systemd may still be working on the call.
+func disconnected(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, dbus.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var derr dbus.Error
+	if !errors.As(err, &derr) {
+		return false
+	}
+	switch derr.Name {
+	case "org.freedesktop.DBus.Error.NoReply":
+		// Also the bus daemon's timeout, which says "Did not receive a
+		// reply"; the recipient leaving says "disconnected".
+		return strings.Contains(errorText(derr), "disconnected")
+	case "org.freedesktop.DBus.Error.Disconnected",
+		"org.freedesktop.DBus.Error.ServiceUnknown",
+		"org.freedesktop.DBus.Error.NameHasNoOwner":
+		return true
+	}
+	return false
+}
+
+// callAttempts bounds how often call makes a call: a stop job waited for
+// can span two reexecs in a row (the fault harness's loop), the second
+// dropping the connection made after the first.
+const callAttempts = 3
+
+// call runs fn on the connection in use and, while retryAfter says so,
+// again on a new one. fn's error comes back as D-Bus gave it.
+func (c *Client) call(ctx context.Context, kind callKind, fn func(conn *sd.Conn, bus *dbus.Conn) error) error {
+	conn, bus := c.current()
+	err := fn(conn, bus)
+	for attempt := 1; attempt < callAttempts && retryAfter(err, kind); attempt++ {
+		if rerr := c.redial(ctx, conn); rerr != nil {
+			return fmt.Errorf("%w (connecting again: %w)", err, rerr)
+		}
+		conn, bus = c.current()
+		err = fn(conn, bus)
+	}
+	return err
+}
 
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -131,42 +254,70 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, CallTimeout)
 }
 
-// waitJob waits for the result of a job started by start.
-func waitJob(ctx context.Context, what string, start func(chan<- string) (int, error)) error {
+// job runs a start, stop or restart job that start queues and waits for
+// its result; a connection systemd dropped meanwhile is made again and
+// the job queued once more (call).
+func (c *Client) job(ctx context.Context, what string, kind callKind, start func(conn *sd.Conn, ch chan<- string) (int, error)) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	err := c.call(ctx, kind, func(conn *sd.Conn, bus *dbus.Conn) error {
+		return waitJob(ctx, bus, func(ch chan<- string) (int, error) { return start(conn, ch) })
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, mapError(err))
+	}
+	return nil
+}
+
+// waitJob waits for the result of a job started by start on bus. A
+// connection that closes meanwhile ends the wait: its result would never
+// come.
+func waitJob(ctx context.Context, bus *dbus.Conn, start func(chan<- string) (int, error)) error {
 	// Buffered: go-systemd delivers the result while holding its lock.
 	done := make(chan string, 1)
 	if _, err := start(done); err != nil {
-		return fmt.Errorf("%s: %w", what, mapError(err))
+		return err
 	}
 	select {
 	case result := <-done:
 		switch result {
 		case "done":
 		case "canceled":
-			return fmt.Errorf("%s: %w", what, errJobCanceled)
+			return errJobCanceled
 		default:
-			return fmt.Errorf("%s: %w: %s", what, ErrJobFailed, result)
+			return fmt.Errorf("%w: %s", ErrJobFailed, result)
 		}
 		return nil
+	case <-bus.Context().Done():
+		return fmt.Errorf("waiting for systemd: %w", dbus.ErrClosed)
 	case <-ctx.Done():
-		return fmt.Errorf("%s: waiting for systemd: %w", what, ctx.Err())
+		return fmt.Errorf("waiting for systemd: %w", ctx.Err())
 	}
 }
 
 // StartTransient creates unit with the given properties, plus auxiliary
 // units started with it, and waits until its start job is done.
+//
+// Made again after systemd dropped the connection, the call may find the
+// unit created by the first one: the caller holds the container's lock,
+// so a unit of its name is that first call's, and its start is waited
+// for as Start does.
 func (c *Client) StartTransient(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error {
-	return waitJob(ctx, "start "+unit, func(ch chan<- string) (int, error) {
-		return c.conn.StartTransientUnitAux(ctx, unit, "fail", properties(props), collections(aux), ch)
+	again := false
+	return c.job(ctx, "start "+unit, createCall, func(conn *sd.Conn, ch chan<- string) (int, error) {
+		id, err := conn.StartTransientUnitAux(ctx, unit, "fail", properties(props), collections(aux), ch)
+		if again && errors.Is(mapError(err), ErrUnitExists) {
+			return conn.StartUnitContext(ctx, unit, "replace", ch)
+		}
+		again = true
+		return id, err
 	})
 }
 
 // Start starts a unit from its unit file and waits for the job.
 func (c *Client) Start(ctx context.Context, unit string) error {
-	return waitJob(ctx, "start "+unit, func(ch chan<- string) (int, error) {
-		return c.conn.StartUnitContext(ctx, unit, "replace", ch)
+	return c.job(ctx, "start "+unit, readCall, func(conn *sd.Conn, ch chan<- string) (int, error) {
+		return conn.StartUnitContext(ctx, unit, "replace", ch)
 	})
 }
 
@@ -179,8 +330,8 @@ func (c *Client) Start(ctx context.Context, unit string) error {
 func (c *Client) Stop(ctx context.Context, unit string) error {
 	var err error
 	for range 5 {
-		err = waitJob(ctx, "stop "+unit, func(ch chan<- string) (int, error) {
-			return c.conn.StopUnitContext(ctx, unit, "replace", ch)
+		err = c.job(ctx, "stop "+unit, readCall, func(conn *sd.Conn, ch chan<- string) (int, error) {
+			return conn.StopUnitContext(ctx, unit, "replace", ch)
 		})
 		if !errors.Is(err, errJobCanceled) {
 			break
@@ -195,8 +346,8 @@ func (c *Client) Stop(ctx context.Context, unit string) error {
 // Restart restarts unit (a user restart: systemd does not count it in
 // NRestarts) and waits for the job.
 func (c *Client) Restart(ctx context.Context, unit string) error {
-	return waitJob(ctx, "restart "+unit, func(ch chan<- string) (int, error) {
-		return c.conn.RestartUnitContext(ctx, unit, "replace", ch)
+	return c.job(ctx, "restart "+unit, readCall, func(conn *sd.Conn, ch chan<- string) (int, error) {
+		return conn.RestartUnitContext(ctx, unit, "replace", ch)
 	})
 }
 
@@ -207,7 +358,9 @@ type Whom = sd.Who
 func (c *Client) Kill(ctx context.Context, unit string, whom Whom, sig syscall.Signal) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if err := c.conn.KillUnitWithTarget(ctx, unit, whom, int32(sig)); err != nil {
+	if err := c.call(ctx, onceCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		return conn.KillUnitWithTarget(ctx, unit, whom, int32(sig))
+	}); err != nil {
 		return fmt.Errorf("kill %s: %w", unit, mapError(err))
 	}
 	return nil
@@ -218,7 +371,9 @@ func (c *Client) Kill(ctx context.Context, unit string, whom Whom, sig syscall.S
 func (c *Client) ResetFailed(ctx context.Context, unit string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	err := mapError(c.conn.ResetFailedUnitContext(ctx, unit))
+	err := mapError(c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		return conn.ResetFailedUnitContext(ctx, unit)
+	}))
 	if err != nil && !errors.Is(err, ErrNoSuchUnit) {
 		return fmt.Errorf("reset-failed %s: %w", unit, err)
 	}
@@ -229,7 +384,9 @@ func (c *Client) ResetFailed(ctx context.Context, unit string) error {
 func (c *Client) Freeze(ctx context.Context, unit string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if err := c.conn.FreezeUnit(ctx, unit); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		return conn.FreezeUnit(ctx, unit)
+	}); err != nil {
 		return fmt.Errorf("freeze %s: %w", unit, mapError(err))
 	}
 	return nil
@@ -239,7 +396,9 @@ func (c *Client) Freeze(ctx context.Context, unit string) error {
 func (c *Client) Thaw(ctx context.Context, unit string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if err := c.conn.ThawUnit(ctx, unit); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		return conn.ThawUnit(ctx, unit)
+	}); err != nil {
 		return fmt.Errorf("thaw %s: %w", unit, mapError(err))
 	}
 	return nil
@@ -251,7 +410,11 @@ func (c *Client) Status(ctx context.Context, unit string) (units.Status, error) 
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
 	st := units.Status{Unit: unit}
-	props, err := c.conn.GetAllPropertiesContext(ctx, unit)
+	var props map[string]any
+	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
+		props, err = conn.GetAllPropertiesContext(ctx, unit)
+		return err
+	})
 	if err != nil {
 		return st, fmt.Errorf("read state of %s: %w", unit, mapError(err))
 	}
@@ -274,7 +437,11 @@ func (c *Client) Status(ctx context.Context, unit string) (units.Status, error) 
 func (c *Client) NRestarts(ctx context.Context, unit string) (uint32, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	p, err := c.conn.GetServicePropertyContext(ctx, unit, "NRestarts")
+	var p *sd.Property
+	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
+		p, err = conn.GetServicePropertyContext(ctx, unit, "NRestarts")
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("read restarts of %s: %w", unit, mapError(err))
 	}
@@ -287,7 +454,11 @@ func (c *Client) NRestarts(ctx context.Context, unit string) (uint32, error) {
 func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[string]units.Status, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	list, err := c.conn.ListUnitsByNamesContext(ctx, unitNames)
+	var list []sd.UnitStatus
+	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
+		list, err = conn.ListUnitsByNamesContext(ctx, unitNames)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list units: %w", mapError(err))
 	}
@@ -311,6 +482,15 @@ func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[stri
 func (c *Client) Details(ctx context.Context, live, restartable []string) (map[string]units.Status, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
+	var out map[string]units.Status
+	err := c.call(ctx, readCall, func(_ *sd.Conn, bus *dbus.Conn) (err error) {
+		out, err = details(ctx, bus, live, restartable)
+		return err
+	})
+	return out, err
+}
+
+func details(ctx context.Context, bus *dbus.Conn, live, restartable []string) (map[string]units.Status, error) {
 	type query struct{ unit, prop string }
 	var queries []query
 	for _, u := range live {
@@ -326,7 +506,7 @@ func (c *Client) Details(ctx context.Context, live, restartable []string) (map[s
 	calls := make([]*dbus.Call, len(queries))
 	send := func(i int) {
 		q := queries[i]
-		obj := c.bus.Object("org.freedesktop.systemd1", dbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(q.unit)))
+		obj := bus.Object("org.freedesktop.systemd1", dbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(q.unit)))
 		calls[i] = obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, nil, "org.freedesktop.systemd1.Service", q.prop)
 	}
 	for i := range min(window, len(queries)) {
@@ -338,7 +518,9 @@ func (c *Client) Details(ctx context.Context, live, restartable []string) (map[s
 			send(i + window)
 		}
 		if call.Err != nil {
-			return nil, fmt.Errorf("read %s of %s: %w", q.prop, q.unit, mapError(call.Err))
+			// Unmapped, for call to see a dropped connection; the
+			// caller reads mapError's text through %w either way.
+			return nil, fmt.Errorf("read %s of %s: %w", q.prop, q.unit, call.Err)
 		}
 		var v dbus.Variant
 		if err := call.Store(&v); err != nil {
@@ -419,7 +601,9 @@ func collections(aux []units.Aux) []sd.PropertyCollection {
 func (c *Client) Reload(ctx context.Context) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if err := c.conn.ReloadContext(ctx); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		return conn.ReloadContext(ctx)
+	}); err != nil {
 		return fmt.Errorf("daemon-reload: %w", mapError(err))
 	}
 	return nil
@@ -429,7 +613,11 @@ func (c *Client) Reload(ctx context.Context) error {
 func (c *Client) TemplateInstalled(ctx context.Context) (bool, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	files, err := c.conn.ListUnitFilesByPatternsContext(ctx, nil, []string{units.Template})
+	var files []sd.UnitFile
+	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
+		files, err = conn.ListUnitFilesByPatternsContext(ctx, nil, []string{units.Template})
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("look for %s: %w", units.Template, mapError(err))
 	}
@@ -440,7 +628,10 @@ func (c *Client) TemplateInstalled(ctx context.Context) (bool, error) {
 func (c *Client) Disable(ctx context.Context, unitNames ...string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if _, err := c.conn.DisableUnitFilesContext(ctx, unitNames, false); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		_, err := conn.DisableUnitFilesContext(ctx, unitNames, false)
+		return err
+	}); err != nil {
 		return fmt.Errorf("disable %s: %w", strings.Join(unitNames, " "), mapError(err))
 	}
 	return nil
@@ -451,7 +642,11 @@ func (c *Client) Disable(ctx context.Context, unitNames ...string) error {
 func (c *Client) DropInPaths(ctx context.Context, unitName string) ([]string, error) {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	p, err := c.conn.GetUnitPropertyContext(ctx, unitName, "DropInPaths")
+	var p *sd.Property
+	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
+		p, err = conn.GetUnitPropertyContext(ctx, unitName, "DropInPaths")
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read drop-ins of %s: %w", unitName, mapError(err))
 	}

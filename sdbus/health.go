@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -13,7 +16,9 @@ import (
 func (c *Client) AttachProcesses(ctx context.Context, unit, subcgroup string, pids ...uint32) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if err := c.conn.AttachProcessesToUnit(ctx, unit, subcgroup, pids); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		return conn.AttachProcessesToUnit(ctx, unit, subcgroup, pids)
+	}); err != nil {
 		return fmt.Errorf("attach to %s: %w", unit, mapError(err))
 	}
 	return nil
@@ -24,7 +29,10 @@ func (c *Client) AttachProcesses(ctx context.Context, unit, subcgroup string, pi
 func (c *Client) StopNoWait(ctx context.Context, unit string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if _, err := c.conn.StopUnitContext(ctx, unit, "replace", nil); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		_, err := conn.StopUnitContext(ctx, unit, "replace", nil)
+		return err
+	}); err != nil {
 		return fmt.Errorf("stop %s: %w", unit, mapError(err))
 	}
 	return nil
@@ -36,7 +44,12 @@ func (c *Client) StopNoWait(ctx context.Context, unit string) error {
 func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	_, err := c.conn.StartTransientUnitAux(ctx, unit, "replace", properties(props), collections(aux), nil)
+	// Not made again after a dropped connection (onceCall): the unit
+	// may exist then, and its caller tells its own from a stale one.
+	err := c.call(ctx, onceCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		_, err := conn.StartTransientUnitAux(ctx, unit, "replace", properties(props), collections(aux), nil)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", unit, mapError(err))
 	}
@@ -47,7 +60,10 @@ func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []
 func (c *Client) StartNoWait(ctx context.Context, unit string) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	if _, err := c.conn.StartUnitContext(ctx, unit, "replace", nil); err != nil {
+	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
+		_, err := conn.StartUnitContext(ctx, unit, "replace", nil)
+		return err
+	}); err != nil {
 		return fmt.Errorf("start %s: %w", unit, mapError(err))
 	}
 	return nil
