@@ -67,8 +67,9 @@ type Healths interface {
 
 // Locks serialise the commands on one container.
 type Locks interface {
-	// Lock waits until the container's lock is free or ctx ends. It fails
-	// with ErrNoSuchContainer once the container is gone.
+	// Lock waits until the container's lock is free or ctx ends (a ctx
+	// already done: one try). It fails with ErrNoSuchContainer once the
+	// container is gone.
 	Lock(ctx context.Context, name string) (unlock func(), err error)
 }
 

@@ -151,11 +151,27 @@ func TestCompatRunRmAttached(t *testing.T) {
 	// The attached CLI killed: the unit removes the container itself.
 	name = e.name("rm-orphan")
 	c := e.cmd("run", "--rm", "--name", name, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	// A file, not a pipe: the container holds the CLI's output open, and
+	// a pipe would keep Wait waiting for it.
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	c.Stdout, c.Stderr = out, out
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// A failure below must not leave the attached CLI behind.
-	defer c.Process.Kill()
+	// A failure below must neither leave the attached CLI behind nor
+	// leave it unreaped for the next test's process checks to find.
+	defer func() {
+		_ = c.Process.Kill()
+		_ = c.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(out.Name())
+			t.Logf("the attached run printed: %q", b)
+		}
+	}()
 	e.waitStatus(name, "running", 10*time.Second)
 	_ = c.Process.Kill()
 	_ = c.Wait()

@@ -77,8 +77,22 @@ func (s *Supervisor) refreshBoot() error {
 
 // refreshContainer clears what an earlier boot left of one container.
 // A container started in this boot (its unit's prepare step writes the
-// boot ID before anything else) is left alone.
+// boot ID before anything else) is left alone, and so is one another
+// command holds: that command is of this boot, and may be writing the
+// container's runtime files as its start (which records the boot ID
+// only once the unit is under way).
 func (s *Supervisor) refreshContainer(name, bootID string) error {
+	// A done context: one try, no wait.
+	busy, cancel := context.WithCancel(context.Background())
+	cancel()
+	unlock, err := s.store.Lock(busy, name)
+	if errors.Is(err, context.Canceled) || errors.Is(err, container.ErrNoSuchContainer) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := s.store.State(name)
 	if err != nil || st.BootID == bootID {
 		return err
