@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -553,4 +554,135 @@ func TestFaultFrozenBus(t *testing.T) {
 	thaw()
 	e.checkInvariants("bus daemon thawed")
 	e.checkNoLeaks("frozen bus")
+}
+
+// Scenario 5, systemd's half: with systemd itself frozen (its cgroup's
+// v2 freezer, in either layout), every command that needs it fails with
+// an error that says so and what to do, instead of waiting out the call
+// timeout; none asks systemd for anything meanwhile, so nothing happens
+// behind the command's back once systemd is thawed.
+func TestFaultFrozenSystemd(t *testing.T) {
+	e := newEnv(t)
+	running, stopped := e.name("frz-run"), e.name("frz-stopped")
+	e.must("run", "-d", "--name", running, "--restart", "always", "--rootfs", rootfs, "--", "sleep", "600")
+	e.must("create", "--name", stopped, "--rootfs", rootfs, "--", "sleep", "600")
+	unit := e.inspect(running).Unit
+	pid := unitProperty(t, unit, "MainPID")
+
+	freeze := systemdFreezer(t)
+	if err := os.WriteFile(freeze, []byte("1"), 0o644); err != nil {
+		t.Fatalf("freeze systemd: %v", err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			if err := os.WriteFile(freeze, []byte("0"), 0o644); err != nil {
+				t.Errorf("thaw systemd: %v", err)
+			}
+			thawed = true
+		}
+	}
+	defer thaw()
+	e.waitFor("systemd to be frozen", 10*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(filepath.Dir(freeze), "cgroup.events"))
+		return strings.Contains(string(b), "frozen 1")
+	})
+
+	made := e.name("frz-new")
+	for _, c := range []struct {
+		args []string
+		name string // the container the error must name, if any
+	}{
+		{[]string{"ps", "-a"}, ""},
+		{[]string{"stop", running}, running},
+		{[]string{"rm", "-f", running}, running},
+		{[]string{"start", stopped}, stopped},
+		{[]string{"run", "-d", "--name", made, "--rootfs", rootfs, "--", "sleep", "600"}, made},
+	} {
+		cmd := e.cmd(c.args...)
+		began := time.Now()
+		// A hang guard, not a timed assert: before, each of these waited
+		// out the 30 s call timeout (run -d twice over).
+		guard := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+		out, err := cmd.CombinedOutput()
+		guard.Stop()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 125 {
+			t.Errorf("%v with systemd frozen: %v: %s; want exit 125", c.args, err, out)
+		}
+		msg := string(out)
+		if !strings.Contains(msg, "systemd cannot answer: its process (PID 1) is frozen") || !strings.Contains(msg, "echo 0 > "+freeze) || !strings.Contains(msg, c.name) {
+			t.Errorf("%v with systemd frozen said %q; want it to name %q, say systemd is frozen and how to thaw it", c.args, msg, c.name)
+		}
+		t.Logf("%v with systemd frozen: %v: %s", c.args[0], time.Since(began).Round(time.Millisecond), strings.TrimSpace(msg))
+	}
+	thaw()
+
+	// Frozen while a command waits for systemd: the wait ends as soon as
+	// the command sees it, not at the call timeout.
+	stubbornName := e.name("frz-stubborn")
+	e.must("run", "-d", "--name", stubbornName, "--rootfs", rootfs, "--", "sh", "-c", stubborn)
+	stopping := e.cmd("stop", "-t", "600", stubbornName)
+	var stopOut bytes.Buffer
+	stopping.Stdout, stopping.Stderr = &stopOut, &stopOut
+	if err := stopping.Start(); err != nil {
+		t.Fatal(err)
+	}
+	guard := time.AfterFunc(time.Minute, func() { stopping.Process.Kill() })
+	defer guard.Stop()
+	stubbornUnit := e.inspect(stubbornName).Unit
+	e.waitFor(stubbornName+" to be stopping", 10*time.Second, func() bool {
+		return unitProperty(t, stubbornUnit, "ActiveState") == "deactivating"
+	})
+	thawed = false
+	if err := os.WriteFile(freeze, []byte("1"), 0o644); err != nil {
+		t.Fatalf("freeze systemd: %v", err)
+	}
+	began := time.Now()
+	err := stopping.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 125 || !strings.Contains(stopOut.String(), "is frozen by "+freeze) {
+		t.Errorf("stop waiting when systemd froze: %v: %s; want exit 125 saying systemd is frozen", err, stopOut.String())
+	}
+	t.Logf("stop waiting when systemd froze: ended %v after the freeze: %s", time.Since(began).Round(time.Millisecond), strings.TrimSpace(stopOut.String()))
+	thaw()
+
+	// Nothing was asked of systemd: the running container runs on, the
+	// stopped one stays stopped, and run -d made nothing.
+	if got := unitProperty(t, unit, "MainPID"); got != pid {
+		t.Errorf("%s: MainPID %s after the refused stop and rm, was %s", running, got, pid)
+	}
+	if st := e.inspect(running).State.Status; st != "running" {
+		t.Errorf("%s is %s after the refused stop and rm", running, st)
+	}
+	if st := e.inspect(stopped).State.Status; st != "created" {
+		t.Errorf("%s is %s after the refused start", stopped, st)
+	}
+	if !e.gone(made) {
+		t.Errorf("run -d with systemd frozen left %s", made)
+	}
+	e.checkInvariants("systemd thawed")
+	e.checkNoLeaks("frozen systemd")
+}
+
+// systemdFreezer is the cgroup.freeze file of the box's systemd (PID 1),
+// in the v2 hierarchy of either layout.
+func systemdFreezer(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/1/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if path, ok := strings.CutPrefix(line, "0::"); ok {
+			for _, top := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+				f := filepath.Join(top, path, "cgroup.freeze")
+				if _, err := os.Stat(f); err == nil {
+					return f
+				}
+			}
+		}
+	}
+	t.Skipf("no v2 freezer for PID 1 (%q)", b)
+	return ""
 }

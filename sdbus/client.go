@@ -61,10 +61,16 @@ func Connect(ctx context.Context) (*Client, error) {
 		// The bus would let a user connect and then refuse each call.
 		return nil, fmt.Errorf("%w: ctr-unit manages system services and must run as root", ErrNoSystemd)
 	}
+	// A systemd that cannot answer fails the command before anything is
+	// asked of it: a request sent would be carried out once it answers
+	// again, after the command had reported failure.
+	if err := systemdStuck(); err != nil {
+		return nil, err
+	}
 	bus, err := connectBus(ctx)
 	if err != nil {
 		var perr error
-		if bus, perr = dialPrivate(ctx, ctx); perr != nil {
+		if bus, perr = dialOwn(ctx); perr != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoSystemd, errors.Join(err, perr))
 		}
 	}
@@ -133,6 +139,15 @@ func dialPrivate(life, bound context.Context) (*dbus.Conn, error) {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// dialOwn is dialPrivate for a connection that lives as long as ctx,
+// waiting for systemd's answer as a call does (bounded).
+func dialOwn(ctx context.Context) (*dbus.Conn, error) {
+	bound, cancel := bounded(ctx)
+	defer cancel()
+	conn, err := dialPrivate(ctx, bound)
+	return conn, stuckCause(bound, err)
 }
 
 // Close closes the connection.
@@ -233,32 +248,27 @@ func disconnected(err error) bool {
 const callAttempts = 3
 
 // call runs fn on the connection in use and, while retryAfter says so,
-// again on a new one. fn's error comes back as D-Bus gave it.
+// again on a new one. fn's error comes back as D-Bus gave it, or as
+// ErrSystemdStuck if ctx (from bounded) ended because systemd cannot
+// answer.
 func (c *Client) call(ctx context.Context, kind callKind, fn func(conn *sd.Conn, bus *dbus.Conn) error) error {
 	conn, bus := c.current()
 	err := fn(conn, bus)
 	for attempt := 1; attempt < callAttempts && retryAfter(err, kind); attempt++ {
 		if rerr := c.redial(ctx, conn); rerr != nil {
-			return fmt.Errorf("%w (connecting again: %w)", err, rerr)
+			return stuckCause(ctx, fmt.Errorf("%w (connecting again: %w)", err, rerr))
 		}
 		conn, bus = c.current()
 		err = fn(conn, bus)
 	}
-	return err
-}
-
-func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, CallTimeout)
+	return stuckCause(ctx, err)
 }
 
 // job runs a start, stop or restart job that start queues and waits for
 // its result; a connection systemd dropped meanwhile is made again and
 // the job queued once more (call).
 func (c *Client) job(ctx context.Context, what string, kind callKind, start func(conn *sd.Conn, ch chan<- string) (int, error)) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	err := c.call(ctx, kind, func(conn *sd.Conn, bus *dbus.Conn) error {
 		return waitJob(ctx, bus, func(ch chan<- string) (int, error) { return start(conn, ch) })
@@ -356,7 +366,7 @@ type Whom = sd.Who
 
 // Kill signals the unit's main process or all of its processes.
 func (c *Client) Kill(ctx context.Context, unit string, whom Whom, sig syscall.Signal) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, onceCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		return conn.KillUnitWithTarget(ctx, unit, whom, int32(sig))
@@ -369,7 +379,7 @@ func (c *Client) Kill(ctx context.Context, unit string, whom Whom, sig syscall.S
 // ResetFailed forgets a failed unit so its name can be used again. A unit
 // that is not loaded is not an error.
 func (c *Client) ResetFailed(ctx context.Context, unit string) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	err := mapError(c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		return conn.ResetFailedUnitContext(ctx, unit)
@@ -382,7 +392,7 @@ func (c *Client) ResetFailed(ctx context.Context, unit string) error {
 
 // Freeze freezes every process of unit (cgroup v2 only).
 func (c *Client) Freeze(ctx context.Context, unit string) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		return conn.FreezeUnit(ctx, unit)
@@ -394,7 +404,7 @@ func (c *Client) Freeze(ctx context.Context, unit string) error {
 
 // Thaw thaws unit.
 func (c *Client) Thaw(ctx context.Context, unit string) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		return conn.ThawUnit(ctx, unit)
@@ -407,7 +417,7 @@ func (c *Client) Thaw(ctx context.Context, unit string) error {
 // Status reads a unit's state. A unit systemd does not know yields a
 // Status with LoadState "not-found" and no error.
 func (c *Client) Status(ctx context.Context, unit string) (units.Status, error) {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	st := units.Status{Unit: unit}
 	var props map[string]any
@@ -435,7 +445,7 @@ func (c *Client) Status(ctx context.Context, unit string) (units.Status, error) 
 
 // NRestarts reads how often systemd restarted unit (0 if not loaded).
 func (c *Client) NRestarts(ctx context.Context, unit string) (uint32, error) {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	var p *sd.Property
 	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
@@ -452,7 +462,7 @@ func (c *Client) NRestarts(ctx context.Context, unit string) (uint32, error) {
 // ActiveStates returns ActiveState and SubState for many units in one call;
 // units systemd does not know are missing from the map.
 func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[string]units.Status, error) {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	var list []sd.UnitStatus
 	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
@@ -480,7 +490,7 @@ func (c *Client) ActiveStates(ctx context.Context, unitNames []string) (map[stri
 // trip each (a GetAll of a service would return over a hundred
 // properties, most of them unused).
 func (c *Client) Details(ctx context.Context, live, restartable []string) (map[string]units.Status, error) {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	var out map[string]units.Status
 	err := c.call(ctx, readCall, func(_ *sd.Conn, bus *dbus.Conn) (err error) {
@@ -599,7 +609,7 @@ func collections(aux []units.Aux) []sd.PropertyCollection {
 // Reload makes systemd re-read unit files and drop-ins (daemon-reload),
 // and rerun the generators.
 func (c *Client) Reload(ctx context.Context) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		return conn.ReloadContext(ctx)
@@ -611,7 +621,7 @@ func (c *Client) Reload(ctx context.Context) error {
 
 // TemplateInstalled reports whether systemd finds units.Template on disk.
 func (c *Client) TemplateInstalled(ctx context.Context) (bool, error) {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	var files []sd.UnitFile
 	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {
@@ -626,7 +636,7 @@ func (c *Client) TemplateInstalled(ctx context.Context) (bool, error) {
 
 // Disable removes the enablement symlinks of unitNames, if any.
 func (c *Client) Disable(ctx context.Context, unitNames ...string) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		_, err := conn.DisableUnitFilesContext(ctx, unitNames, false)
@@ -640,7 +650,7 @@ func (c *Client) Disable(ctx context.Context, unitNames ...string) error {
 // DropInPaths lists the drop-ins systemd applied to unitName when it
 // loaded it.
 func (c *Client) DropInPaths(ctx context.Context, unitName string) ([]string, error) {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	var p *sd.Property
 	err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) (err error) {

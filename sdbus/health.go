@@ -14,7 +14,7 @@ import (
 // ("/health") of a delegated unit; the subcgroup must exist. systemd then
 // counts the processes as the unit's, notifications included.
 func (c *Client) AttachProcesses(ctx context.Context, unit, subcgroup string, pids ...uint32) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		return conn.AttachProcessesToUnit(ctx, unit, subcgroup, pids)
@@ -27,7 +27,7 @@ func (c *Client) AttachProcesses(ctx context.Context, unit, subcgroup string, pi
 // StopNoWait queues a stop job for unit and returns without waiting for
 // it: for a caller that the stop itself may end.
 func (c *Client) StopNoWait(ctx context.Context, unit string) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		_, err := conn.StopUnitContext(ctx, unit, "replace", nil)
@@ -42,7 +42,7 @@ func (c *Client) StopNoWait(ctx context.Context, unit string) error {
 // started) and queues its start without waiting for it: for a caller the
 // start job is ordered after.
 func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	// Not made again after a dropped connection (onceCall): the unit
 	// may exist then, and its caller tells its own from a stale one.
@@ -58,7 +58,7 @@ func (c *Client) StartTransientNoWait(ctx context.Context, unit string, props []
 
 // StartNoWait queues a start job for unit without waiting for it.
 func (c *Client) StartNoWait(ctx context.Context, unit string) error {
-	ctx, cancel := withTimeout(ctx)
+	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if err := c.call(ctx, readCall, func(conn *sd.Conn, _ *dbus.Conn) error {
 		_, err := conn.StartUnitContext(ctx, unit, "replace", nil)

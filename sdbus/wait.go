@@ -15,7 +15,7 @@ func (c *Client) WaitInactive(ctx context.Context, unit string) error {
 	// A connection of our own, so its signal channel sees the unit's
 	// PropertiesChanged. systemd sends every signal to each private-socket
 	// peer, so no match rule or Subscribe is needed.
-	conn, err := dialPrivate(ctx, ctx)
+	conn, err := dialOwn(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}

@@ -29,7 +29,7 @@ const unitPathPrefix = "/org/freedesktop/systemd1/unit/"
 // with no match rule. Nothing is polled.
 // The channel has room for bursts; the caller must keep reading.
 func (c *Client) Watch(ctx context.Context, match func(unit string) bool) (<-chan Change, error) {
-	conn, err := dialPrivate(ctx, ctx)
+	conn, err := dialOwn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoSystemd, err)
 	}

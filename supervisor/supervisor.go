@@ -141,6 +141,14 @@ func (s *Supervisor) sd(ctx context.Context) (Systemd, error) {
 	return s.systemd, nil
 }
 
+// Connect connects to systemd now rather than at the first call that
+// needs it: a run calls it before it creates anything, so that a systemd
+// it cannot reach (or that cannot answer) fails the run with nothing made.
+func (s *Supervisor) Connect(ctx context.Context) error {
+	_, err := s.sd(ctx)
+	return err
+}
+
 // runc finds runc once: a missing runc is a clear error before anything
 // changes, not a failed unit.
 func (s *Supervisor) runc() (*ociruntime.Runc, error) {

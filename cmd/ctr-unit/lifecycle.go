@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -106,6 +107,9 @@ func (a *app) runCommand() *cobra.Command {
 			sv, err := a.supervisorFor(nameScope(r))
 			if err != nil {
 				return err
+			}
+			if err := sv.Connect(cmd.Context()); err != nil {
+				return naming(r.Name, err)
 			}
 			if detach {
 				return runDetached(cmd.Context(), sv, r)
@@ -248,12 +252,22 @@ func eachName(names []string, fn func(string) error) error {
 	var errs []error
 	for _, n := range names {
 		if err := fn(n); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, naming(n, err))
 			continue
 		}
 		fmt.Println(n)
 	}
 	return errors.Join(errs...)
+}
+
+// naming makes sure an error about container name says which container
+// it is about: most do already; one from systemd's side (it cannot be
+// reached) does not.
+func naming(name string, err error) error {
+	if name == "" || strings.Contains(err.Error(), name) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // perName is a command that does one thing to each named container.
@@ -351,7 +365,7 @@ func removeAll(ctx context.Context, sv *supervisor.Supervisor, names []string, f
 			err = fmt.Errorf("no container with name or ID %q found: %w", n, container.ErrNoSuchContainer)
 		}
 		code = removeCode(code, err, container.ErrNoSuchContainer, supervisor.ErrRunning)
-		errs = append(errs, err)
+		errs = append(errs, naming(n, err))
 	}
 	if len(errs) == 0 {
 		return nil
