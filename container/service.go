@@ -39,9 +39,12 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		Description: "ctr-unit container " + name,
 		Slice:       unitstep.Slice,
 		// ctr-unit-step does the start unless checks are to be scheduled
-		// once the container runs, or an image layer is to be mounted
-		// first, which take ctr-unit.
-		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks() && !cfg.hasLayer(), name),
+		// once the container runs, which takes ctr-unit. An image
+		// container's layer is mounted by whoever wrote the bundle (the
+		// CLI, or the prepare step); when the unit restarts after its
+		// stop step unmounted it, ctr-unit-step hands over to ctr-unit's
+		// start, which mounts it (unitstep.WriteLayerRoot).
+		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks(), name),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
 		// steps use the manager's socket directly (sdnotify).

@@ -76,8 +76,10 @@ func TestBuildServiceOfTemplateAndImage(t *testing.T) {
 	if !slices.Equal(pre, []unitstep.Name{unitstep.Prepare}) {
 		t.Errorf("start-pre steps %v", pre)
 	}
-	if s.ExecStart[0] != leanSteps.Full {
-		t.Errorf("an image container's start %v: ctr-unit mounts the layer", s.ExecStart)
+	// Prepare (ctr-unit) writes the bundle and mounts the layer: the
+	// start is the lean one's.
+	if s.ExecStart[0] != leanSteps.Lean {
+		t.Errorf("an image container's start %v: the lean step starts it", s.ExecStart)
 	}
 	if !slices.Equal(s.After, []string{"ctr@db.service", NetworkOnline}) || !slices.Equal(s.Wants, []string{NetworkOnline}) {
 		t.Errorf("after %v wants %v", s.After, s.Wants)
@@ -89,7 +91,8 @@ func TestBuildServiceOfTemplateAndImage(t *testing.T) {
 }
 
 // ctr-unit does a step itself where the lean binary cannot (an image's
-// layer to unmount, checks to schedule) or is not installed.
+// layer to unmount, checks to schedule) or is not installed; the layer is
+// mounted by whoever wrote the bundle, so the start is lean.
 func TestStepsFallBackToCtrUnit(t *testing.T) {
 	plain := &Config{Name: "web", Unit: "ctr-web.service"}
 	image := &Config{Name: "web", Unit: "ctr-web.service", Image: "busybox", LayerID: "abc"}
@@ -103,7 +106,7 @@ func TestStepsFallBackToCtrUnit(t *testing.T) {
 		start, stop string
 	}{
 		{"plain", leanSteps, plain, leanSteps.Lean, leanSteps.Lean},
-		{"image", leanSteps, image, leanSteps.Full, leanSteps.Full},
+		{"image", leanSteps, image, leanSteps.Lean, leanSteps.Full},
 		{"checked", leanSteps, checked, leanSteps.Full, leanSteps.Lean},
 		{"without ctr-unit-step", noLean, plain, leanSteps.Full, leanSteps.Full},
 		{"for another machine", leanSteps.WithoutLean(), plain, leanSteps.Full, leanSteps.Full},

@@ -54,6 +54,19 @@ func (s *Store) Unmount(id string, all bool) error {
 	}
 }
 
+// MountedAt says where the layer is mounted, as the store counts it; ""
+// if it is not.
+func (s *Store) MountedAt(id string) (string, error) {
+	l, err := s.s.Layer(id)
+	if err != nil {
+		return "", s.notFound(id, err)
+	}
+	if l.MountCount == 0 {
+		return "", nil
+	}
+	return l.MountPoint, nil
+}
+
 // Mounted tells how many times the layer is mounted.
 func (s *Store) Mounted(id string) (int, error) {
 	n, err := s.s.Mounted(id)

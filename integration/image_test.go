@@ -219,6 +219,11 @@ func TestImageContainerRestartedBySystemdHasOneMount(t *testing.T) {
 	e.must("run", "-d", "--name", name, "--restart", "on-failure:5", "app:1", "sh", "-c",
 		`echo x >> /count; [ "$(wc -l < /count)" -ge 3 ] || exit 1; trap "exit 0" TERM; sleep 1000 & wait`)
 	layer, driver := e.record(name)
+	// The lean step starts it: each restart after the stop step unmounted
+	// the layer hands over to ctr-unit's start, which mounts it again.
+	if start := unitProperty(t, e.inspect(name).Unit, "ExecStart"); !strings.Contains(start, "ctr-unit-step") {
+		t.Errorf("the unit's start is not the lean step's: %s", start)
+	}
 	e.waitFor("two restarts", 20*time.Second, func() bool {
 		c := e.inspect(name)
 		return c.State.Status == "running" && c.RestartCount == 2

@@ -230,30 +230,48 @@ func LookupUser(root, spec string) (uid, gid uint32, err error) {
 	return uint32(u.Uid), uint32(u.Gid), nil
 }
 
-// MountRoot is an image container's mount step (ExecStartPre): it mounts
-// the container's layer and points the bundle's root at it. The stop step
-// unmounts it (Release), however the container stopped.
-func (f *FS) MountRoot(cfg *container.Config, bundle string) error {
+// MountLayer mounts an image container's layer, unless it is mounted
+// already (a start after a failed one), and returns where, and whether
+// that is a mount of its own (vfs's is a plain directory); "" for a
+// container without a layer. The unit's stop step unmounts it (Release).
+func (f *FS) MountLayer(cfg *container.Config) (dir string, mounted bool, err error) {
 	if cfg.LayerID == "" {
-		return nil
+		return "", false, nil
 	}
 	store, err := f.Images(cfg.StorageDriver)
 	if err != nil {
-		return fmt.Errorf("container %s: %w", cfg.Name, err)
+		return "", false, fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
-	// A start after a failed one may find the layer still mounted: one
-	// mount per run, so the stop step's unmount leaves none.
-	if n, err := store.Mounted(cfg.LayerID); err == nil && n > 0 {
+	if dir, err = store.MountedAt(cfg.LayerID); err != nil {
+		return "", false, fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	if dir != "" && unitstep.IsMountpoint(dir) {
+		return dir, true, nil
+	}
+	if dir != "" {
+		// Counted as mounted, yet not (unmounted by hand): count it
+		// again from nothing, so that the stop step's unmount leaves none.
 		if err := store.Unmount(cfg.LayerID, true); err != nil {
-			return fmt.Errorf("container %s: %w", cfg.Name, err)
+			return "", false, fmt.Errorf("container %s: %w", cfg.Name, err)
 		}
 	}
-	dir, err := store.Mount(cfg.LayerID)
-	if err != nil {
-		return fmt.Errorf("container %s: %w (ctr-unit rm and create it again if its layer is gone)", cfg.Name, err)
+	if dir, err = store.Mount(cfg.LayerID); err != nil {
+		return "", false, fmt.Errorf("container %s: %w (ctr-unit rm and create it again if its layer is gone)", cfg.Name, err)
+	}
+	return dir, unitstep.IsMountpoint(dir), nil
+}
+
+// MountRoot is MountLayer for a bundle written already: the start step of
+// a container with scheduled checks, the start step the lean one hands
+// over to when the layer is not mounted, and mount-rootfs of units of
+// older versions point its root at the layer.
+func (f *FS) MountRoot(cfg *container.Config, bundle string) error {
+	dir, _, err := f.MountLayer(cfg)
+	if err != nil || dir == "" {
+		return err
 	}
 	if err := ociruntime.SetRoot(bundle, dir); err != nil {
-		_ = store.Unmount(cfg.LayerID, true)
+		_ = f.Release(cfg)
 		return fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
 	return nil

@@ -35,6 +35,20 @@ func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) err
 	if err != nil {
 		return err
 	}
+	// An image container's root is its layer's mount, made here so that
+	// the unit's start step needs no image store; where the layer is not
+	// mounted when it runs (systemd restarted the unit after its stop
+	// step unmounted it), it hands over to ctr-unit's, which mounts it.
+	root, mounted, err := s.fs.MountLayer(cfg)
+	if err != nil {
+		return err
+	}
+	if root != "" {
+		spec.Root.Path = root
+	}
+	if err := unitstep.WriteLayerRoot(bundle, root, mounted, s.steps.Argv(unitstep.Start, false, cfg.Name)); err != nil {
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
 	dirs := cfg.HooksDirs
 	if len(dirs) == 0 {
 		dirs = s.hookDirs

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -50,6 +51,16 @@ func (s Steps) Start(name string) ([]string, error) {
 		return nil, err
 	}
 	return s.Runc.StartArgv(name), nil
+}
+
+// IsMountpoint tells a mounted directory from a plain one: a mount's
+// root is on another device than its parent.
+func IsMountpoint(dir string) bool {
+	var st, parent syscall.Stat_t
+	if syscall.Stat(dir, &st) != nil || syscall.Stat(filepath.Dir(dir), &parent) != nil {
+		return false
+	}
+	return st.Dev != parent.Dev
 }
 
 // StartCreated lets the init of created container name, process pid, run

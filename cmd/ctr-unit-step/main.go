@@ -55,7 +55,12 @@ func run(args []string) error {
 		if runcErr != nil {
 			return runcErr
 		}
-		argv, err := steps.Start(call.Container)
+		// An image container's layer unmounted since the bundle was
+		// written: ctr-unit's start step mounts it and starts.
+		argv, err := steps.LayerUnmounted(call.Container)
+		if err == nil && argv == nil {
+			argv, err = steps.Start(call.Container)
+		}
 		if err != nil || argv == nil {
 			return err
 		}
