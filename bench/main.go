@@ -19,6 +19,7 @@ import (
 	"github.com/ctr-unit/ctr-unit/buildtags"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/ociruntime/seccomp"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -35,6 +36,8 @@ type bench struct {
 	// settle is the pause before every timed start and stop of the
 	// settled figures (see lifecycleFigures).
 	settle time.Duration
+	// seccomp converts the default profile once for the floor's bundles.
+	seccomp seccomp.Profiles
 }
 
 func main() {
@@ -165,6 +168,11 @@ func (b *bench) floorOnce(i int, settle time.Duration) (start, stop time.Duratio
 		Rootfs: b.rootfs, Args: termable, HostNetwork: true,
 		CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",
 	})
+	// The same container as ctr-unit's: with the default seccomp filter,
+	// which runc compiles at every start.
+	filter, err := b.seccomp.For(seccomp.Default, spec)
+	must(err)
+	spec.Linux.Seccomp = filter
 	must(ociruntime.WriteBundle(bundle, spec))
 	pid := filepath.Join(bundle, "pid")
 	time.Sleep(settle)
