@@ -131,18 +131,25 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	if err != nil {
 		return nil, err
 	}
+	read := make([]*container.Config, len(names))
+	err = eachParallel(len(names), func(i int) error {
+		cfg, err := s.store.Config(names[i])
+		if errors.Is(err, container.ErrNoSuchContainer) {
+			return nil // removed meanwhile
+		}
+		read[i] = cfg
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	configs := make([]*container.Config, 0, len(names))
 	unitNames := make([]string, 0, len(names))
-	for _, n := range names {
-		cfg, err := s.store.Config(n)
-		if errors.Is(err, container.ErrNoSuchContainer) {
-			continue // removed meanwhile
+	for _, cfg := range read {
+		if cfg != nil {
+			configs = append(configs, cfg)
+			unitNames = append(unitNames, cfg.Unit)
 		}
-		if err != nil {
-			return nil, err
-		}
-		configs = append(configs, cfg)
-		unitNames = append(unitNames, cfg.Unit)
 	}
 	failed, err := s.pullFailedInfos(ctx, names, all)
 	if err != nil || len(configs) == 0 {
