@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test fuzz fuzz-ci faults net-cycles integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale demo deps install deb clean
+.PHONY: all build test unit-test fuzz fuzz-ci faults net-cycles integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale bench-ps demo deps install deb clean
 
 all: build
 
@@ -104,6 +104,12 @@ SCALE_N ?= 10,100,500
 bench-scale: deps
 	@dpkg -s podman >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman; }
 	$(GO) run ./bench/scale -n $(SCALE_N) -box $(BOX)-sc -out bench-scale.md
+
+# ps's own cost with 500 containers defined in files, all running, without
+# a box: Refresh and List as ps -a calls them, against a fake systemd
+# (supervisor/scale_test.go). bench-scale times the command in a box.
+bench-ps:
+	$(GO) test -run '^$$' -bench 'List500' -benchtime 30x -count 5 ./supervisor
 
 demo: deps build
 	hack/demo

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ctr-unit/ctr-unit/smallfile"
 )
 
 // The wait loops here are ours rather than containerd/cgroups': its v1
@@ -65,17 +67,17 @@ func (f freezer) request(frozen bool) error {
 
 func (f freezer) state() (string, error) {
 	if !f.v2 {
-		data, err := os.ReadFile(filepath.Join(f.dir, "freezer.state"))
+		data, err := smallfile.Read(filepath.Join(f.dir, "freezer.state"))
 		if err != nil {
 			return "", err
 		}
 		return parseV1FreezerState(string(data))
 	}
-	freeze, err := os.ReadFile(filepath.Join(f.dir, "cgroup.freeze"))
+	freeze, err := smallfile.Read(filepath.Join(f.dir, "cgroup.freeze"))
 	if err != nil {
 		return "", err
 	}
-	events, err := os.ReadFile(filepath.Join(f.dir, "cgroup.events"))
+	events, err := smallfile.Read(filepath.Join(f.dir, "cgroup.events"))
 	if err != nil {
 		return "", err
 	}

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/ctr-unit/ctr-unit/smallfile"
 )
 
 // v1 reports "no memory limit" as PAGE_COUNTER_MAX pages in bytes, which
@@ -78,7 +79,7 @@ func v2FreezerState(freeze, events string) string {
 // readUintFile reads a single-number cgroup file. ok is false when the
 // file does not exist, i.e. the controller is absent from this cgroup.
 func readUintFile(file string) (n uint64, ok bool, err error) {
-	data, err := os.ReadFile(file)
+	data, err := smallfile.Read(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}

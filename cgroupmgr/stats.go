@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
+
+	"github.com/ctr-unit/ctr-unit/smallfile"
 )
 
 // Stats is a snapshot of a container cgroup. A Has flag is false when the
@@ -75,7 +76,7 @@ func readStatsV1(root, path string, st *Stats) error {
 }
 
 func readCPUV2(dir string, st *Stats) error {
-	data, err := os.ReadFile(filepath.Join(dir, "cpu.stat"))
+	data, err := smallfile.Read(filepath.Join(dir, "cpu.stat"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -93,7 +94,7 @@ func readMemory(dir, usageFile, limitFile string, st *Stats) error {
 		return err
 	}
 	st.MemoryBytes, st.HasMemory = n, true
-	data, err := os.ReadFile(filepath.Join(dir, limitFile))
+	data, err := smallfile.Read(filepath.Join(dir, limitFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

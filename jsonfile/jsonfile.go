@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/ctr-unit/ctr-unit/smallfile"
 )
 
 // ErrEmpty means a record file is there but empty.
@@ -63,7 +65,7 @@ func marshal(v any) ([]byte, error) {
 
 // Read reads a record into v. An empty file is ErrEmpty.
 func Read(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := smallfile.Read(path)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/smallfile"
 )
 
 var (
@@ -123,22 +125,15 @@ func (r *Runc) run(ctx context.Context, id string, args ...string) (string, erro
 // RunningInit reads the pid runc create wrote to pidFile and says whether
 // that process is alive, with the file's time: when the init was created.
 func RunningInit(pidFile string) (pid int, created time.Time, alive bool) {
-	f, err := os.Open(pidFile)
+	data, mod, err := smallfile.ReadWithModTime(pidFile)
 	if err != nil {
 		return 0, time.Time{}, false
 	}
-	defer f.Close()
-	var buf [32]byte
-	n, _ := f.Read(buf[:])
-	pid, err = strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || pid <= 0 || unix.Kill(pid, 0) != nil {
 		return 0, time.Time{}, false
 	}
-	info, err := f.Stat()
-	if err != nil {
-		return 0, time.Time{}, false
-	}
-	return pid, info.ModTime(), true
+	return pid, mod, true
 }
 
 // Zombie reports whether process pid has exited but is not reaped yet

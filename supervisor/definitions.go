@@ -219,6 +219,11 @@ func (s *Supervisor) sourceStamp(path string) string {
 	if unix.Stat(path, &st) != nil {
 		return ""
 	}
+	return fmt.Sprintf("%d.%d.%d.%d.%d/%s", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), s.binaryStamp())
+}
+
+// binaryStamp is the ctr-unit binary's part of sourceStamp, found once.
+func (s *Supervisor) binaryStamp() string {
 	if s.binStamp == "" {
 		s.binStamp = "-"
 		var bin unix.Stat_t
@@ -226,7 +231,15 @@ func (s *Supervisor) sourceStamp(path string) string {
 			s.binStamp = fmt.Sprintf("%d.%d.%d.%d", bin.Dev, bin.Ino, bin.Size, bin.Mtim.Nano())
 		}
 	}
-	return fmt.Sprintf("%d.%d.%d.%d.%d/%s", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), s.binStamp)
+	return s.binStamp
+}
+
+// recordFresh says whether syncDefinitionFile (not starting) would leave
+// container name's record as it is without reading the file at path.
+func (s *Supervisor) recordFresh(name, path string) bool {
+	stamp := s.sourceStamp(path)
+	rec, err := s.store.Config(name)
+	return err == nil && (rec.Source == "" || stamp != "" && rec.Source == path && rec.SourceStamp == stamp)
 }
 
 // syncDefinitionFile is syncDefinition of the file at path.
@@ -368,10 +381,20 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	if names == nil {
 		names = definition.Names(defs)
 	}
+	// Most records match their files: those are found on a few workers,
+	// and only the others synced, one at a time, as they may write.
+	s.binaryStamp() // found before the workers read it
+	stale := make([]bool, len(names))
+	eachParallel(len(names), func(i int) error {
+		if path, ok := defs[names[i]]; ok {
+			stale[i] = !s.recordFresh(names[i], path)
+		}
+		return nil
+	})
 	var errs []error
-	for _, name := range names {
-		if path, ok := defs[name]; ok {
-			if err := s.syncDefinitionFile(name, path, defs, false); err != nil {
+	for i, name := range names {
+		if stale[i] {
+			if err := s.syncDefinitionFile(name, defs[name], defs, false); err != nil {
 				errs = append(errs, err)
 			}
 		}

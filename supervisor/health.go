@@ -372,9 +372,10 @@ func (s *Supervisor) StartHealthy(ctx context.Context, name string) error {
 	}
 }
 
-// health is the container's health as inspect shows it: a run that has
-// not been checked yet is starting, whatever the last run ended with.
-func (s *Supervisor) health(cfg *container.Config) (*healthcheck.State, error) {
+// healthWith is the container's health as inspect shows it: a run that
+// has not been checked yet is starting, whatever the last run ended with.
+// init is the container's init as read already (nil: read it).
+func (s *Supervisor) healthWith(cfg *container.Config, init *initRead) (*healthcheck.State, error) {
 	if cfg.Health == nil {
 		return nil, nil
 	}
@@ -382,9 +383,12 @@ func (s *Supervisor) health(cfg *container.Config) (*healthcheck.State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if init == nil {
+		init = s.readInit(cfg.Name)
+	}
 	st := deref(saved)
-	if pid, started, ok := s.runningInit(cfg.Name); ok {
-		st = healthcheck.ForRun(st, pid, started)
+	if init.ok {
+		st = healthcheck.ForRun(st, init.pid, init.created)
 	} else if saved == nil {
 		// Never checked: no status yet, as podman shows it.
 		st.Log = []healthcheck.Result{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
@@ -63,6 +64,25 @@ func (s *Supervisor) Inspect(ctx context.Context, name string) (*Info, error) {
 }
 
 func (s *Supervisor) info(cfg *container.Config, unit units.Status) (*Info, error) {
+	return s.infoWith(cfg, unit, nil)
+}
+
+// initRead is what runningInit found: one read serves a container's pid,
+// start and health.
+type initRead struct {
+	pid     int
+	created time.Time
+	ok      bool
+}
+
+func (s *Supervisor) readInit(name string) *initRead {
+	pid, created, ok := s.runningInit(name)
+	return &initRead{pid, created, ok}
+}
+
+// infoWith is info with the container's init as read already (nil: read
+// it if need be).
+func (s *Supervisor) infoWith(cfg *container.Config, unit units.Status, init *initRead) (*Info, error) {
 	st, err := s.store.State(cfg.Name)
 	if err != nil {
 		return nil, err
@@ -72,8 +92,11 @@ func (s *Supervisor) info(cfg *container.Config, unit units.Status) (*Info, erro
 		return nil, err
 	}
 	info := &Info{Config: cfg, State: st, Exit: ex, Unit: unit, Status: DeriveStatus(unit, st, ex != nil, s.isFrozen(cfg, unit))}
-	info.Pid, info.StartedAt = s.run(info)
-	if info.Health, err = s.health(cfg); err != nil {
+	if init == nil && (info.Status.Live() || cfg.Health != nil) {
+		init = s.readInit(cfg.Name)
+	}
+	info.Pid, info.StartedAt = run(info, init)
+	if info.Health, err = s.healthWith(cfg, init); err != nil {
 		return nil, err
 	}
 	return info, nil
@@ -86,10 +109,10 @@ func (s *Supervisor) info(cfg *container.Config, unit units.Status) (*Info, erro
 // says, if asked (unit.MainPID). A run that is over began when its exit
 // record says, or, in records of older versions, when ctr-unit last
 // started it.
-func (s *Supervisor) run(info *Info) (uint32, time.Time) {
+func run(info *Info, init *initRead) (uint32, time.Time) {
 	if info.Status.Live() {
-		if pid, created, ok := s.runningInit(info.Config.Name); ok {
-			return uint32(pid), created
+		if init.ok {
+			return uint32(init.pid), init.created
 		}
 		if info.Unit.MainPID != 0 {
 			return info.Unit.MainPID, info.Unit.StartedAt
@@ -108,18 +131,25 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	if err != nil {
 		return nil, err
 	}
+	read := make([]*container.Config, len(names))
+	err = eachParallel(len(names), func(i int) error {
+		cfg, err := s.store.Config(names[i])
+		if errors.Is(err, container.ErrNoSuchContainer) {
+			return nil // removed meanwhile
+		}
+		read[i] = cfg
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	configs := make([]*container.Config, 0, len(names))
 	unitNames := make([]string, 0, len(names))
-	for _, n := range names {
-		cfg, err := s.store.Config(n)
-		if errors.Is(err, container.ErrNoSuchContainer) {
-			continue // removed meanwhile
+	for _, cfg := range read {
+		if cfg != nil {
+			configs = append(configs, cfg)
+			unitNames = append(unitNames, cfg.Unit)
 		}
-		if err != nil {
-			return nil, err
-		}
-		configs = append(configs, cfg)
-		unitNames = append(unitNames, cfg.Unit)
 	}
 	failed, err := s.pullFailedInfos(ctx, names, all)
 	if err != nil || len(configs) == 0 {
@@ -138,19 +168,23 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 	// systemd answering one unit at a time). The main process is read
 	// from the container's own files (run); systemd is asked only for
 	// live units that have none.
+	inits := make([]*initRead, len(configs))
+	eachParallel(len(configs), func(i int) error {
+		if st, ok := states[configs[i].Unit]; ok && st.ActiveState != "inactive" && st.ActiveState != "failed" {
+			inits[i] = s.readInit(configs[i].Name)
+		}
+		return nil
+	})
 	var restartable, unknown []string
-	for _, cfg := range configs {
-		st, ok := states[cfg.Unit]
-		if !ok {
+	for i, cfg := range configs {
+		if _, ok := states[cfg.Unit]; !ok {
 			continue
 		}
 		if cfg.MayRestart() {
 			restartable = append(restartable, cfg.Unit)
 		}
-		if live := st.ActiveState != "inactive" && st.ActiveState != "failed"; live {
-			if _, _, ok := s.runningInit(cfg.Name); !ok {
-				unknown = append(unknown, cfg.Unit)
-			}
+		if inits[i] != nil && !inits[i].ok {
+			unknown = append(unknown, cfg.Unit)
 		}
 	}
 	if len(restartable)+len(unknown) > 0 {
@@ -164,12 +198,17 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 			states[u] = st
 		}
 	}
+	infos := make([]*Info, len(configs))
+	err = eachParallel(len(configs), func(i int) error {
+		var err error
+		infos[i], err = s.infoWith(configs[i], states[configs[i].Unit], inits[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var out []*Info
-	for _, cfg := range configs {
-		info, err := s.info(cfg, states[cfg.Unit])
-		if err != nil {
-			return nil, err
-		}
+	for _, info := range infos {
 		if all || info.Status.Live() || info.Status == StatusRestarting {
 			out = append(out, info)
 		}
@@ -239,4 +278,35 @@ func (s *Supervisor) lockCurrent(ctx context.Context, name string) (*Info, Syste
 		return nil, nil, nil, err
 	}
 	return info, systemd, unlock, nil
+}
+
+// listWorkers read containers' files at once: the reads wait on system
+// calls far more than they compute.
+const listWorkers = 8
+
+// eachParallel calls f for 0..n-1 on up to listWorkers goroutines and
+// returns the error of the lowest index that failed, as a loop stopping
+// at the first error would.
+func eachParallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, listWorkers) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -121,15 +121,19 @@ func (s *Supervisor) Stats(ctx context.Context, names []string) ([]Stats, error)
 		}
 		infos = append(infos, info)
 	}
-	out := make([]Stats, 0, len(infos))
-	for _, info := range infos {
+	out := make([]Stats, len(infos))
+	err := eachParallel(len(infos), func(i int) error {
 		// The unit's cgroup, not only runc's below it: on v1 systemd
 		// accounts memory and pids there.
-		st, err := s.cgroups.Stats(unitstep.UnitCgroup(info.Config.Unit))
+		st, err := s.cgroups.Stats(unitstep.UnitCgroup(infos[i].Config.Unit))
 		if err != nil {
-			return nil, fmt.Errorf("stats of %s: %w", info.Config.Name, err)
+			return fmt.Errorf("stats of %s: %w", infos[i].Config.Name, err)
 		}
-		out = append(out, Stats{Name: info.Config.Name, Stats: st})
+		out[i] = Stats{Name: infos[i].Config.Name, Stats: st}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -92,11 +95,18 @@ func (a *app) statsCommand() *cobra.Command {
 	return cmd
 }
 
+// printStats writes one sample to stdout, in one write: a table written
+// cell by cell costs a write per cell.
 func printStats(format string, rows []statsJSON) error {
+	out := bufio.NewWriter(os.Stdout)
+	return errors.Join(writeStats(out, format, rows), out.Flush())
+}
+
+func writeStats(out io.Writer, format string, rows []statsJSON) error {
 	if format == "json" {
-		return json.NewEncoder(os.Stdout).Encode(rows)
+		return json.NewEncoder(out).Encode(rows)
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(w, "NAME\tCPU TIME\tCPU %\tMEM USAGE / LIMIT\tPIDS")
 	for _, r := range rows {
 		limit := "-"

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -408,6 +410,26 @@ var psHeaders = headers(reflect.TypeFor[psItem](), map[string]string{
 	"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "RunningFor": "RUNNING FOR", "Restarts": "RESTARTS",
 })
 
+// printPS writes ps's listing in format.
+func printPS(w io.Writer, format string, list []psJSON, items []any) error {
+	switch {
+	case isJSON(format):
+		if list == nil {
+			list = []psJSON{}
+		}
+		return writeJSON(w, list)
+	case format != "" && format != "table":
+		return renderTemplate(w, format, items, psHeaders)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCOMMAND\tCREATED\tSTATUS\tRESTARTS\tUNIT")
+	for _, p := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, shorten(strings.Join(p.Command, " "), 30),
+			ago(p.created), p.Status, p.RestartCount, p.Unit)
+	}
+	return tw.Flush()
+}
+
 func (a *app) psCommand() *cobra.Command {
 	var all, noTrunc bool
 	var format string
@@ -447,22 +469,10 @@ func (a *app) psCommand() *cobra.Command {
 				list = append(list, p)
 				items = append(items, psItem{psJSON: p, noTrunc: noTrunc})
 			}
-			switch {
-			case isJSON(format):
-				if list == nil {
-					list = []psJSON{}
-				}
-				return writeJSON(os.Stdout, list)
-			case format != "" && format != "table":
-				return renderTemplate(os.Stdout, format, items, psHeaders)
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(w, "NAME\tCOMMAND\tCREATED\tSTATUS\tRESTARTS\tUNIT")
-			for _, p := range list {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, shorten(strings.Join(p.Command, " "), 30),
-					ago(p.created), p.Status, p.RestartCount, p.Unit)
-			}
-			return w.Flush()
+			// Tables and templates write cell by cell: one write to the
+			// terminal per cell would be most of a long listing's cost.
+			out := bufio.NewWriter(os.Stdout)
+			return errors.Join(printPS(out, format, list, items), out.Flush())
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show all containers, not only running ones")
