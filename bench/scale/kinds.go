@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/ociruntime/seccomp"
 	"github.com/ctr-unit/ctr-unit/units"
 )
 
@@ -99,6 +100,7 @@ func (c *config) defineFloor(b *box, n int) error {
 	if err != nil {
 		return err
 	}
+	var filters seccomp.Profiles
 	for i := range n {
 		name := containerName(i)
 		unit := unitOf(kindFloor, name)
@@ -108,6 +110,11 @@ func (c *config) defineFloor(b *box, n int) error {
 				Rootfs: c.rootfs(), Args: sleepArgs, HostNetwork: true,
 				CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",
 			})
+			// The same container as ctr-unit's: with its default
+			// seccomp filter, which runc compiles at every start.
+			if spec.Linux.Seccomp, err = filters.For(seccomp.Default, spec); err != nil {
+				return err
+			}
 			if err := ociruntime.WriteBundle(bundle, spec); err != nil {
 				return err
 			}
