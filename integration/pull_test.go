@@ -303,3 +303,53 @@ func dirBytes(dir string) int64 {
 	})
 	return n
 }
+
+// Progress, as podman's: on a terminal a line per layer while pulling and
+// pushing; off one, pull prints the image's ID alone and push nothing.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	reg := startRegistry(t, false)
+	e := newEnv(t)
+	e.hostConfig(insecure(reg.Addr))
+	ref, pushed := reg.Addr+"/test/app:1", reg.Addr+"/test/again:1"
+	e.pushTestImage(ref, "progress")
+
+	// On a terminal (tmux's), then the result.
+	codeFile := filepath.Join(t.TempDir(), "code")
+	ctr := strings.Join(append(append([]string{"env"}, e.environ...), binary, "--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir), " ")
+	cmd := ctr + " pull " + ref + " && " + ctr + " push " + ref + " " + pushed + "; echo $? >" + codeFile + "; sleep 100"
+	_, screen := tmuxSession(t, e, cmd)
+	e.waitFor("the pull and the push to end", 60*time.Second, func() bool {
+		b, _ := os.ReadFile(codeFile)
+		return len(b) > 0
+	})
+	if b, _ := os.ReadFile(codeFile); strings.TrimSpace(string(b)) != "0" {
+		t.Fatalf("pull and push on a terminal exited %s:\n%s", b, screen())
+	}
+	pane := screen()
+	id := e.imageInspect(ref).Id
+	// The store held nothing before the pull.
+	ls, err := openStore(t, e).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := len(ls)
+	// The pull copies every layer, the push finds them all in the
+	// registry already and says so: a line per layer each time.
+	if n := strings.Count(pane, "Copying blob"); n != 2*layers {
+		t.Errorf("%d \"Copying blob\" lines on the terminal, want %d (a line per layer, for the pull and the push):\n%s", n, 2*layers, pane)
+	}
+	if !strings.Contains(pane, id) {
+		t.Errorf("the pulled image's ID %s is not on the terminal:\n%s", id, pane)
+	}
+	t.Logf("the terminal:\n%s", pane)
+
+	// Not on a terminal: the result alone.
+	e.must("rmi", ref)
+	r := e.ctr("pull", ref)
+	if r.code != 0 || r.stdout != id+"\n" || r.stderr != "" {
+		t.Errorf("pull, piped: %s; want the ID %s alone", r, id)
+	}
+	if r := e.ctr("push", ref, pushed); r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Errorf("push, piped: %s; want nothing", r)
+	}
+}
