@@ -156,6 +156,23 @@ func TestDefinitionImagePulledByItsUnit(t *testing.T) {
 	if c := e.inspect(bad); c.State.ExitCode != 0 || c.State.Error != "" {
 		t.Errorf("inspect once the pull succeeded: %+v", c.State)
 	}
+	// It has a record now. A later pull that fails (the registry gone,
+	// the definition asking for a pull at every start) is how its last
+	// start ended: ps -a and inspect say so rather than the run before.
+	e.defineFile(bad, "[Container]\nImage="+reg.Addr+"/test/nosuch:1\nPull=always\nExec=true\n"+service)
+	systemctl(t, "daemon-reload")
+	reg.Stop()
+	if out, err := exec.Command("systemctl", "start", units.TemplateInstance(bad)).CombinedOutput(); err == nil {
+		t.Errorf("start with the registry gone succeeded: %s", out)
+	}
+	if ps := e.must("ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.Contains(ps, bad+" Exited (125)") {
+		t.Errorf("ps -a after a failed pull over an earlier run: %q", ps)
+	}
+	c := e.inspect(bad)
+	if c.State.Status != "exited" || c.State.ExitCode != 125 || !strings.Contains(c.State.Error, reg.Addr) {
+		t.Errorf("inspect after a failed pull over an earlier run: %+v; want exit 125 with the pull's error", c.State)
+	}
+	t.Logf("the failed pull, as inspect gives it: %s", c.State.Error)
 }
 
 // pushCmdImage pushes to dest a busybox image whose command is cmd, with

@@ -245,3 +245,14 @@ func startsAtBoot(cfg *container.Config, st container.State) bool {
 	}
 	return false
 }
+
+// pullFailure is how a container's last start ended when its unit's pull
+// of the image failed (msg, at; "" if it did not) after its last run: a
+// failed start, podman's 125, with the registry's error. A run begun or
+// ended since the failure keeps its own exit.
+func pullFailure(ex *container.Exit, st container.State, msg string, at time.Time) *container.Exit {
+	if msg == "" || st.StartedAt.After(at) || (ex != nil && (ex.FinishedAt.After(at) || ex.StartedAt.After(at))) {
+		return ex
+	}
+	return &container.Exit{ExitCode: 125, Error: msg, FinishedAt: at}
+}

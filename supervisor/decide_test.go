@@ -186,3 +186,30 @@ func TestDecideStopWait(t *testing.T) {
 		t.Errorf("checkSignal(stopping) = %v", err)
 	}
 }
+
+// A pull that failed after the last run is how the last start ended; a
+// run since keeps its own exit.
+func TestPullFailure(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	before, failed, after := t0, t0.Add(time.Minute), t0.Add(2*time.Minute)
+	ran := &container.Exit{ExitCode: 0, StartedAt: before, FinishedAt: before.Add(time.Second)}
+	for _, c := range []struct {
+		what     string
+		ex       *container.Exit
+		st       container.State
+		msg      string
+		wantCode int
+		wantErr  string
+	}{
+		{"no failure", ran, container.State{StartedAt: before}, "", 0, ""},
+		{"failed after the last run", ran, container.State{StartedAt: before}, "no such image", 125, "no such image"},
+		{"failed before any run", nil, container.State{}, "no such image", 125, "no such image"},
+		{"started since", ran, container.State{StartedAt: after}, "no such image", 0, ""},
+		{"ran since", &container.Exit{ExitCode: 3, StartedAt: after, FinishedAt: after}, container.State{StartedAt: before}, "no such image", 3, ""},
+	} {
+		got := pullFailure(c.ex, c.st, c.msg, failed)
+		if got == nil || got.ExitCode != c.wantCode || got.Error != c.wantErr {
+			t.Errorf("%s: %+v; want exit %d, error %q", c.what, got, c.wantCode, c.wantErr)
+		}
+	}
+}

@@ -91,7 +91,15 @@ func (s *Supervisor) infoWith(cfg *container.Config, unit units.Status, init *in
 	if err != nil {
 		return nil, err
 	}
-	info := &Info{Config: cfg, State: st, Exit: ex, Unit: unit, Status: DeriveStatus(unit, st, ex != nil, s.isFrozen(cfg, unit))}
+	frozen := s.isFrozen(cfg, unit)
+	status := DeriveStatus(unit, st, ex != nil, frozen)
+	if cfg.PullsInUnit() && !status.Live() {
+		// Its unit's pull may have failed since its last run.
+		msg, at := s.pullError(cfg.Name)
+		ex = pullFailure(ex, st, msg, at)
+		status = DeriveStatus(unit, st, ex != nil, frozen)
+	}
+	info := &Info{Config: cfg, State: st, Exit: ex, Unit: unit, Status: status}
 	if init == nil && (info.Status.Live() || cfg.Health != nil) {
 		init = s.readInit(cfg.Name)
 	}

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/renameio/v2"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/smallfile"
 )
 
 // pullErrorDir holds, per container name, why the last run of a
@@ -42,6 +44,16 @@ func (s *Supervisor) ClearPullError(name string) error {
 		return fmt.Errorf("container %s: clear pull error: %w", name, err)
 	}
 	return nil
+}
+
+// pullError reads why the last pull of container name's image failed,
+// and when; "" if none did since a pull succeeded.
+func (s *Supervisor) pullError(name string) (string, time.Time) {
+	msg, at, err := smallfile.ReadWithModTime(s.pullErrorPath(name))
+	if err != nil {
+		return "", time.Time{}
+	}
+	return strings.TrimSpace(string(msg)), at
 }
 
 // pullFailed is what is known of a definition without a record whose
