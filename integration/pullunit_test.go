@@ -262,3 +262,76 @@ func TestAutoUpdateAndRollback(t *testing.T) {
 	}
 	exec.Command("systemctl", "reset-failed", units.TemplateInstance(name)).Run()
 }
+
+// Containers of run -d, of create and of a generate systemd --new unit,
+// labelled for it, are updated too: made anew as they were made, from the
+// name's new image; one whose new image fails goes back to the image it
+// ran.
+func TestAutoUpdateOfRunAndCreateContainers(t *testing.T) {
+	reg := startRegistry(t, false)
+	e := newEnv(t)
+	e.hostConfig(insecure(reg.Addr))
+	e.installTemplate()
+	ref := reg.Addr + "/test/app:1"
+	serve := []string{"sh", "-c", "cat /app/hello.txt; sleep 1000"}
+	e.pushCmdImage(ref, "one", serve...)
+	label := "io.containers.autoupdate=registry"
+	ran, created, plain := e.name("ran"), e.name("created"), e.name("plain")
+	e.must("run", "-d", "--name", ran, "--label", label, "--stop-timeout", "1", "-e", "KEPT=yes", ref)
+	e.must("create", "--name", created, "--label", label, "--stop-timeout", "1", ref)
+	e.must("start", created)
+	e.must("run", "-d", "--name", plain, "--stop-timeout", "1", ref)
+	// And one of a generate systemd --new unit, which makes it as it
+	// starts: restarted, as podman's auto-update does.
+	gen := e.name("gen")
+	e.must("create", "--name", gen, "--label", label, "--stop-timeout", "1", ref)
+	genUnit, _ := e.installNewUnit(gen)
+	e.must("rm", gen)
+	systemctl(t, "daemon-reload")
+	systemctl(t, "start", genUnit)
+	first := e.imageRecord(ran).ImageID
+
+	e.pushCmdImage(ref, "two", serve...)
+	out := e.must("auto-update", "--format", "json")
+	second := e.imageInspect(ref).Id
+	if second == first {
+		t.Fatalf("the registry's new image was not pulled: %s", out)
+	}
+	for _, n := range []string{ran, created, gen} {
+		if !strings.Contains(out, `"ContainerName": "`+n+`"`) {
+			t.Errorf("%s is not in the report: %s", n, out)
+		}
+		c := e.inspect(n)
+		if id := e.imageRecord(n).ImageID; id != second || c.State.Status != "running" {
+			t.Errorf("%s after the update: image %s (want %s), %s", n, id, second, c.State.Status)
+		}
+		e.waitFor(n+"'s output from the new image", 5*time.Second, func() bool {
+			return strings.Contains(e.must("logs", n), "two")
+		})
+	}
+	if strings.Count(out, `"Updated": "true"`) != 3 {
+		t.Errorf("auto-update: %s; want the three updated", out)
+	}
+	// Made as it was made: its options too, and its kind of unit.
+	if env := e.must("exec", ran, "sh", "-c", "echo $KEPT"); env != "yes\n" {
+		t.Errorf("the updated container lost its -e: %q", env)
+	}
+	if u := e.inspect(created).Unit; u != units.TemplateInstance(created) {
+		t.Errorf("the updated container of create has unit %s", u)
+	}
+	if id := e.imageRecord(plain).ImageID; id != first {
+		t.Errorf("the container without the label was updated")
+	}
+
+	// A new image whose command does not exist: back to the one it ran.
+	e.pushCmdImage(ref, "three", "/no/such/command")
+	out = e.must("auto-update", "--format", "json")
+	if strings.Count(out, `"Updated": "rolled back"`) != 3 {
+		t.Errorf("auto-update of a broken image: %s; want the three rolled back", out)
+	}
+	for _, n := range []string{ran, created, gen} {
+		if id, st := e.imageRecord(n).ImageID, e.inspect(n).State.Status; id != second || st != "running" {
+			t.Errorf("%s after the rollback: image %s (want %s), %s", n, id, second, st)
+		}
+	}
+}

@@ -84,6 +84,14 @@ func (f *fakeSystemd) Stop(_ context.Context, unit string) error {
 	return nil
 }
 
+func (f *fakeSystemd) Restart(ctx context.Context, unit string) error {
+	f.log("Restart %s", unit)
+	if u, ok := f.units[unit]; ok {
+		u.st.ActiveState, u.st.SubState = "active", "running"
+	}
+	return nil
+}
+
 func (f *fakeSystemd) StartTransientNoWait(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error {
 	return f.StartTransient(ctx, unit, props, aux...)
 }

@@ -194,6 +194,22 @@ func (s *Supervisor) Restart(ctx context.Context, name string, timeout *time.Dur
 	return s.startLocked(ctx, name, StartOptions{})
 }
 
+// RestartUnit restarts unit, container name's, as systemctl restart
+// does, and waits for it: a unit that makes its container as it starts
+// (one of generate systemd --new) makes it anew, where Restart, a stop
+// and a start of the container, would find it removed by the stop. The
+// unit is the caller's to say: its last start may have left no container.
+func (s *Supervisor) RestartUnit(ctx context.Context, name, unit string) error {
+	systemd, err := s.sd(ctx)
+	if err != nil {
+		return err
+	}
+	if err := systemd.Restart(ctx, unit); err != nil {
+		return fmt.Errorf("container %s: %w; see journalctl -u %s", name, err, unit)
+	}
+	return nil
+}
+
 // Kill sends sig to the container's main process, or with all to every
 // process of it. What follows is the unit's restart policy.
 func (s *Supervisor) Kill(ctx context.Context, name string, sig syscall.Signal, all bool) error {

@@ -16,6 +16,7 @@ type jobs interface {
 	StartTransient(ctx context.Context, unit string, props []units.Prop, aux ...units.Aux) error
 	Start(ctx context.Context, unit string) error
 	Stop(ctx context.Context, unit string) error
+	Restart(ctx context.Context, unit string) error
 }
 
 // queue queues jobs without waiting for them: for callers the job is
