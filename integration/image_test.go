@@ -211,6 +211,26 @@ func TestImageContainerLayerLivesUntilRmAndIsNeverLeftMounted(t *testing.T) {
 	}
 }
 
+// A start refused before its unit runs (a -t container started with
+// nothing to hold its terminal) leaves its layer unmounted: the bundle it
+// wrote mounted it, and no stop step will run to unmount it.
+func TestImageContainerStartRefusedLeavesNoMount(t *testing.T) {
+	e := newEnv(t)
+	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
+	name := e.name("tty")
+	e.must("create", "-t", "--name", name, "app:1", "sh")
+	layer, driver := e.record(name)
+	if driver != "overlay" {
+		t.Skipf("store driver %s: nothing to mount", driver)
+	}
+	if msg := e.fails("start", name); !strings.Contains(msg, "terminal") {
+		t.Errorf("start of a -t container: %q", msg)
+	}
+	if n := layerMounts(t, layer); n != 0 {
+		t.Errorf("after the refused start: layer mounted %d times", n)
+	}
+}
+
 func TestImageContainerRestartedBySystemdHasOneMount(t *testing.T) {
 	e := newEnv(t)
 	e.must("image", "load", "-i", testImage(t, "docker", "app:1", appConfig, appLayer))

@@ -89,6 +89,15 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			return err
 		}
 	}
+	// Writing the bundle mounts an image container's layer. Once the unit
+	// runs, its stop step unmounts it, however the start ends; a start
+	// that fails before that unmounts it here.
+	launched := false
+	defer func() {
+		if err != nil && !launched {
+			err = errors.Join(err, s.fs.Release(cfg))
+		}
+	}()
 	if err := s.writeBundle(ctx, cfg); err != nil {
 		return err
 	}
@@ -111,9 +120,10 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	}
 	svc := s.service(cfg)
 	svc.StdioFDs = o.Stdio
-	launched := time.Now()
+	began := time.Now()
+	launched = true
 	if err := s.launch(ctx, systemd, cfg, unit, svc); err != nil {
-		if ranAndEnded(ctx, systemd, cfg.Unit, launched, err) {
+		if ranAndEnded(ctx, systemd, cfg.Unit, began, err) {
 			return nil
 		}
 		return s.startFailed(ctx, systemd, name, cfg.Unit, err)
