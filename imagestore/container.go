@@ -67,15 +67,6 @@ func (s *Store) MountedAt(id string) (string, error) {
 	return l.MountPoint, nil
 }
 
-// Mounted tells how many times the layer is mounted.
-func (s *Store) Mounted(id string) (int, error) {
-	n, err := s.s.Mounted(id)
-	if err != nil {
-		return 0, s.notFound(id, err)
-	}
-	return n, nil
-}
-
 // DeleteContainer unmounts and deletes a container's layer. Deleting one
 // that is gone succeeds.
 func (s *Store) DeleteContainer(id string) error {
