@@ -242,19 +242,16 @@ func disconnected(err error) bool {
 	return false
 }
 
-// callAttempts bounds how often call makes a call: a stop job waited for
-// can span two reexecs in a row (the fault harness's loop), the second
-// dropping the connection made after the first.
-const callAttempts = 3
-
 // call runs fn on the connection in use and, while retryAfter says so,
-// again on a new one. fn's error comes back as D-Bus gave it, or as
-// ErrSystemdStuck if ctx (from bounded) ended because systemd cannot
-// answer.
+// again on a new one, for as long as ctx (from bounded) lasts: each new
+// connection is answered only once systemd is back, and a job waited for
+// can span as many reexecs as come while it runs, so no count of
+// attempts would be the right one. fn's error comes back as D-Bus gave
+// it, or as ErrSystemdStuck if ctx ended because systemd cannot answer.
 func (c *Client) call(ctx context.Context, kind callKind, fn func(conn *sd.Conn, bus *dbus.Conn) error) error {
 	conn, bus := c.current()
 	err := fn(conn, bus)
-	for attempt := 1; attempt < callAttempts && retryAfter(err, kind); attempt++ {
+	for retryAfter(err, kind) && ctx.Err() == nil {
 		if rerr := c.redial(ctx, conn); rerr != nil {
 			return stuckCause(ctx, fmt.Errorf("%w (connecting again: %w)", err, rerr))
 		}
