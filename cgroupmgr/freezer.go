@@ -17,36 +17,48 @@ import (
 
 // freezer is the file set that freezes one cgroup.
 type freezer struct {
-	dir string
-	v2  bool
+	dir, path string
+	v2        bool
 }
 
-// freezerFor picks the freezer for path: cgroup.freeze on v2; on v1 and
+// freezerFor picks the freezer for path (freezerAt) and checks that the
+// cgroup exists: ErrNoCgroup if not.
+func (m *Manager) freezerFor(path string) (freezer, error) {
+	f, err := m.freezerAt(path)
+	if err != nil {
+		return freezer{}, err
+	}
+	if _, err := os.Stat(f.dir); err != nil {
+		return freezer{}, noCgroup(f, err)
+	}
+	return f, nil
+}
+
+// freezerAt picks the freezer for path: cgroup.freeze on v2; on v1 and
 // hybrid the v1 freezer hierarchy (where runc puts the container), or in
 // hybrid without it the unified mount's cgroup.freeze.
-func (m *Manager) freezerFor(path string) (freezer, error) {
+func (m *Manager) freezerAt(path string) (freezer, error) {
 	clean, err := cleanPath(path)
 	if err != nil {
 		return freezer{}, err
 	}
-	var f freezer
 	switch {
 	case m.mode == Unified:
-		f = freezer{dir: filepath.Join(m.root, clean), v2: true}
+		return freezer{dir: filepath.Join(m.root, clean), path: clean, v2: true}, nil
 	case (m.mode == Hybrid || m.mode == Legacy) && isHierarchy(filepath.Join(m.root, "freezer")):
-		f = freezer{dir: filepath.Join(m.root, "freezer", clean)}
+		return freezer{dir: filepath.Join(m.root, "freezer", clean), path: clean}, nil
 	case m.mode == Hybrid && isHierarchy(filepath.Join(m.root, "unified")):
-		f = freezer{dir: filepath.Join(m.root, "unified", clean), v2: true}
-	default:
-		return freezer{}, fmt.Errorf("freezer for %s in %s layout: %w", clean, m.mode, ErrNotSupported)
+		return freezer{dir: filepath.Join(m.root, "unified", clean), path: clean, v2: true}, nil
 	}
-	if _, err := os.Stat(f.dir); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return freezer{}, fmt.Errorf("freezer for %s: %w", clean, ErrNoCgroup)
-		}
-		return freezer{}, err
+	return freezer{}, fmt.Errorf("freezer for %s in %s layout: %w", clean, m.mode, ErrNotSupported)
+}
+
+// noCgroup is ErrNoCgroup for a freezer whose files are not there.
+func noCgroup(f freezer, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("freezer for %s: %w", f.path, ErrNoCgroup)
 	}
-	return f, nil
+	return err
 }
 
 func (f freezer) request(frozen bool) error {
@@ -136,15 +148,16 @@ func (m *Manager) Thaw(ctx context.Context, path string) error {
 	return nil
 }
 
-// FreezerState returns "thawed", "freezing" or "frozen".
+// FreezerState returns "thawed", "freezing" or "frozen". Its reads say
+// whether the cgroup exists: ps asks it of every running container.
 func (m *Manager) FreezerState(path string) (string, error) {
-	f, err := m.freezerFor(path)
+	f, err := m.freezerAt(path)
 	if err != nil {
 		return "", err
 	}
 	s, err := f.state()
 	if err != nil {
-		return "", fmt.Errorf("freezer state of %s: %w", path, err)
+		return "", fmt.Errorf("freezer state of %s: %w", path, noCgroup(f, err))
 	}
 	return s, nil
 }

@@ -128,3 +128,31 @@ func TestStatsAndAvailableOnFakeV2Tree(t *testing.T) {
 		t.Errorf("Stats of a missing cgroup: err = %v, want ErrNoCgroup", err)
 	}
 }
+
+// FreezerState reads a cgroup's two freezer files without looking for the
+// cgroup first: a missing one is still ErrNoCgroup.
+func TestFreezerStateOfFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "ctr")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Unified, WithRoot(root))
+	for _, tc := range []struct{ freeze, events, want string }{
+		{"0\n", "populated 1\nfrozen 0\n", "thawed"},
+		{"1\n", "populated 1\nfrozen 0\n", "freezing"},
+		{"1\n", "populated 1\nfrozen 1\n", "frozen"},
+	} {
+		for file, data := range map[string]string{"cgroup.freeze": tc.freeze, "cgroup.events": tc.events} {
+			if err := os.WriteFile(filepath.Join(dir, file), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := m.FreezerState("/ctr"); err != nil || got != tc.want {
+			t.Errorf("FreezerState with cgroup.freeze %q, cgroup.events %q = %q, %v; want %q", tc.freeze, tc.events, got, err, tc.want)
+		}
+	}
+	if _, err := m.FreezerState("/absent"); !errors.Is(err, ErrNoCgroup) {
+		t.Errorf("FreezerState of a missing cgroup: err = %v, want ErrNoCgroup", err)
+	}
+}

@@ -234,12 +234,13 @@ func (s *Supervisor) binaryStamp() string {
 	return s.binStamp
 }
 
-// recordFresh says whether syncDefinitionFile (not starting) would leave
-// container name's record as it is without reading the file at path.
-func (s *Supervisor) recordFresh(name, path string) bool {
+// recordFresh returns container name's record if syncDefinitionFile (not
+// starting) would leave it as it is without reading the file at path.
+func (s *Supervisor) recordFresh(name, path string) (*container.Config, bool) {
 	stamp := s.sourceStamp(path)
 	rec, err := s.store.Config(name)
-	return err == nil && (rec.Source == "" || stamp != "" && rec.Source == path && rec.SourceStamp == stamp)
+	fresh := err == nil && (rec.Source == "" || stamp != "" && rec.Source == path && rec.SourceStamp == stamp)
+	return rec, fresh
 }
 
 // syncDefinitionFile is syncDefinition of the file at path.
@@ -385,12 +386,18 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	// and only the others synced, one at a time, as they may write.
 	s.binaryStamp() // found before the workers read it
 	stale := make([]bool, len(names))
+	fresh := make([]*container.Config, len(names))
 	eachParallel(len(names), func(i int) error {
 		if path, ok := defs[names[i]]; ok {
-			stale[i] = !s.recordFresh(names[i], path)
+			rec, ok := s.recordFresh(names[i], path)
+			stale[i] = !ok
+			if ok {
+				fresh[i] = rec
+			}
 		}
 		return nil
 	})
+	s.keepRead(fresh)
 	var errs []error
 	for i, name := range names {
 		if stale[i] {

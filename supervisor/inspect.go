@@ -140,7 +140,12 @@ func (s *Supervisor) List(ctx context.Context, all bool) ([]*Info, error) {
 		return nil, err
 	}
 	read := make([]*container.Config, len(names))
+	known := s.takeRead()
 	err = eachParallel(len(names), func(i int) error {
+		if cfg, ok := known[names[i]]; ok {
+			read[i] = cfg
+			return nil
+		}
 		cfg, err := s.store.Config(names[i])
 		if errors.Is(err, container.ErrNoSuchContainer) {
 			return nil // removed meanwhile

@@ -58,3 +58,40 @@ func BenchmarkList500(b *testing.B) {
 		}
 	}
 }
+
+// ps refreshes and then lists: List takes the records Refresh read, once.
+// A later List reads the store again, and sees what was written since.
+func TestListAfterRefreshReadsEachRecordOnce(t *testing.T) {
+	s, _ := testSupervisor(t, cgroupmgr.Unified)
+	scaleDefinitions(t, s, 3)
+	ctx := context.Background()
+	// The first makes the records; the second finds them fresh.
+	for range 2 {
+		if err := s.Refresh(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := s.store.Config("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written behind the Supervisor's back, as another command would.
+	cfg.Labels = map[string]string{"changed": "yes"}
+	if err := s.store.SaveDefined(cfg); err != nil {
+		t.Fatal(err)
+	}
+	labels := func() map[string]string {
+		t.Helper()
+		list, err := s.List(ctx, true)
+		if err != nil || len(list) != 3 {
+			t.Fatalf("List = %d containers, %v; want 3", len(list), err)
+		}
+		return list[1].Config.Labels
+	}
+	if got := labels(); got["changed"] != "" {
+		t.Errorf("first List after Refresh read c1's record again (labels %v): Refresh had read it", got)
+	}
+	if got := labels(); got["changed"] != "yes" {
+		t.Errorf("second List: c1's labels %v, want the record as written since", got)
+	}
+}

@@ -9,6 +9,7 @@ package supervisor
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
@@ -104,6 +105,38 @@ type Supervisor struct {
 	profiles seccomp.Profiles
 	// binStamp identifies the ctr-unit binary (sourceStamp), read once.
 	binStamp string
+	// read holds the records the last Refresh read and left as they
+	// were, for the List that follows it in a listing command (takeRead).
+	read struct {
+		sync.Mutex
+		configs map[string]*container.Config
+	}
+}
+
+// keepRead keeps the records a Refresh read and found fresh (nil entries
+// are skipped) for the next List.
+func (s *Supervisor) keepRead(configs []*container.Config) {
+	m := make(map[string]*container.Config, len(configs))
+	for _, c := range configs {
+		if c != nil {
+			m[c.Name] = c
+		}
+	}
+	s.read.Lock()
+	defer s.read.Unlock()
+	s.read.configs = m
+}
+
+// takeRead hands over the records kept by keepRead, once: a listing
+// command refreshes and then lists, writing nothing in between, so each
+// record is read once rather than twice. Those records are as old as the
+// Refresh, a few milliseconds, as any read is by the time it is shown.
+func (s *Supervisor) takeRead() map[string]*container.Config {
+	s.read.Lock()
+	defer s.read.Unlock()
+	m := s.read.configs
+	s.read.configs = nil
+	return m
 }
 
 // New makes a Supervisor of what o gives.
