@@ -131,7 +131,8 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system-generators
 	ln -sf $(PREFIX)/bin/ctr-unit $(DESTDIR)$(PREFIX)/lib/systemd/system-generators/ctr-unit-generator
 	# Man pages and shell completions, made from the command definitions.
-	rm -rf bin/docs && $(BIN) generate-docs bin/docs
+	$(GO) build -tags $(TAGS),ctrunit_docs -o bin/ctr-unit-docs ./cmd/ctr-unit
+	rm -rf bin/docs && bin/ctr-unit-docs generate-docs bin/docs
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 bin/docs/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -D -m 0644 bin/docs/bash/ctr-unit $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ctr-unit

@@ -1,3 +1,10 @@
+//go:build ctrunit_docs
+
+// The man pages' generator (cobra/doc, with a Markdown renderer and a YAML
+// library) is linked only into the build that packaging runs, with the tag
+// ctrunit_docs (make install, hack/mkdeb): every command starts the
+// binary, and pays for what it links at each start.
+
 package main
 
 import (

@@ -192,7 +192,9 @@ func newRootCommand(a *app) *cobra.Command {
 	root.AddCommand(a.healthcheckCommand())
 	root.AddCommand(a.networkCommand(), a.portCommand())
 	root.AddCommand(a.execCommand(), a.topCommand(), a.waitCommand(), a.cpCommand(), a.eventsCommand(), a.attachCommand())
-	root.AddCommand(a.docsCommand(root))
+	if docs := a.docsCommand(root); docs != nil {
+		root.AddCommand(docs)
+	}
 	a.registerCompletions(root)
 	root.AddCommand(a.autoUpdateCommand())
 	return root
