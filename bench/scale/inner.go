@@ -301,31 +301,45 @@ func (e *inBox) commandsOf(kind string) []command {
 
 // commands times each command (medians of e.reps). In a ctr-unit box with
 // a baseline built, the baseline's binary takes turns with this one on
-// the same containers.
+// the same containers, by blocks: a record's stamp names the binary that
+// made it from its definition file, so the first listing by one binary
+// after the other makes every record again. Each block starts with one
+// listing that is not timed.
 func (e *inBox) commands() (map[string]cmdFigure, error) {
 	own := e.commandsOf(e.kind)
 	var base []command
 	if _, err := os.Stat(e.bin(kindBase)); err == nil && e.kind == kindCtr {
 		base = e.commandsOf(kindBase)
 	}
+	block := func(kind string, cmd command, parity int) ([]time.Duration, error) {
+		if kind == kindCtr || kind == kindBase {
+			if _, err := measure.Command(e.ctr(kind, "ps", "-a")...); err != nil {
+				return nil, withJournal(err)
+			}
+		}
+		var walls []time.Duration
+		for i := range e.reps {
+			w, err := timeOne(cmd, 2*i+parity)
+			if err != nil {
+				return nil, err
+			}
+			walls = append(walls, w)
+		}
+		return walls, nil
+	}
 	out := map[string]cmdFigure{}
 	for ci, cmd := range own {
 		if cmd.argv == nil {
 			continue
 		}
-		var walls, bases []time.Duration
-		for i := range e.reps {
-			w, err := timeOne(cmd, 2*i)
-			if err != nil {
+		walls, err := block(e.kind, cmd, 0)
+		if err != nil {
+			return nil, err
+		}
+		var bases []time.Duration
+		if base != nil {
+			if bases, err = block(kindBase, base[ci], 1); err != nil {
 				return nil, err
-			}
-			walls = append(walls, w)
-			if base != nil {
-				b, err := timeOne(base[ci], 2*i+1)
-				if err != nil {
-					return nil, err
-				}
-				bases = append(bases, b)
 			}
 		}
 		out[cmd.name] = cmdFigure{Wall: measure.Median(walls), Base: measure.Median(bases)}
