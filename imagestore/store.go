@@ -252,6 +252,16 @@ func (s *Store) Resolve(ref string) (Image, string, error) {
 	return out, matched, err
 }
 
+// Find is Resolve without reading the image's configuration: its ID and
+// the name that matched ("" for an ID).
+func (s *Store) Find(ref string) (id, matched string, err error) {
+	img, matched, err := s.lookup(ref)
+	if err != nil {
+		return "", "", err
+	}
+	return img.ID, matched, nil
+}
+
 // lookup resolves a reference as podman does: an ID (sha256:HEX, the full
 // HEX or a unique prefix), a stored name, or a short name: localhost/NAME,
 // docker.io's name, the name as ctr-unit stored it before names were

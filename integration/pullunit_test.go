@@ -5,12 +5,15 @@ package integration
 import (
 	"archive/tar"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ctr-unit/ctr-unit/imagestore/testarchive"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -56,6 +59,61 @@ func TestRunPullsByPolicy(t *testing.T) {
 	}
 	if ps := e.must("ps", "-a", "--format", "{{.Name}}"); strings.Contains(ps, e.name("d")) || strings.Contains(ps, e.name("e")) || strings.Contains(ps, e.name("f")) {
 		t.Errorf("a failed pull left a container: %q", ps)
+	}
+}
+
+// run and create of an image the store has, by policy missing (the
+// default) or never, need no ctr-unit-image: the store settles the pull
+// as the helper would, without its start-up. A ctr-unit without the
+// helper beside it shows which cases still go to the helper.
+func TestRunOfAStoredImageStartsNoImageHelper(t *testing.T) {
+	e := newEnv(t)
+	e.must("image", "load", "-i", testImage(t, "oci", "stored:1", v1.ImageConfig{Cmd: []string{"echo", "from the store"}}, nil))
+	alone := t.TempDir()
+	for _, name := range []string{"ctr-unit", "ctr-unit-step"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(binary), name))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(alone, name), data, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) result {
+		t.Helper()
+		c := exec.Command(filepath.Join(alone, "ctr-unit"), append([]string{"--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir}, args...)...)
+		var out, errb strings.Builder
+		c.Stdout, c.Stderr = &out, &errb
+		err := c.Run()
+		r := result{stdout: out.String(), stderr: errb.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for i, ref := range []string{"stored:1", "localhost/stored:1", "docker://localhost/stored:1"} {
+		if r := run("run", "--rm", "--name", e.name(fmt.Sprint("a", i)), ref); r.code != 0 || r.stdout != "from the store\n" {
+			t.Errorf("run of the stored image %s without ctr-unit-image: %s", ref, r)
+		}
+	}
+	if r := run("create", "--pull", "never", "--name", e.name("b"), "stored:1"); r.code != 0 {
+		t.Errorf("create --pull never of the stored image without ctr-unit-image: %s", r)
+	}
+	// What only the helper can answer still goes to it.
+	for _, args := range [][]string{
+		{"create", "--name", e.name("c"), "nosuch:1"},
+		{"create", "--pull", "never", "--name", e.name("d"), "nosuch:1"},
+		{"create", "--pull", "always", "--name", e.name("e"), "stored:1"},
+		{"create", "--name", e.name("f"), "oci-archive:/nonexistent.tar"},
+	} {
+		if r := run(args...); r.code == 0 || !strings.Contains(r.stderr, "needs ctr-unit-image") {
+			t.Errorf("%v without ctr-unit-image: %s, want the helper asked for", args, r)
+		}
+	}
+	if r := e.ctr("create", "--pull", "never", "--name", e.name("g"), "nosuch:1"); r.code == 0 || !strings.Contains(r.stderr, "no such image") {
+		t.Errorf("create --pull never of a missing image: %s", r)
 	}
 }
 

@@ -38,3 +38,7 @@ func Parse(s string) (Policy, error) {
 	}
 	return "", fmt.Errorf("pull policy %q: use always, missing, newer or never", s)
 }
+
+// StoredSuffices says whether an image the store has by the name asked
+// for settles a pull by p, with no registry asked.
+func (p Policy) StoredSuffices() bool { return p == Missing || p == Never }

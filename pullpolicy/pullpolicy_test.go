@@ -17,3 +17,11 @@ func TestParseTakesPodmansSpellings(t *testing.T) {
 		}
 	}
 }
+
+func TestStoredSufficesForMissingAndNever(t *testing.T) {
+	for p, want := range map[Policy]bool{Always: false, Missing: true, Newer: false, Never: true} {
+		if got := p.StoredSuffices(); got != want {
+			t.Errorf("%s.StoredSuffices() = %v, want %v", p, got, want)
+		}
+	}
+}

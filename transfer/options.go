@@ -229,23 +229,11 @@ func storedID(store *imagestore.Store, resolved types.ImageReference) (string, e
 	return img.ID, nil
 }
 
-// transportNames are the transports a TRANSPORT:DETAILS reference may
-// name.
-var transportNames = []string{"docker", "docker-archive", "oci-archive", "oci", "dir", "containers-storage"}
-
-// parseTransport parses TRANSPORT:DETAILS for the transports above. ok is
-// false when s names none of them (a plain image name).
+// parseTransport parses TRANSPORT:DETAILS (imagestore.SplitTransport). ok
+// is false when s names no transport (a plain image name).
 func parseTransport(s string) (ref types.ImageReference, ok bool, err error) {
-	name, details, found := strings.Cut(s, ":")
-	if !found {
-		return nil, false, nil
-	}
-	known := false
-	for _, t := range transportNames {
-		known = known || t == name
-	}
-	if !known || (name == "docker" && !strings.HasPrefix(details, "//")) {
-		// NAME:TAG, or REGISTRY:PORT/NAME.
+	name, details, ok := imagestore.SplitTransport(s)
+	if !ok {
 		return nil, false, nil
 	}
 	t := transports.Get(name)

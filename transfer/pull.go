@@ -64,25 +64,17 @@ func Pull(ctx context.Context, store *imagestore.Store, ref string, policy Polic
 		}
 		return out, nil
 	}
-	name := strings.TrimPrefix(ref, "docker://")
-	// NAME:TAG@DIGEST: the digest decides, as podman does.
-	if i := strings.IndexByte(name, '@'); i > 0 {
-		if j := strings.LastIndexByte(name[:i], ':'); j > strings.LastIndexByte(name[:i], '/') {
-			name = name[:j] + name[i:]
-		}
-	}
+	name := imagestore.PullName(ref)
 	local, matched, lerr := store.Resolve(name)
 	if lerr != nil && !errors.Is(lerr, imagestore.ErrNoSuchImage) {
 		return Pulled{}, lerr
 	}
 	found := lerr == nil
 	switch {
-	case policy == PullNever && found:
+	case policy.StoredSuffices() && found:
 		return Pulled{ID: local.ID, Name: matched}, nil
 	case policy == PullNever:
 		return Pulled{}, fmt.Errorf("%w: %s, and the pull policy is never", imagestore.ErrNoSuchImage, name)
-	case policy == PullMissing && found:
-		return Pulled{ID: local.ID, Name: matched}, nil
 	case found && matched == "":
 		if policy == PullAlways {
 			return Pulled{}, fmt.Errorf("image %s was given by ID: there is nothing to pull it from (pull policy always)", name)

@@ -14,7 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/imagestore"
 	"github.com/ctr-unit/ctr-unit/pullpolicy"
+	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -114,6 +116,9 @@ func runPull(ctx context.Context, g unitstep.Globals, storageDriver, image strin
 
 // runPullTo is runPull with the helper's stderr to stderr.
 func runPullTo(ctx context.Context, stderr io.Writer, g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy, authFile string, extra ...string) (id, name string, err error) {
+	if id, name, ok := storedForPull(g, storageDriver, image, policy); ok {
+		return id, name, nil
+	}
 	out, err := imageHelperPull(ctx, stderr, g, storageDriver, image, policy, authFile, append([]string{"--print-name"}, extra...)...)
 	if err != nil {
 		return "", "", err
@@ -123,6 +128,31 @@ func runPullTo(ctx context.Context, stderr io.Writer, g unitstep.Globals, storag
 		return "", "", fmt.Errorf("pull image %s: the image helper printed no image ID", image)
 	}
 	return id, name, nil
+}
+
+// storedForPull is the helper's answer when the store settles the pull
+// (pullpolicy.StoredSuffices, as transfer.Pull decides first): the image
+// the store has by image's name, found here without starting the helper,
+// whose containers/image costs as much as making the container does. ok
+// is false when the helper must decide: another policy, a transport's
+// reference, no such image, or a store that does not open.
+func storedForPull(g unitstep.Globals, storageDriver, image string, policy pullpolicy.Policy) (id, name string, ok bool) {
+	if policy == "" {
+		policy = pullpolicy.Missing
+	}
+	if !policy.StoredSuffices() {
+		return "", "", false
+	}
+	if t, _, isTransport := imagestore.SplitTransport(image); isTransport && t != "docker" {
+		return "", "", false
+	}
+	store, err := imagestore.Open(rootfs.StorageOptions(g.Dirs, storageDriver))
+	if err != nil {
+		return "", "", false
+	}
+	defer store.Close()
+	id, name, err = store.Find(imagestore.PullName(image))
+	return id, name, err == nil
 }
 
 // pullPending asks the registry, without pulling, whether a pull of image
