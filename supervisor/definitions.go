@@ -385,13 +385,10 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	// Most records match their files: those are found on a few workers,
 	// and only the others synced, one at a time, as they may write.
 	s.binaryStamp() // found before the workers read it
-	stale := make([]bool, len(names))
 	fresh := make([]*container.Config, len(names))
 	eachParallel(len(names), func(i int) error {
 		if path, ok := defs[names[i]]; ok {
-			rec, ok := s.recordFresh(names[i], path)
-			stale[i] = !ok
-			if ok {
+			if rec, ok := s.recordFresh(names[i], path); ok {
 				fresh[i] = rec
 			}
 		}
@@ -400,8 +397,8 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	s.keepRead(fresh)
 	var errs []error
 	for i, name := range names {
-		if stale[i] {
-			if err := s.syncDefinitionFile(name, defs[name], defs, false); err != nil {
+		if path, ok := defs[name]; ok && fresh[i] == nil {
+			if err := s.syncDefinitionFile(name, path, defs, false); err != nil {
 				errs = append(errs, err)
 			}
 		}
