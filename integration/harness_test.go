@@ -122,7 +122,13 @@ func (e *env) cmd(args ...string) *exec.Cmd {
 // ctr runs ctr-unit and returns what it printed and its exit code.
 func (e *env) ctr(args ...string) result {
 	e.t.Helper()
-	c := e.cmd(args...)
+	return e.run(e.cmd(args...))
+}
+
+// run runs c, a command of e.cmd's, and returns what it printed and its
+// exit code.
+func (e *env) run(c *exec.Cmd) result {
+	e.t.Helper()
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
@@ -130,7 +136,7 @@ func (e *env) ctr(args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		e.t.Fatalf("ctr-unit %v: %v", args, err)
+		e.t.Fatalf("%v: %v", c.Args, err)
 	}
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
 }

@@ -79,19 +79,13 @@ func TestRunOfAStoredImageStartsNoImageHelper(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// ctr-unit from the directory without the helper.
 	run := func(args ...string) result {
 		t.Helper()
-		c := exec.Command(filepath.Join(alone, "ctr-unit"), append([]string{"--state-dir", e.stateDir, "--runtime-dir", e.runtimeDir}, args...)...)
-		var out, errb strings.Builder
-		c.Stdout, c.Stderr = &out, &errb
-		err := c.Run()
-		r := result{stdout: out.String(), stderr: errb.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		c := e.cmd(args...)
+		c.Path = filepath.Join(alone, "ctr-unit")
+		c.Args[0] = c.Path
+		return e.run(c)
 	}
 	for i, ref := range []string{"stored:1", "localhost/stored:1", "docker://localhost/stored:1"} {
 		if r := run("run", "--rm", "--name", e.name(fmt.Sprint("a", i)), ref); r.code != 0 || r.stdout != "from the store\n" {
