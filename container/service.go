@@ -41,9 +41,10 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		// ctr-unit-step does the start unless checks are to be scheduled
 		// once the container runs, which takes ctr-unit. An image
 		// container's layer is mounted by whoever wrote the bundle (the
-		// CLI, or the prepare step); when the unit restarts after its
-		// stop step unmounted it, ctr-unit-step hands over to ctr-unit's
-		// start, which mounts it (unitstep.WriteLayerRoot).
+		// CLI, or a template instance's own start); when the unit
+		// restarts after its stop step unmounted it, ctr-unit-step hands
+		// over to ctr-unit's start, which mounts it
+		// (unitstep.WriteLayerRoot).
 		ExecStart: steps.Argv(unitstep.Start, !cfg.scheduledChecks(), name),
 		// runc seeing NOTIFY_SOCKET would wire it into the container and
 		// make runc start wait for a READY=1 that never comes; ctr-unit's
@@ -78,10 +79,6 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		s.After = append(s.After, units.PullUnit(name))
 	}
 	if units.IsTemplateInstance(cfg.Unit) {
-		// systemd may start the unit without ctr-unit (systemctl start,
-		// at boot), and after a reboot /run is empty: the unit writes
-		// the bundle from the record itself.
-		s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.Prepare, false, name))
 		if !cfg.NoNetworkWait {
 			// Only units that can start at boot wait for the network; a
 			// transient one starts when the system is up anyway.
@@ -91,6 +88,18 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 	}
 	cfg.Restart.apply(&s)
 	applyHealth(&s, cfg, steps)
+	if units.IsTemplateInstance(cfg.Unit) {
+		// systemd may start the unit without ctr-unit (systemctl start,
+		// at boot), and after a reboot /run is empty: the unit writes
+		// the bundle from the record itself: in its start step, one
+		// process per start as a bare runc unit has, unless that step
+		// is the one that waits for health.
+		if cfg.Health != nil && cfg.Health.ReadyWhenHealthy {
+			s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.Prepare, false, name))
+		} else {
+			s.ExecStart = steps.Argv(unitstep.PrepareStart, false, name)
+		}
+	}
 	for _, e := range cfg.Extra {
 		s.Extra = append(s.Extra, unit.NewUnitOption(e.Section, e.Name, e.Value))
 	}

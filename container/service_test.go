@@ -59,28 +59,40 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 	}
 }
 
-// A template instance prepares its bundle itself and waits for the
-// network at boot; an image container's start step mounts its layer
-// (one process less for systemd to start than a step of its own).
+// A template instance writes its bundle itself, in its start step (one
+// process per start), and waits for the network at boot; a start step
+// that waits for health leaves the bundle to a prepare step before it.
 func TestBuildServiceOfTemplateAndImage(t *testing.T) {
+	stepsOf := func(argvs ...[]string) []unitstep.Name {
+		var names []unitstep.Name
+		for _, argv := range argvs {
+			call, err := unitstep.Parse(argv[1:], unitstep.Globals{})
+			if err != nil || argv[0] != leanSteps.Full {
+				t.Errorf("step %v: %v (want ctr-unit's)", argv, err)
+			}
+			names = append(names, call.Step)
+		}
+		return names
+	}
+	healthy := &healthcheck.Config{Probe: healthcheck.Probe{Test: []string{"CMD", "true"}, Interval: time.Second}, ReadyWhenHealthy: true}
+	for _, c := range []struct {
+		what  string
+		cfg   *Config
+		pre   []unitstep.Name
+		start unitstep.Name
+	}{
+		{"rootfs", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web"}, nil, unitstep.PrepareStart},
+		{"image", &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1", LayerID: "abc"}, nil, unitstep.PrepareStart},
+		{"ready when healthy", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web", Health: healthy}, []unitstep.Name{unitstep.Prepare}, unitstep.StartHealthy},
+	} {
+		s := BuildService(c.cfg, leanSteps, nil)
+		if pre, start := stepsOf(s.ExecStartPre...), stepsOf(s.ExecStart); !slices.Equal(pre, c.pre) || !slices.Equal(start, []unitstep.Name{c.start}) {
+			t.Errorf("%s: start-pre %v, start %v; want %v, %v", c.what, pre, start, c.pre, c.start)
+		}
+	}
+
 	cfg := &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1", LayerID: "abc", Requires: []string{"db"}}
 	s := BuildService(cfg, leanSteps, []string{"ctr@db.service"})
-	var pre []unitstep.Name
-	for _, argv := range s.ExecStartPre {
-		call, err := unitstep.Parse(argv[1:], unitstep.Globals{})
-		if err != nil || argv[0] != leanSteps.Full {
-			t.Errorf("start-pre %v: %v", argv, err)
-		}
-		pre = append(pre, call.Step)
-	}
-	if !slices.Equal(pre, []unitstep.Name{unitstep.Prepare}) {
-		t.Errorf("start-pre steps %v", pre)
-	}
-	// Prepare (ctr-unit) writes the bundle and mounts the layer: the
-	// start is the lean one's.
-	if s.ExecStart[0] != leanSteps.Lean {
-		t.Errorf("an image container's start %v: the lean step starts it", s.ExecStart)
-	}
 	if !slices.Equal(s.After, []string{"ctr@db.service", NetworkOnline}) || !slices.Equal(s.Wants, []string{NetworkOnline}) {
 		t.Errorf("after %v wants %v", s.After, s.Wants)
 	}

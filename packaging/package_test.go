@@ -103,7 +103,7 @@ func TestDebianPackageInstallsAWorkingLayout(t *testing.T) {
 	}
 	// ctr-unit finds the package's lean binary for the steps.
 	step := filepath.Join(root, "usr/libexec/ctr-unit/ctr-unit-step")
-	for _, want := range []string{"ExecStart=" + step + " ", " start web\n", "ExecStopPost=" + step + " "} {
+	for _, want := range []string{"ExecStopPost=" + step + " ", " prepare-start web\n"} {
 		if !strings.Contains(string(dropIn), want) {
 			t.Errorf("drop-in lacks %q:\n%s", want, dropIn)
 		}

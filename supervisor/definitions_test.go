@@ -221,11 +221,11 @@ func TestImageDefinition(t *testing.T) {
 	if cfg.Image != "app:1" || cfg.Command != nil || cfg.StopSignal != container.DefaultStopSignal {
 		t.Errorf("without the store: image %q command %q signal %v", cfg.Image, cfg.Command, cfg.StopSignal)
 	}
-	// ctr-unit's prepare step writes the bundle and mounts the layer; the
-	// lean step starts the container.
+	// The unit's start (ctr-unit's) writes the bundle and mounts the
+	// layer; the lean step cleans up unless there is a layer.
 	svc := container.BuildService(cfg, unitstep.Runner{Full: "/bin/ctr-unit", Lean: "/bin/ctr-unit-step"}, nil)
-	if len(svc.ExecStartPre) == 0 || svc.ExecStartPre[0][0] != "/bin/ctr-unit" || !slices.Contains(svc.ExecStartPre[0], string(unitstep.Prepare)) || svc.ExecStart[0] != "/bin/ctr-unit-step" {
-		t.Errorf("the unit of an image definition: start-pre %q, start %q; want ctr-unit's prepare, which mounts its layer, then the lean start", svc.ExecStartPre, svc.ExecStart)
+	if len(svc.ExecStartPre) != 0 || svc.ExecStart[0] != "/bin/ctr-unit" || !slices.Contains(svc.ExecStart, string(unitstep.PrepareStart)) || svc.ExecStopPost[0][0] != "/bin/ctr-unit" {
+		t.Errorf("the unit of an image definition: start-pre %q, start %q, stop-post %q; want ctr-unit's prepare-start, which mounts its layer, and its stop-post, which unmounts it", svc.ExecStartPre, svc.ExecStart, svc.ExecStopPost)
 	}
 
 	// With the store, the image's config fills what the file leaves out,

@@ -212,7 +212,7 @@ func TestCreateUsesTheTemplate(t *testing.T) {
 		t.Fatalf("unit %s, calls %s", cfg.Unit, got)
 	}
 	dropIn, err := os.ReadFile(sv.dropInPath(cfg))
-	if err != nil || !strings.Contains(string(dropIn), " prepare web\n") {
+	if err != nil || !strings.Contains(string(dropIn), " prepare-start web\n") {
 		t.Errorf("drop-in: %v\n%s", err, dropIn)
 	}
 	err = sv.Start(ctx, "web", StartOptions{})

@@ -39,6 +39,27 @@ func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, erro
 	if err := s.fs.MountRoot(cfg, s.dirs.Bundle(name)); err != nil {
 		return nil, err
 	}
+	return s.startWritten(ctx, cfg, steps)
+}
+
+// PrepareStart is a template instance's ExecStart: Prepare, which writes
+// the bundle and mounts an image's layer, then StartStep's start.
+func (s *Supervisor) PrepareStart(ctx context.Context, name string) ([]string, error) {
+	steps, err := s.unitSteps()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := s.prepare(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.startWritten(ctx, cfg, steps)
+}
+
+// startWritten starts a container whose bundle is written and whose root
+// is in place.
+func (s *Supervisor) startWritten(ctx context.Context, cfg *container.Config, steps unitstep.Steps) ([]string, error) {
+	name := cfg.Name
 	if cfg.Health == nil || !cfg.Health.Scheduled() {
 		return steps.Start(name)
 	}
@@ -114,29 +135,35 @@ func (s *Supervisor) MountRootfs(name string) error {
 // start does not go through ctr-unit) and records the start. It takes no
 // lock: a ctr-unit start holding the lock waits for this step.
 func (s *Supervisor) Prepare(ctx context.Context, name string) error {
+	_, err := s.prepare(ctx, name)
+	return err
+}
+
+// prepare is Prepare, returning the record it wrote the bundle from.
+func (s *Supervisor) prepare(ctx context.Context, name string) (*container.Config, error) {
 	if err := s.syncDefinition(name, true); err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := s.store.Config(name)
 	if err != nil {
-		return fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
+		return nil, fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
 	}
 	st, err := s.store.State(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The boot ID first: from here on the refresh leaves this
 	// container's runtime files alone.
 	st.BootID, _ = currentBootID()
 	st.StartedAt = time.Now()
 	if err := s.store.SaveState(name, st); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.store.ClearExit(name); err != nil {
-		return err
+		return nil, err
 	}
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
-		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
+		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
 	}
-	return s.writeBundle(ctx, cfg)
+	return cfg, s.writeBundle(ctx, cfg)
 }

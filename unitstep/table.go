@@ -18,6 +18,10 @@ const (
 	// Prepare writes a template instance's bundle from its record
 	// (ExecStartPre): systemd may start it without ctr-unit.
 	Prepare Name = "prepare"
+	// PrepareStart is Prepare and Start in one process (a template
+	// instance's ExecStart): one process fewer for systemd to spawn at
+	// each start, which is what a boot of many containers waits on.
+	PrepareStart Name = "prepare-start"
 	// MountRootfs mounts an image container's layer (ExecStartPre).
 	MountRootfs Name = "mount-rootfs"
 	// Start creates the container, names its init the unit's main process
@@ -78,6 +82,7 @@ type Step struct {
 // names its steps through it.
 var Table = []Step{
 	{Name: Prepare, Args: ArgsContainer},
+	{Name: PrepareStart, Args: ArgsContainer},
 	{Name: MountRootfs, Args: ArgsContainer},
 	{Name: Start, Args: ArgsContainer, Lean: true},
 	{Name: StartHealthy, Args: ArgsContainer},

@@ -24,6 +24,10 @@ func handlerOf(step unitstep.Name) (stepHandler, bool) {
 		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
 			return sv.Prepare(ctx, c.Container)
 		}, true
+	case unitstep.PrepareStart:
+		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
+			return execIf(sv.PrepareStart(ctx, c.Container))
+		}, true
 	case unitstep.MountRootfs:
 		return func(ctx context.Context, sv *supervisor.Supervisor, c unitstep.Call) error {
 			return sv.MountRootfs(c.Container)
