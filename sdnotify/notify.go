@@ -19,6 +19,12 @@ const SystemNotifySocket = "/run/systemd/notify"
 // Timeout is how long ctr-unit waits for systemd to take a notification.
 const Timeout = 10 * time.Second
 
+// NoTimeout waits for as long as systemd takes: for a unit's own step,
+// which systemd ends itself once the unit's start timeout is out. A boot
+// that starts hundreds of units at once can keep systemd from reading
+// its notification socket for longer than Timeout.
+const NoTimeout time.Duration = 0
+
 // Notify sends state to systemd (sd_notify) and waits until systemd has
 // processed it (BARRIER=1). Waiting matters: systemd attributes a message
 // to a unit through the sender's pid, so a sender that exits first may
@@ -94,8 +100,12 @@ func barrier(conn *net.UnixConn, creds []byte, timeout time.Duration) error {
 		return fmt.Errorf("sd_notify barrier: %w", err)
 	}
 	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLHUP}}
+	ms := int(timeout / time.Millisecond)
+	if timeout <= NoTimeout {
+		ms = -1
+	}
 	for {
-		n, err := unix.Poll(fds, int(timeout/time.Millisecond))
+		n, err := unix.Poll(fds, ms)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

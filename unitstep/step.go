@@ -167,7 +167,8 @@ func (s Steps) NameMainProcess(name string) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("container %s: %w", name, ociruntime.ErrInitGone)
 	}
-	if err := sdnotify.Notify(sdnotify.MainPID(pid), sdnotify.Timeout); err != nil {
+	// A step of the unit: systemd ends it if the start takes too long.
+	if err := sdnotify.Notify(sdnotify.MainPID(pid), sdnotify.NoTimeout); err != nil {
 		return 0, fmt.Errorf("container %s: %w", name, err)
 	}
 	return pid, nil
