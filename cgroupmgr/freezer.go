@@ -96,6 +96,18 @@ func (f freezer) state() (string, error) {
 	return v2FreezerState(string(freeze), string(events)), nil
 }
 
+func (f freezer) frozen() (bool, error) {
+	if !f.v2 {
+		s, err := f.state()
+		return s == "frozen", err
+	}
+	events, err := smallfile.Read(filepath.Join(f.dir, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	return v2Frozen(string(events)), nil
+}
+
 // set requests a state and waits until the kernel reports it.
 func (f freezer) set(ctx context.Context, frozen bool) error {
 	want := "thawed"
@@ -148,16 +160,19 @@ func (m *Manager) Thaw(ctx context.Context, path string) error {
 	return nil
 }
 
-// FreezerState returns "thawed", "freezing" or "frozen". Its reads say
-// whether the cgroup exists: ps asks it of every running container.
-func (m *Manager) FreezerState(path string) (string, error) {
+// Frozen reports whether the kernel has frozen the cgroup at path: by
+// its own freezer or, on v2, an ancestor's (systemctl freeze of its
+// unit). One that is still freezing is not yet: as podman's ps, which
+// shows a container paused once its pause is done. It is one read, and
+// says whether the cgroup exists: ps asks it of every running container.
+func (m *Manager) Frozen(path string) (bool, error) {
 	f, err := m.freezerAt(path)
 	if err != nil {
-		return "", err
+		return false, err
 	}
-	s, err := f.state()
+	frozen, err := f.frozen()
 	if err != nil {
-		return "", fmt.Errorf("freezer state of %s: %w", path, noCgroup(f, err))
+		return false, fmt.Errorf("freezer state of %s: %w", path, noCgroup(f, err))
 	}
-	return s, nil
+	return frozen, nil
 }

@@ -53,7 +53,7 @@ func parseLimit(data string) (uint64, error) {
 }
 
 // parseV1FreezerState normalises freezer.state ("THAWED", "FREEZING",
-// "FROZEN") to the lower-case names FreezerState returns.
+// "FROZEN") to the lower-case names v2FreezerState returns.
 func parseV1FreezerState(data string) (string, error) {
 	s := strings.ToLower(strings.TrimSpace(data))
 	switch s {
@@ -63,11 +63,14 @@ func parseV1FreezerState(data string) (string, error) {
 	return "", fmt.Errorf("unknown freezer.state %q", s)
 }
 
+// v2Frozen reads the "frozen" key of cgroup.events.
+func v2Frozen(events string) bool { return parseFlatKeyed(events)["frozen"] == 1 }
+
 // v2FreezerState derives the state from cgroup.freeze (what was asked)
 // and the "frozen" key of cgroup.events (what the kernel achieved; also 1
 // when an ancestor is frozen).
 func v2FreezerState(freeze, events string) string {
-	if parseFlatKeyed(events)["frozen"] == 1 {
+	if v2Frozen(events) {
 		return "frozen"
 	}
 	if strings.TrimSpace(freeze) == "1" {

@@ -129,30 +129,35 @@ func TestStatsAndAvailableOnFakeV2Tree(t *testing.T) {
 	}
 }
 
-// FreezerState reads a cgroup's two freezer files without looking for the
-// cgroup first: a missing one is still ErrNoCgroup.
-func TestFreezerStateOfFiles(t *testing.T) {
+// Frozen reads cgroup.events alone, without looking for the cgroup first:
+// frozen is what the kernel reports, not what was asked (cgroup.freeze);
+// the error of a missing cgroup says so.
+func TestFrozenOfFiles(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "ctr")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	m := New(Unified, WithRoot(root))
-	for _, tc := range []struct{ freeze, events, want string }{
-		{"0\n", "populated 1\nfrozen 0\n", "thawed"},
-		{"1\n", "populated 1\nfrozen 0\n", "freezing"},
-		{"1\n", "populated 1\nfrozen 1\n", "frozen"},
+	for _, tc := range []struct {
+		freeze, events string
+		want           bool
+	}{
+		{"0\n", "populated 1\nfrozen 0\n", false},
+		{"1\n", "populated 1\nfrozen 0\n", false}, // still freezing
+		{"1\n", "populated 1\nfrozen 1\n", true},
+		{"0\n", "populated 1\nfrozen 1\n", true}, // an ancestor froze it
 	} {
 		for file, data := range map[string]string{"cgroup.freeze": tc.freeze, "cgroup.events": tc.events} {
 			if err := os.WriteFile(filepath.Join(dir, file), []byte(data), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got, err := m.FreezerState("/ctr"); err != nil || got != tc.want {
-			t.Errorf("FreezerState with cgroup.freeze %q, cgroup.events %q = %q, %v; want %q", tc.freeze, tc.events, got, err, tc.want)
+		if got, err := m.Frozen("/ctr"); err != nil || got != tc.want {
+			t.Errorf("Frozen with cgroup.freeze %q, cgroup.events %q = %v, %v; want %v", tc.freeze, tc.events, got, err, tc.want)
 		}
 	}
-	if _, err := m.FreezerState("/absent"); !errors.Is(err, ErrNoCgroup) {
-		t.Errorf("FreezerState of a missing cgroup: err = %v, want ErrNoCgroup", err)
+	if _, err := m.Frozen("/absent"); !errors.Is(err, ErrNoCgroup) {
+		t.Errorf("Frozen of a missing cgroup: err = %v, want ErrNoCgroup", err)
 	}
 }

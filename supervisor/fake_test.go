@@ -224,12 +224,7 @@ func (c *fakeCgroups) Thaw(_ context.Context, path string) error {
 	return nil
 }
 
-func (c *fakeCgroups) FreezerState(path string) (string, error) {
-	if c.frozen[path] {
-		return "frozen", nil
-	}
-	return "thawed", nil
-}
+func (c *fakeCgroups) Frozen(path string) (bool, error) { return c.frozen[path], nil }
 
 // testSupervisor is a supervisor over the fake systemd, with its records
 // and runtime files in temporary directories, in the given cgroup layout.

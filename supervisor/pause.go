@@ -90,8 +90,8 @@ func (s *Supervisor) isFrozen(cfg *container.Config, unit units.Status) bool {
 	if unit.ActiveState != "active" {
 		return false
 	}
-	state, err := s.cgroups.FreezerState(unitstep.ContainerCgroup(cfg.Unit))
-	return err == nil && state != "thawed"
+	frozen, err := s.cgroups.Frozen(unitstep.ContainerCgroup(cfg.Unit))
+	return err == nil && frozen
 }
 
 // Stats are one container's resource figures.

@@ -46,7 +46,7 @@ type Cgroups interface {
 	Available(controller string) bool
 	Freeze(ctx context.Context, path string) error
 	Thaw(ctx context.Context, path string) error
-	FreezerState(path string) (string, error)
+	Frozen(path string) (bool, error)
 	Stats(path string) (cgroupmgr.Stats, error)
 	Processes(path string) ([]int, error)
 	SystemdRoots() []string
