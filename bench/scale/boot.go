@@ -35,6 +35,9 @@ type bootTimes struct {
 	// queued) to the last container active.
 	LoadedToRunning time.Duration
 	Active          int
+	// Restarts: of the containers' units, by systemd, during the boot
+	// (a container that failed to start and was started again).
+	Restarts int
 	// CPU: everything the box used from its start (the boot) until all
 	// its containers ran, and systemd's (PID 1's) share of it.
 	CPU, PID1CPU time.Duration

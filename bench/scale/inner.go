@@ -159,6 +159,10 @@ func usec(s string) time.Duration {
 	return time.Duration(n) * time.Microsecond
 }
 
+// restartWait bounds the wait for units still starting, or waiting to
+// be restarted, once the boot is over.
+const restartWait = 5 * time.Minute
+
 func (e *inBox) boot() (bootTimes, error) {
 	var t bootTimes
 	t.CPU, t.PID1CPU = boxCPU(), pid1CPU()
@@ -167,22 +171,38 @@ func (e *inBox) boot() (bootTimes, error) {
 		return t, fmt.Errorf("manager timestamps: %v", err)
 	}
 	m := mgr[0]
-	props, err := show([]string{"Id", "ActiveState", "ActiveEnterTimestampMonotonic"}, e.units()...)
-	if err != nil {
-		return t, err
-	}
 	var last time.Duration
-	var failed []string
-	for _, p := range props {
-		if p["ActiveState"] != "active" {
-			failed = append(failed, p["Id"]+" "+p["ActiveState"])
+	// A unit waiting to be restarted after a failure at boot (podman's
+	// units restart on failure) is not done yet: the figure waits for
+	// its restart, still read from systemd's timestamps, and the restarts
+	// are counted. A unit that failed for good is a finding.
+	for deadline := time.Now().Add(restartWait); ; time.Sleep(time.Second) {
+		props, err := show([]string{"Id", "ActiveState", "SubState", "ActiveEnterTimestampMonotonic", "NRestarts"}, e.units()...)
+		if err != nil {
+			return t, err
+		}
+		last, t.Active, t.Restarts = 0, 0, 0
+		var failed, pending []string
+		for _, p := range props {
+			n, _ := strconv.Atoi(p["NRestarts"])
+			t.Restarts += n
+			switch {
+			case p["ActiveState"] == "active":
+				t.Active++
+				last = max(last, usec(p["ActiveEnterTimestampMonotonic"]))
+			case p["ActiveState"] == "activating":
+				pending = append(pending, p["Id"]+" "+p["ActiveState"]+" ("+p["SubState"]+")")
+			default:
+				failed = append(failed, p["Id"]+" "+p["ActiveState"])
+			}
+		}
+		if len(pending) > 0 && time.Now().Before(deadline) {
 			continue
 		}
-		t.Active++
-		last = max(last, usec(p["ActiveEnterTimestampMonotonic"]))
-	}
-	if len(failed) > 0 {
-		return t, fmt.Errorf("%d of %d containers not active after boot: %s", len(failed), e.n, strings.Join(failed[:min(5, len(failed))], ", "))
+		if failed = append(failed, pending...); len(failed) > 0 {
+			return t, fmt.Errorf("%d of %d containers not active after boot: %s", len(failed), e.n, strings.Join(failed[:min(5, len(failed))], ", "))
+		}
+		break
 	}
 	t.ToRunning = last - usec(m["UserspaceTimestampMonotonic"])
 	t.Generators = usec(m["GeneratorsFinishTimestampMonotonic"]) - usec(m["GeneratorsStartTimestampMonotonic"])

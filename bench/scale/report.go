@@ -149,6 +149,19 @@ func (r *report) markdown() string {
 		t.row(fmt.Sprintf("%d, CPU of systemd (PID 1) in it", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).PID1CPU) }))
 	}
 
+	// A unit systemd had to restart counts in its kind's time; say so.
+	for _, n := range r.Ns {
+		for _, k := range r.Kinds {
+			if f := r.Boots[key(k, n)]; f != nil {
+				for i, bt := range f.Boots {
+					if bt.Restarts > 0 {
+						fmt.Fprintf(&b, "\n%s, N=%d, boot %d: %d container units failed to start and were restarted by systemd; the time above includes their restarts.\n", k, n, i+1, bt.Restarts)
+					}
+				}
+			}
+		}
+	}
+
 	b.WriteString("\n### Generators and daemon-reload with N containers defined\n\n")
 	t = r.table(&b, "N", msFormat)
 	for _, n := range r.Ns {
