@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -303,7 +304,9 @@ func Find(dirs []string) (map[string]string, error) {
 				continue
 			}
 			p := filepath.Join(dir, e.Name())
-			if isDevNull(p) {
+			// Only a link or a device can be /dev/null: no stat of
+			// every plain file, which each unit's start step lists.
+			if e.Type()&(fs.ModeSymlink|fs.ModeCharDevice) != 0 && isDevNull(p) {
 				masked[name] = true
 				continue
 			}
