@@ -29,7 +29,7 @@ func TestRefreshUnitsRewritesDropInsOfAnOlderVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := strings.Replace(string(current), " start "+name+"\n", " start-post "+name+"\n", 1)
+	old := strings.Replace(string(current), " prepare-start "+name+"\n", " no-such-step "+name+"\n", 1)
 	if old == string(current) {
 		t.Fatalf("drop-in has no start step to age:\n%s", current)
 	}

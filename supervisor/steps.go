@@ -165,5 +165,8 @@ func (s *Supervisor) prepare(ctx context.Context, name string) (*container.Confi
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
 		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
 	}
-	return cfg, s.writeBundle(ctx, cfg)
+	if err := s.writeBundle(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
