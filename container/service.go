@@ -78,6 +78,8 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		s.Requires = append(s.Requires, units.PullUnit(name))
 		s.After = append(s.After, units.PullUnit(name))
 	}
+	cfg.Restart.apply(&s)
+	applyHealth(&s, cfg, steps)
 	if units.IsTemplateInstance(cfg.Unit) {
 		if !cfg.NoNetworkWait {
 			// Only units that can start at boot wait for the network; a
@@ -85,10 +87,6 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 			s.Wants = append(s.Wants, NetworkOnline)
 			s.After = append(s.After, NetworkOnline)
 		}
-	}
-	cfg.Restart.apply(&s)
-	applyHealth(&s, cfg, steps)
-	if units.IsTemplateInstance(cfg.Unit) {
 		// systemd may start the unit without ctr-unit (systemctl start,
 		// at boot), and after a reboot /run is empty: the unit writes
 		// the bundle from the record itself: in its start step, one
