@@ -40,7 +40,40 @@ func (b *box) up() error {
 	if b.persist != "" {
 		args = append(args, "--persist", b.persist)
 	}
-	return b.sysbox(args...)
+	err := b.sysbox(args...)
+	if err != nil {
+		if s := unfinishedBoot(err.Error()); s != "" {
+			return fmt.Errorf("%s (%w)", s, err)
+		}
+	}
+	return err
+}
+
+// unfinishedBoot sums up the job list hack/sysbox prints for a boot that
+// did not finish in time: how many of the containers' units were still
+// starting, or waiting to start again after a failed start. "" if out is
+// not that.
+func unfinishedBoot(out string) string {
+	const timedOut = "did not boot within "
+	i := strings.Index(out, timedOut)
+	if i < 0 {
+		return ""
+	}
+	within, _, _ := strings.Cut(out[i+len(timedOut):], " ")
+	restarting, starting := 0, 0
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		if len(f) != 4 || !strings.HasSuffix(f[1], ".service") {
+			continue
+		}
+		switch f[2] + " " + f[3] {
+		case "restart waiting":
+			restarting++
+		case "start running", "start waiting":
+			starting++
+		}
+	}
+	return fmt.Sprintf("the boot did not finish within %s: %d units waiting to start again after a failed start, %d starting", within, restarting, starting)
 }
 
 func (b *box) reboot() error { return b.sysbox("reboot", b.name) }
