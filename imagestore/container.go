@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	storage "go.podman.io/storage"
 	storarchive "go.podman.io/storage/pkg/archive"
@@ -14,9 +17,15 @@ import (
 // container and returns its ID, which names both the store's container
 // record and its layer. metadata is kept with it (e.g. the container's
 // name, for whoever looks into the store).
+//
+// The store writes its records of the container and its layer without
+// waiting for the disk (storage's "volatile" records, as podman's --rm
+// containers have), which a start would otherwise wait for: the caller
+// flushes them with SyncContainers before its own record, which names the
+// layer. Open keeps the layer's mount itself durable.
 func (s *Store) CreateContainer(imageID, metadata string) (string, error) {
 	id := stringid.GenerateRandomID()
-	c, err := s.s.CreateContainer(id, nil, imageID, id, metadata, nil)
+	c, err := s.s.CreateContainer(id, nil, imageID, id, metadata, &storage.ContainerOptions{Volatile: true})
 	if err != nil {
 		if errors.Is(err, storage.ErrImageUnknown) {
 			return "", fmt.Errorf("%w: %s", ErrNoSuchImage, imageID)
@@ -79,7 +88,39 @@ func (s *Store) DeleteContainer(id string) error {
 	if err := s.s.DeleteContainer(id); err != nil && !errors.Is(err, storage.ErrNotAContainer) && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("delete container layer %s: %w", shortID(id), err)
 	}
+	// A layer back after a crash would keep its image in use.
+	return s.SyncContainers()
+}
+
+// SyncContainers flushes the store's records of the containers made by
+// CreateContainer (and of those deleted since) to the disk.
+func (s *Store) SyncContainers() error {
+	for _, p := range s.volatileRecords() {
+		for _, q := range []string{p, filepath.Dir(p)} {
+			if err := fsync(q); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("image store: save container layers: %w", err)
+			}
+		}
+	}
 	return nil
+}
+
+// volatileRecords are the files of the store's volatile records: those of
+// the layers, then those of the containers (storage's own layout).
+func (s *Store) volatileRecords() []string {
+	root, driver := s.s.GraphRoot(), s.s.GraphDriverName()
+	return []string{
+		filepath.Join(root, driver+"-layers", "volatile-layers.json"),
+		filepath.Join(root, driver+"-containers", "volatile-containers.json"),
+	}
+}
+
+func fsync(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
 }
 
 // DiffSize is how many bytes a container wrote into its layer.

@@ -72,6 +72,10 @@ func Open(o Options) (*Store, error) {
 		// make it private; that mount outlives every command and blocks
 		// removing the state directory.
 		GraphDriverOptions: []string{"overlay.skip_mount_home=true"},
+		// Containers' records are volatile (CreateContainer), their
+		// layers' mounts are not: overlay's volatile mount leaves a
+		// layer that cannot be mounted again after a crash.
+		DisableVolatile: true,
 	}
 	s, err := storage.GetStore(opts)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
@@ -24,11 +25,13 @@ import (
 
 // FS reaches the file systems of the containers kept in one state
 // directory. It opens the image store on first use, once per driver, and
-// Close closes it.
+// Close closes it. Its methods may be called from several goroutines at
+// once (run -d flushes a new container while it starts it).
 type FS struct {
 	dirs unitstep.Dirs
 	// driver is the image store's driver for new layers ("" detects).
 	driver string
+	mu     sync.Mutex // guards stores
 	stores map[string]*imagestore.Store
 }
 
@@ -54,6 +57,8 @@ func (f *FS) Images(driver string) (*imagestore.Store, error) {
 	if driver == "" {
 		driver = f.driver
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if s, ok := f.stores[driver]; ok {
 		return s, nil
 	}
@@ -67,6 +72,8 @@ func (f *FS) Images(driver string) (*imagestore.Store, error) {
 
 // Close closes the image stores FS opened.
 func (f *FS) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var errs []error
 	for d, s := range f.stores {
 		errs = append(errs, s.Close())
@@ -126,7 +133,8 @@ func ImageOf(img imagestore.Image) container.Image {
 // Create makes what a new container's root needs before its record is
 // stored: the read-write layer of an image container (cfg.LayerID and
 // StorageDriver are set), and what Prepare makes. undo takes the layer
-// back if the create fails after this.
+// back if the create fails after this. The layer reaches the disk with
+// Sync.
 func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
 	undo = func() {}
 	var store *imagestore.Store
@@ -145,6 +153,23 @@ func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
 		return nil, err
 	}
 	return undo, nil
+}
+
+// Sync flushes what Create made of an image container to the disk. The
+// caller syncs it before the container's own record, and may do so while
+// the container starts.
+func (f *FS) Sync(cfg *container.Config) error {
+	if cfg.LayerID == "" {
+		return nil
+	}
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return err
+	}
+	if err := store.SyncContainers(); err != nil {
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	return nil
 }
 
 // Prepare resolves what a container's definition names in its root: bind

@@ -31,10 +31,19 @@ func (s *Supervisor) Create(ctx context.Context, r CreateRequest) (*container.Co
 	if err != nil {
 		return nil, err
 	}
-	return cfg, s.store.Sync(cfg.Name)
+	return cfg, s.persist(cfg)
 }
 
-// RunDetached creates a container and starts it (run -d). The record
+// persist flushes a new container to the disk: its layer's records, then
+// its own record, which names the layer.
+func (s *Supervisor) persist(cfg *container.Config) error {
+	if err := s.fs.Sync(cfg); err != nil {
+		return err
+	}
+	return s.store.Sync(cfg.Name)
+}
+
+// RunDetached creates a container and starts it (run -d). The container
 // reaches the disk while systemd starts the unit: the wait for the disk
 // (milliseconds when it has been idle) then costs the start nothing.
 func (s *Supervisor) RunDetached(ctx context.Context, r CreateRequest) (*container.Config, error) {
@@ -43,7 +52,7 @@ func (s *Supervisor) RunDetached(ctx context.Context, r CreateRequest) (*contain
 		return nil, err
 	}
 	synced := make(chan error, 1)
-	go func() { synced <- s.store.Sync(cfg.Name) }()
+	go func() { synced <- s.persist(cfg) }()
 	err = s.startNew(ctx, cfg)
 	return cfg, errors.Join(err, <-synced)
 }

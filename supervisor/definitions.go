@@ -332,6 +332,12 @@ func (s *Supervisor) syncImageDefinition(cfg, old *container.Config) error {
 	if err != nil {
 		return err
 	}
+	// The record is written without a sync (the file makes it again);
+	// the layer under it must not be lost.
+	if err := s.fs.Sync(cfg); err != nil {
+		undo()
+		return err
+	}
 	if old == nil {
 		// Create claims the name: of two commands syncing at once, one
 		// makes the record and the other takes its layer back.

@@ -26,6 +26,7 @@ import (
 type Filesystem interface {
 	ResolveImage(o container.Options) (container.Options, error)
 	Create(cfg *container.Config) (undo func(), err error)
+	Sync(cfg *container.Config) error
 	Prepare(cfg *container.Config) error
 	MountLayer(cfg *container.Config) (dir string, mounted bool, err error)
 	MountRoot(cfg *container.Config, bundle string) error
