@@ -114,9 +114,9 @@ func (e *inBox) health() (*healthFigures, error) {
 		return nil, err
 	}
 	if e.kind == kindPodman {
-		// The box's poweroff would wait out the default stop timeout
-		// for each container (its sleep ignores SIGTERM): they go
-		// first, at once.
+		// The box's poweroff would send the containers' sleep (PID 1
+		// of its namespace, so deaf to it) SIGTERM and wait out the
+		// stop timeout: they go first, at once.
 		defer exec.Command("systemctl", "kill", "--signal=SIGKILL", "machine.slice").Run()
 	}
 	// Every container has had its first check by then.

@@ -59,10 +59,10 @@ func main() {
 	c := &config{}
 	ns := flag.String("n", "10,100,500", "container counts")
 	kinds := flag.String("kinds", "ctr-unit,podman,floor", "what to compare (ctr-unit, podman, floor; ctr-unit-base with -baseline)")
-	flag.IntVar(&c.reps, "reps", 7, "repetitions of each command (medians)")
+	flag.IntVar(&c.reps, "reps", 5, "repetitions of each command (medians)")
 	flag.IntVar(&c.boots, "boots", 2, "boots per kind and N: the first makes what the later ones find (records, podman's storage)")
 	flag.IntVar(&c.health, "health", 100, "containers with a 30 s healthcheck (0: skip)")
-	flag.DurationVar(&c.window, "window", time.Minute, "how long the healthchecks are watched")
+	flag.DurationVar(&c.window, "window", 45*time.Second, "how long the healthchecks are watched")
 	flag.StringVar(&c.baseline, "baseline", "", "git revision to build a baseline ctr-unit from: its commands take turns with this one's in the ctr-unit boxes (before/after figures); -kinds ctr-unit-base boots it too")
 	flag.StringVar(&c.box, "box", "scale", "prefix of the boxes' names")
 	flag.StringVar(&c.out, "out", "", "also write the report (markdown) to this file")

@@ -149,6 +149,10 @@ func (r *report) markdown() string {
 		t.row(fmt.Sprintf("%d, CPU of systemd (PID 1) in it", n), r.each(n, func(f *bootFigures) value { return dur(lastBoot(f).PID1CPU) }))
 	}
 
+	if f := r.Boots[key(kindFloor, r.Ns[0])]; f != nil && len(f.Boots) == 1 {
+		b.WriteString("\nThe floor is booted once: its units are the same files at every boot and it keeps no records, so its one boot stands for both.\n")
+	}
+
 	// A unit systemd had to restart counts in its kind's time; say so.
 	for _, n := range r.Ns {
 		for _, k := range r.Kinds {
