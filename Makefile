@@ -99,7 +99,7 @@ bench-exec: deps build
 	hack/sysbox run hybrid --name $(BOX)-bexh -- $(GO) run ./bench -layout hybrid -exec-only
 # Hundreds of containers from boot, against podman 4.3 and bare runc units
 # (bench/scale); the report goes to bench-scale.md (and .json). It boots
-# its own boxes, so it runs on the host. About 15 minutes on two cores.
+# its own boxes, so it runs on the host. About 14 minutes on two cores.
 SCALE_N ?= 10,100,500
 bench-scale: deps
 	@dpkg -s podman >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman; }
