@@ -88,17 +88,17 @@ func (c *config) bootRun(kind string, n int) (*bootFigures, error) {
 			err = b.reboot()
 		}
 		if err != nil {
-			b.down()
+			b.downOrSay()
 			return nil, err
 		}
 		var t bootTimes
 		if err := b.innerJSON(&t, "boot", args...); err != nil {
-			b.down()
+			b.downOrSay()
 			return nil, err
 		}
 		f.Boots = append(f.Boots, t)
 	}
-	defer b.down()
+	defer b.downOrSay()
 	steps := []struct {
 		what string
 		v    any

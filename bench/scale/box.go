@@ -80,6 +80,14 @@ func (b *box) reboot() error { return b.sysbox("reboot", b.name) }
 
 func (b *box) down() error { return b.sysbox("down", b.name) }
 
+// downOrSay takes the box down, for a defer: a box that does not go down
+// (seen once, a healthcheck box) is said on stderr, with how to remove it.
+func (b *box) downOrSay() {
+	if err := b.down(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-scale: box %s left up (hack/sysbox down %s removes it): %v\n", b.name, b.name, err)
+	}
+}
+
 // exec runs a command in the box and returns its standard output.
 func (b *box) exec(args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(b.c.repo, "hack", "sysbox"), append([]string{"exec", b.name, "--"}, args...)...)

@@ -49,7 +49,7 @@ func (c *config) healthRun(kind string) (*healthFigures, error) {
 	if err := b.up(); err != nil {
 		return nil, err
 	}
-	defer b.down()
+	defer b.downOrSay()
 	h := &healthFigures{}
 	err := b.innerJSON(h, "health", "-kind", kind, "-n", strconv.Itoa(c.health), "-persist", persist,
 		"-reps", strconv.Itoa(max(c.reps, 15)), "-window", c.window.String())

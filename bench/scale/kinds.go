@@ -192,7 +192,7 @@ func (c *config) podmanSetup() error {
 	if err := b.up(); err != nil {
 		return err
 	}
-	defer b.down()
+	defer b.downOrSay()
 	script := fmt.Sprintf("export %s; podman create %s >/dev/null && podman generate systemd --new --name %s && podman rm %s >/dev/null",
 		strings.Join(c.podmanEnv(), " "), strings.Join(c.podmanCreate(podmanPlaceholder), " "), podmanPlaceholder, podmanPlaceholder)
 	unit, err := b.exec("sh", "-c", script)

@@ -253,7 +253,7 @@ func (c *config) machine() (machineFigures, error) {
 	if err := b.up(); err != nil {
 		return m, err
 	}
-	defer b.down()
+	defer b.downOrSay()
 	err := b.innerJSON(&m, "machine")
 	return m, err
 }
