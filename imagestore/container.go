@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	storage "go.podman.io/storage"
 	storarchive "go.podman.io/storage/pkg/archive"
 	"go.podman.io/storage/pkg/stringid"
+
+	"github.com/ctr-unit/ctr-unit/jsonfile"
 )
 
 // CreateContainer makes a read-write layer over an image for one
@@ -97,7 +98,7 @@ func (s *Store) DeleteContainer(id string) error {
 func (s *Store) SyncContainers() error {
 	for _, p := range s.volatileRecords() {
 		for _, q := range []string{p, filepath.Dir(p)} {
-			if err := fsync(q); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := jsonfile.Sync(q); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("image store: save container layers: %w", err)
 			}
 		}
@@ -113,14 +114,6 @@ func (s *Store) volatileRecords() []string {
 		filepath.Join(root, driver+"-layers", "volatile-layers.json"),
 		filepath.Join(root, driver+"-containers", "volatile-containers.json"),
 	}
-}
-
-func fsync(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	return errors.Join(f.Sync(), f.Close())
 }
 
 // DiffSize is how many bytes a container wrote into its layer.

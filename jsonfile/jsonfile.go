@@ -55,6 +55,17 @@ func WriteVolatile(path string, v any) error {
 	return err
 }
 
+// Sync flushes a record written without waiting for the disk (by
+// WriteVolatile, or another library's writer), or a directory's entries
+// of records, to the disk.
+func Sync(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
+}
+
 func marshal(v any) ([]byte, error) {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {

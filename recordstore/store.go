@@ -94,19 +94,11 @@ func (s *Store) Create(cfg *Config) error {
 // directory entries that make it the container's.
 func (s *Store) Sync(name string) error {
 	for _, p := range []string{s.path(name, configFile), s.path(name), s.dir} {
-		if err := fsync(p); err != nil {
+		if err := jsonfile.Sync(p); err != nil {
 			return fmt.Errorf("save container %s: %w", name, err)
 		}
 	}
 	return nil
-}
-
-func fsync(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	return errors.Join(f.Sync(), f.Close())
 }
 
 // Names lists the stored containers, sorted.
@@ -188,7 +180,7 @@ func (s *Store) WriteState(name string, st State) (flushed func() error, err err
 	done := make(chan error, 1)
 	go func() {
 		for _, p := range []string{path, s.path(name)} {
-			if err := fsync(p); err != nil {
+			if err := jsonfile.Sync(p); err != nil {
 				done <- fmt.Errorf("save state of %s: %w", name, err)
 				return
 			}

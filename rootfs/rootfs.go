@@ -70,6 +70,15 @@ func (f *FS) Images(driver string) (*imagestore.Store, error) {
 	return s, nil
 }
 
+// layerStore is the image store holding an image container's layer; nil
+// for a container without one (a rootfs directory).
+func (f *FS) layerStore(cfg *container.Config) (*imagestore.Store, error) {
+	if cfg.LayerID == "" {
+		return nil, nil
+	}
+	return f.Images(cfg.StorageDriver)
+}
+
 // Close closes the image stores FS opened.
 func (f *FS) Close() error {
 	f.mu.Lock()
@@ -159,11 +168,8 @@ func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
 // caller syncs it before the container's own record, and may do so while
 // the container starts.
 func (f *FS) Sync(cfg *container.Config) error {
-	if cfg.LayerID == "" {
-		return nil
-	}
-	store, err := f.Images(cfg.StorageDriver)
-	if err != nil {
+	store, err := f.layerStore(cfg)
+	if store == nil || err != nil {
 		return err
 	}
 	if err := store.SyncContainers(); err != nil {
@@ -305,11 +311,8 @@ func (f *FS) MountRoot(cfg *container.Config, bundle string) error {
 // Release unmounts an image container's layer after it stopped. Nothing
 // is left mounted, whoever mounted it.
 func (f *FS) Release(cfg *container.Config) error {
-	if cfg.LayerID == "" {
-		return nil
-	}
-	store, err := f.Images(cfg.StorageDriver)
-	if err != nil {
+	store, err := f.layerStore(cfg)
+	if store == nil || err != nil {
 		return err
 	}
 	return store.Unmount(cfg.LayerID, true)
@@ -317,11 +320,8 @@ func (f *FS) Release(cfg *container.Config) error {
 
 // Delete deletes a removed container's layer.
 func (f *FS) Delete(cfg *container.Config) error {
-	if cfg.LayerID == "" {
-		return nil
-	}
-	store, err := f.Images(cfg.StorageDriver)
-	if err != nil {
+	store, err := f.layerStore(cfg)
+	if store == nil || err != nil {
 		return err
 	}
 	if err := store.DeleteContainer(cfg.LayerID); err != nil {
@@ -341,11 +341,8 @@ type Sizes struct {
 // Sizes measures an image container's file system; a container with a
 // rootfs directory has none (nil).
 func (f *FS) Sizes(cfg *container.Config) (*Sizes, error) {
-	if cfg.LayerID == "" {
-		return nil, nil
-	}
-	store, err := f.Images(cfg.StorageDriver)
-	if err != nil {
+	store, err := f.layerStore(cfg)
+	if store == nil || err != nil {
 		return nil, err
 	}
 	rw, err := store.DiffSize(cfg.LayerID)
@@ -386,11 +383,8 @@ func (f *FS) Mount(cfg *container.Config) (string, error) {
 
 // Unmount undoes one Mount.
 func (f *FS) Unmount(cfg *container.Config) error {
-	if cfg.LayerID == "" {
-		return nil
-	}
-	store, err := f.Images(cfg.StorageDriver)
-	if err != nil {
+	store, err := f.layerStore(cfg)
+	if store == nil || err != nil {
 		return err
 	}
 	return store.Unmount(cfg.LayerID, false)
