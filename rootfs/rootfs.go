@@ -15,6 +15,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
+	"go.podman.io/storage/pkg/archive"
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/imagestore"
@@ -234,7 +235,7 @@ func (f *FS) Prepare(cfg *container.Config) error {
 		}
 		for _, m := range cfg.Mounts {
 			if m.Type == container.MountVolume {
-				if _, err := vols.CopyUp(m.Name, root, m.Destination); err != nil {
+				if _, err := vols.CopyUp(m.Name, root, m.Destination, archive.NewDefaultArchiver().CopyWithTar); err != nil {
 					return fmt.Errorf("container %s: %w", cfg.Name, err)
 				}
 			}

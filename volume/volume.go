@@ -18,7 +18,6 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/google/renameio/v2"
-	"go.podman.io/storage/pkg/archive"
 	"golang.org/x/sys/unix"
 )
 
@@ -177,8 +176,11 @@ func (s *Store) Remove(name string) error {
 // uses it, and only if it is empty: content already there is never
 // overwritten (CVE-2020-1726). ctrPath is resolved inside rootfs, so
 // symlinks and .. in the image cannot point the copy outside it. It
-// reports whether anything was copied.
-func (s *Store) CopyUp(name, rootfs, ctrPath string) (bool, error) {
+// reports whether anything was copied. copyTree copies a directory's
+// content, owners, modes and times into another (the image store's copy,
+// which the caller links: this package stays out of the binaries that
+// have no image store).
+func (s *Store) CopyUp(name, rootfs, ctrPath string, copyTree func(src, dst string) error) (bool, error) {
 	v, err := s.Get(name)
 	if err != nil {
 		return false, err
@@ -202,7 +204,7 @@ func (s *Store) CopyUp(name, rootfs, ctrPath string) (bool, error) {
 			return false, fmt.Errorf("volume %s: resolve %s in the container: %w", name, ctrPath, err)
 		}
 		if info, err := os.Stat(src); err == nil && info.IsDir() {
-			if err := archive.NewDefaultArchiver().CopyWithTar(src, v.Mountpoint); err != nil {
+			if err := copyTree(src, v.Mountpoint); err != nil {
 				return false, fmt.Errorf("volume %s: copy %s from the image: %w", name, ctrPath, err)
 			}
 			// The copy leaves out the directory itself: the volume's top

@@ -7,7 +7,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"go.podman.io/storage/pkg/archive"
 )
+
+// copyTree is the copy rootfs gives CopyUp.
+func copyTree(src, dst string) error { return archive.NewDefaultArchiver().CopyWithTar(src, dst) }
 
 func TestCopyUpOnceAndNeverIntoNonEmpty(t *testing.T) {
 	s, err := Open(t.TempDir())
@@ -25,7 +30,7 @@ func TestCopyUpOnceAndNeverIntoNonEmpty(t *testing.T) {
 	if _, err := s.Create("v1"); !errors.Is(err, ErrExists) {
 		t.Errorf("second create: %v", err)
 	}
-	if copied, err := s.CopyUp("v1", rootfs, "/data"); err != nil || !copied {
+	if copied, err := s.CopyUp("v1", rootfs, "/data", copyTree); err != nil || !copied {
 		t.Fatalf("first copy-up: %v %v", copied, err)
 	}
 	if data, _ := os.ReadFile(filepath.Join(v.Mountpoint, "sub/f")); string(data) != "image" {
@@ -33,14 +38,14 @@ func TestCopyUpOnceAndNeverIntoNonEmpty(t *testing.T) {
 	}
 	// Emptied by a user: still never filled again.
 	os.RemoveAll(filepath.Join(v.Mountpoint, "sub"))
-	if copied, err := s.CopyUp("v1", rootfs, "/data"); err != nil || copied {
+	if copied, err := s.CopyUp("v1", rootfs, "/data", copyTree); err != nil || copied {
 		t.Errorf("second copy-up: %v %v", copied, err)
 	}
 
 	// A volume that already has content is never written into.
 	v2, _ := s.Create("v2")
 	os.WriteFile(filepath.Join(v2.Mountpoint, "mine"), []byte("user"), 0o644)
-	if copied, err := s.CopyUp("v2", rootfs, "/data"); err != nil || copied {
+	if copied, err := s.CopyUp("v2", rootfs, "/data", copyTree); err != nil || copied {
 		t.Errorf("copy-up into non-empty: %v %v", copied, err)
 	}
 	if _, err := os.Stat(filepath.Join(v2.Mountpoint, "sub")); !os.IsNotExist(err) {
@@ -61,7 +66,7 @@ func TestCopyUpStaysInsideTheRoot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.CopyUp("esc", rootfs, p)
+		s.CopyUp("esc", rootfs, p, copyTree)
 		if _, err := os.Stat(filepath.Join(v.Mountpoint, "secret")); err == nil {
 			t.Errorf("copy-up of %s copied a file from outside the container root", p)
 		}
@@ -119,7 +124,7 @@ func TestCopyUpTakesTheImageDirectorysOwnerAndMode(t *testing.T) {
 	os.Chown(data, 999, 998)
 	os.Chmod(data, 0o770|os.ModeSetgid)
 	v, _ := s.Create("db")
-	if _, err := s.CopyUp("db", rootfs, "/var/lib/db"); err != nil {
+	if _, err := s.CopyUp("db", rootfs, "/var/lib/db", copyTree); err != nil {
 		t.Fatal(err)
 	}
 	info, err := os.Stat(v.Mountpoint)
