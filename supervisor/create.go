@@ -150,7 +150,7 @@ func (s *Supervisor) checkHost(cfg *container.Config) error {
 	}
 	// Devices and a seccomp profile file are read at every start; a
 	// missing or bad one is refused now, before anything is stored.
-	if _, err := s.spec(cfg); err != nil {
+	if _, err := s.bundles.Spec(cfg); err != nil {
 		return err
 	}
 	want := cgroupmgr.Limits{

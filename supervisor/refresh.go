@@ -10,23 +10,13 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/container"
 )
-
-// bootIDPath changes at every boot (and per sysbox boot).
-const bootIDPath = "/proc/sys/kernel/random/boot_id"
 
 // lastBootFile, in the state directory, holds the boot ID the records
 // were last refreshed for.
 const lastBootFile = "boot_id"
-
-func currentBootID() (string, error) {
-	data, err := os.ReadFile(bootIDPath)
-	if err != nil {
-		return "", fmt.Errorf("read boot ID: %w", err)
-	}
-	return strings.TrimSpace(string(data)), nil
-}
 
 // Refresh brings the records up to date with the machine before a command
 // reads them: after a reboot, the runtime files of containers last started
@@ -47,7 +37,7 @@ func (s *Supervisor) Refresh(ctx context.Context, names []string) error {
 }
 
 func (s *Supervisor) refreshBoot() error {
-	cur, err := currentBootID()
+	cur, err := bundle.BootID()
 	if err != nil {
 		return nil // no boot ID to compare with: nothing can be stale
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 )
 
@@ -13,7 +14,7 @@ import (
 // holds: that command is starting it and writing its bundle, and the
 // container's boot ID is recorded only after that.
 func TestRefreshLeavesAContainerBeingStartedAlone(t *testing.T) {
-	if _, err := currentBootID(); err != nil {
+	if _, err := bundle.BootID(); err != nil {
 		t.Skip("no boot ID here:", err)
 	}
 	sv, _ := testSupervisor(t, cgroupmgr.Unified)

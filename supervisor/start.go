@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/sdbus"
 	"github.com/ctr-unit/ctr-unit/tty"
@@ -98,7 +99,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			err = errors.Join(err, s.fs.Release(cfg))
 		}
 	}()
-	if err := s.writeBundle(ctx, cfg); err != nil {
+	if err := s.bundles.Write(ctx, cfg, s.fs.MountLayer); err != nil {
 		return err
 	}
 	if err := s.consoleFor(cfg, o.ConsoleSocket); err != nil {
@@ -108,7 +109,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 		return err
 	}
 	st.StartedAt, st.StoppedByUser, st.RestartCount = time.Now(), false, 0
-	st.BootID, _ = currentBootID()
+	st.BootID, _ = bundle.BootID()
 	flushed, err := s.store.WriteState(name, st)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/unitstep"
@@ -144,29 +143,5 @@ func (s *Supervisor) prepare(ctx context.Context, name string) (*container.Confi
 	if err := s.syncDefinition(name, true); err != nil {
 		return nil, err
 	}
-	cfg, err := s.store.Config(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
-	}
-	st, err := s.store.State(name)
-	if err != nil {
-		return nil, err
-	}
-	// The boot ID first: from here on the refresh leaves this
-	// container's runtime files alone.
-	st.BootID, _ = currentBootID()
-	st.StartedAt = time.Now()
-	if err := s.store.SaveState(name, st); err != nil {
-		return nil, err
-	}
-	if err := s.store.ClearExit(name); err != nil {
-		return nil, err
-	}
-	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
-		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
-	}
-	if err := s.writeBundle(ctx, cfg); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return s.bundles.Prepare(ctx, s.store, name, s.fs.MountLayer)
 }

@@ -11,11 +11,11 @@ import (
 	"io"
 	"sync"
 
+	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/imagestore"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
-	"github.com/ctr-unit/ctr-unit/ociruntime/seccomp"
 	"github.com/ctr-unit/ctr-unit/rootfs"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 	"github.com/ctr-unit/ctr-unit/volume"
@@ -95,15 +95,14 @@ type Supervisor struct {
 	defDirs []string
 	netDir  string
 	warn    func(string)
-	// hookDirs and eventSocket: see Options.
-	hookDirs    []string
+	// eventSocket: see Options.
 	eventSocket string
-	connect     func(context.Context) (Systemd, error)
+	// bundles writes the containers' OCI bundles.
+	bundles *bundle.Writer
+	connect func(context.Context) (Systemd, error)
 	// systemd and runc are found on first use, once.
 	systemd Systemd
 	runcBin *ociruntime.Runc
-	// profiles converts seccomp profiles once per command.
-	profiles seccomp.Profiles
 	// binStamp identifies the ctr-unit binary (sourceStamp), read once.
 	binStamp string
 	// read holds the records the last Refresh read and left as they
@@ -145,14 +144,11 @@ func New(o Options) *Supervisor {
 	s := &Supervisor{
 		dirs: o.Dirs, store: o.Store, fs: o.FS, cgroups: o.Cgroups, steps: o.Steps,
 		unitDir: o.UnitDir, defDirs: o.DefinitionDirs, connect: o.Connect, warn: o.Warn,
-		netDir:   o.NetworkConfigDir,
-		hookDirs: o.HookDirs, eventSocket: o.EventSocket,
+		netDir: o.NetworkConfigDir, eventSocket: o.EventSocket,
+		bundles: bundle.NewWriter(o.Dirs, o.NetworkConfigDir, o.HookDirs, o.Steps),
 	}
 	if s.warn == nil {
 		s.warn = func(string) {}
-	}
-	if s.hookDirs == nil {
-		s.hookDirs = ociruntime.DefaultHookDirs
 	}
 	if s.unitDir == "" {
 		s.unitDir = DefaultUnitDir

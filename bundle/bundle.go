@@ -1,4 +1,9 @@
-package supervisor
+// Package bundle writes the OCI bundle a container's start runs, from its
+// record, at every start. ctr-unit writes it, and so does ctr-unit-step
+// when it starts a template instance whose record is up to date, so the
+// package links neither the image store nor the D-Bus client: an image
+// container's layer is mounted by a function the caller passes.
+package bundle
 
 import (
 	"context"
@@ -7,16 +12,85 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ctr-unit/ctr-unit/container"
-	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/ociruntime/seccomp"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
-// writeBundle writes the OCI bundle a start of cfg's container runs, from
+// Writer writes the bundles of the containers of one state directory.
+type Writer struct {
+	dirs     unitstep.Dirs
+	netDir   string
+	hookDirs []string
+	steps    unitstep.Runner
+	// profiles converts seccomp profiles once per process.
+	profiles seccomp.Profiles
+}
+
+// NewWriter returns a Writer of the bundles in dirs. netDir holds the
+// network definitions; hookDirs hold OCI hook files in rising precedence
+// (ociruntime.DefaultHookDirs if nil), which a container's own replace;
+// steps writes the start step an image container's unit hands over to.
+func NewWriter(dirs unitstep.Dirs, netDir string, hookDirs []string, steps unitstep.Runner) *Writer {
+	if hookDirs == nil {
+		hookDirs = ociruntime.DefaultHookDirs
+	}
+	return &Writer{dirs: dirs, netDir: netDir, hookDirs: hookDirs, steps: steps}
+}
+
+// MountLayer mounts an image container's layer and returns where, and
+// whether that is a mount of its own; "" for a container without one.
+type MountLayer func(cfg *container.Config) (dir string, mounted bool, err error)
+
+// Prepare readies a start of container name from its record: its state
+// says it started now, in this boot (from here on a refresh leaves its
+// runtime files alone), its last exit is cleared, and its bundle is
+// written.
+func (w *Writer) Prepare(ctx context.Context, store container.Store, name string, mount MountLayer) (*container.Config, error) {
+	cfg, err := store.Config(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
+	}
+	st, err := store.State(name)
+	if err != nil {
+		return nil, err
+	}
+	st.BootID, _ = BootID()
+	st.StartedAt = time.Now()
+	if err := store.SaveState(name, st); err != nil {
+		return nil, err
+	}
+	if err := store.ClearExit(name); err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
+		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
+	}
+	if err := w.Write(ctx, cfg, mount); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// bootIDPath changes at every boot (and per sysbox boot).
+const bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// BootID identifies the current boot.
+func BootID() (string, error) {
+	data, err := os.ReadFile(bootIDPath)
+	if err != nil {
+		return "", fmt.Errorf("read boot ID: %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// Write writes the OCI bundle a start of cfg's container runs, from
 // its record, at every start: what the record names on the host (devices,
 // a seccomp profile file) is read now, so a start uses what is there now.
 // The spec carries the OCI hooks that apply to it (oci-hooks(5), as podman
@@ -24,14 +98,14 @@ import (
 // hooks are kept apart for the unit's stop step, which runs them however
 // the container ended. A malformed hook file is reported and left out: it
 // must not keep containers from starting.
-func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) error {
-	bundle := s.dirs.Bundle(cfg.Name)
+func (w *Writer) Write(ctx context.Context, cfg *container.Config, mount MountLayer) error {
+	bundle := w.dirs.Bundle(cfg.Name)
 	// The plan of what the start step sets up for the network and /etc
 	// files, which the spec's namespace path and mounts refer to.
-	if err := unitstep.WriteNetworkPlan(bundle, container.NetworkPlan(cfg, s.netDir)); err != nil {
+	if err := unitstep.WriteNetworkPlan(bundle, container.NetworkPlan(cfg, w.netDir)); err != nil {
 		return fmt.Errorf("container %s: write its network plan: %w", cfg.Name, err)
 	}
-	spec, err := s.spec(cfg)
+	spec, err := w.Spec(cfg)
 	if err != nil {
 		return err
 	}
@@ -39,19 +113,19 @@ func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) err
 	// the unit's start step needs no image store; where the layer is not
 	// mounted when it runs (systemd restarted the unit after its stop
 	// step unmounted it), it hands over to ctr-unit's, which mounts it.
-	root, mounted, err := s.fs.MountLayer(cfg)
+	root, mounted, err := mount(cfg)
 	if err != nil {
 		return err
 	}
 	if root != "" {
 		spec.Root.Path = root
 	}
-	if err := unitstep.WriteLayerRoot(bundle, root, mounted, s.steps.Argv(unitstep.Start, false, cfg.Name)); err != nil {
+	if err := unitstep.WriteLayerRoot(bundle, root, mounted, w.steps.Argv(unitstep.Start, false, cfg.Name)); err != nil {
 		return fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
 	dirs := cfg.HooksDirs
 	if len(dirs) == 0 {
-		dirs = s.hookDirs
+		dirs = w.hookDirs
 	}
 	hooks, problems := ociruntime.ReadHooks(dirs)
 	for _, p := range problems {
@@ -73,11 +147,11 @@ func (s *Supervisor) writeBundle(ctx context.Context, cfg *container.Config) err
 	return nil
 }
 
-// spec is a container's OCI spec, host devices and seccomp filter
+// Spec is a container's OCI spec, host devices and seccomp filter
 // included.
-func (s *Supervisor) spec(cfg *container.Config) (*specs.Spec, error) {
+func (w *Writer) Spec(cfg *container.Config) (*specs.Spec, error) {
 	sc := container.BuildSpec(cfg, os.Environ())
-	container.NetworkSpec(&sc, cfg, s.dirs)
+	container.NetworkSpec(&sc, cfg, w.dirs)
 	devices, err := hostDevices(cfg)
 	if err != nil {
 		return nil, err
@@ -92,7 +166,7 @@ func (s *Supervisor) spec(cfg *container.Config) (*specs.Spec, error) {
 		}
 	}
 	spec := ociruntime.Spec(sc)
-	if spec.Linux.Seccomp, err = s.profiles.For(cfg.Seccomp(), spec); err != nil {
+	if spec.Linux.Seccomp, err = w.profiles.For(cfg.Seccomp(), spec); err != nil {
 		return nil, fmt.Errorf("%w: container %s: %w (give another with --security-opt seccomp=PROFILE.json, or seccomp=unconfined)", container.ErrInvalid, cfg.Name, err)
 	}
 	return spec, nil
@@ -127,17 +201,4 @@ func hostDevices(cfg *container.Config) ([]ociruntime.Device, error) {
 		out = append(out, dev)
 	}
 	return out, nil
-}
-
-// event records what happened to a container in the journal (package
-// events). An event that cannot be written is lost, not the command.
-func (s *Supervisor) event(cfg *container.Config, status string, extra ...func(*events.Event)) {
-	if s.eventSocket == "" {
-		return
-	}
-	ev := events.Event{Status: status, Name: cfg.Name, Unit: cfg.Unit, Image: cfg.Image}
-	for _, f := range extra {
-		f(&ev)
-	}
-	_ = events.Write(s.eventSocket, ev)
 }
