@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/imagestore"
@@ -208,28 +206,16 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	return s.syncDefinitionFile(name, path, defs, starting)
 }
 
-// sourceStamp identifies the definition file at path as it is now, and
-// the ctr-unit binary reading it: a record with the same stamp was made
-// from this very file by this very ctr-unit (an upgrade may read a file
-// differently). The file's change time moves with every write, rename and
-// change of owner, so an edit never goes unseen. "" if path cannot be
-// read.
+// sourceStamp is definition.Stamp of the file at path, read by this
+// ctr-unit.
 func (s *Supervisor) sourceStamp(path string) string {
-	var st unix.Stat_t
-	if unix.Stat(path, &st) != nil {
-		return ""
-	}
-	return fmt.Sprintf("%d.%d.%d.%d.%d/%s", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), s.binaryStamp())
+	return definition.Stamp(path, s.binaryStamp())
 }
 
-// binaryStamp is the ctr-unit binary's part of sourceStamp, found once.
+// binaryStamp is definition.BinaryStamp of this ctr-unit, found once.
 func (s *Supervisor) binaryStamp() string {
 	if s.binStamp == "" {
-		s.binStamp = "-"
-		var bin unix.Stat_t
-		if s.steps.Full != "" && unix.Stat(s.steps.Full, &bin) == nil {
-			s.binStamp = fmt.Sprintf("%d.%d.%d.%d", bin.Dev, bin.Ino, bin.Size, bin.Mtim.Nano())
-		}
+		s.binStamp = definition.BinaryStamp(s.steps.Full)
 	}
 	return s.binStamp
 }
@@ -239,8 +225,7 @@ func (s *Supervisor) binaryStamp() string {
 func (s *Supervisor) recordFresh(name, path string) (*container.Config, bool) {
 	stamp := s.sourceStamp(path)
 	rec, err := s.store.Config(name)
-	fresh := err == nil && (rec.Source == "" || stamp != "" && rec.Source == path && rec.SourceStamp == stamp)
-	return rec, fresh
+	return rec, err == nil && definition.Fresh(rec, path, stamp)
 }
 
 // syncDefinitionFile is syncDefinition of the file at path.
@@ -252,8 +237,7 @@ func (s *Supervisor) syncDefinitionFile(name, path string, defs map[string]strin
 	if recErr == nil && rec.Source == "" {
 		return nil
 	}
-	fresh := recErr == nil && stamp != "" && rec.Source == path && rec.SourceStamp == stamp
-	if fresh && !(starting && rec.Image != "") {
+	if recErr == nil && definition.Fresh(rec, path, stamp) && !(starting && rec.Image != "") {
 		return nil // the file has not changed since it was read
 	}
 	// First without the image store, which most commands need not open.

@@ -17,6 +17,7 @@ import (
 	"go.podman.io/storage/pkg/reexec"
 
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/events"
 	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
@@ -76,7 +77,7 @@ func (a *app) supervisorFor(names []string) (*supervisor.Supervisor, error) {
 		Cgroups:        cgroupmgr.New(cgroupmgr.Detect()),
 		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
 		UnitDir:        a.unitDir,
-		DefinitionDirs: definitionDirs(),
+		DefinitionDirs: definition.DirsFromEnv(os.Getenv),
 		// As network's --network-config-dir, whose default it is.
 		NetworkConfigDir: envOr("CTR_UNIT_NETWORK_CONFIG_DIR", network.DefaultConfigDir),
 		Warn:             func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },

@@ -16,15 +16,6 @@ import (
 // generator (a symlink in a system-generators directory).
 const generatorName = "ctr-unit-generator"
 
-// definitionDirs are where NAME.container files are looked for:
-// CTR_UNIT_DEFINITION_DIRS (colon-separated) or the defaults.
-func definitionDirs() []string {
-	if v := os.Getenv("CTR_UNIT_DEFINITION_DIRS"); v != "" {
-		return strings.Split(v, ":")
-	}
-	return nil
-}
-
 func (a *app) generateCommand() *cobra.Command {
 	cmd := commandGroup("generate", "Generate files for other tools")
 	var files, fresh bool

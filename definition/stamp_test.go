@@ -1,0 +1,83 @@
+package definition
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ctr-unit/ctr-unit/container"
+)
+
+// FindOne answers for one name what Find answers for all: earlier
+// directories hide later ones, /dev/null masks, directories are skipped.
+func TestFindOneAgreesWithFind(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	write := func(dir, name string) {
+		if err := os.WriteFile(filepath.Join(dir, name+Suffix), []byte("[Container]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a, "first")
+	write(b, "first")
+	write(b, "second")
+	write(b, "masked")
+	if err := os.Symlink(os.DevNull, filepath.Join(a, "masked"+Suffix)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(a, "dir"+Suffix), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(b, "dir")
+	dirs := []string{a, filepath.Join(a, "missing"), b}
+	all, err := Find(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"first", "second", "masked", "dir", "none", ""} {
+		path, ok, err := FindOne(dirs, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want, wantOK := all[name]
+		if path != want || ok != wantOK {
+			t.Errorf("FindOne(%q) = %q %v, Find says %q %v", name, path, ok, want, wantOK)
+		}
+	}
+}
+
+// A record is fresh while its file is as it was read, by the same binary;
+// any write to the file, or another binary, makes it stale.
+func TestFreshFollowsTheFileAndTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "web"+Suffix)
+	bin := filepath.Join(dir, "ctr-unit")
+	for _, p := range []string{path, bin} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &container.Config{Name: "web", Source: path, SourceStamp: Stamp(path, BinaryStamp(bin))}
+	if !Fresh(rec, path, Stamp(path, BinaryStamp(bin))) {
+		t.Fatal("record made from the file as it is is not fresh")
+	}
+	if Fresh(rec, path, Stamp(path, BinaryStamp(filepath.Join(dir, "other")))) {
+		t.Error("record is fresh for another binary")
+	}
+	if Fresh(rec, filepath.Join(dir, "other"+Suffix), Stamp(path, BinaryStamp(bin))) {
+		t.Error("record is fresh for a file it was not made from")
+	}
+	later := time.Now().Add(time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if Fresh(rec, path, Stamp(path, BinaryStamp(bin))) {
+		t.Error("record is fresh after the file changed")
+	}
+	if Fresh(rec, path, "") {
+		t.Error("record is fresh for a file that cannot be read")
+	}
+	if !Fresh(&container.Config{Name: "web"}, path, "") {
+		t.Error("create's record is not the container's")
+	}
+}
