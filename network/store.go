@@ -26,6 +26,15 @@ import (
 // podman's /etc/containers/networks, so the two never share a range.
 const DefaultConfigDir = "/etc/ctr-unit/networks"
 
+// ConfigDirFromEnv is the network definitions' directory that
+// CTR_UNIT_NETWORK_CONFIG_DIR names, DefaultConfigDir if none.
+func ConfigDirFromEnv(getenv func(string) string) string {
+	if d := getenv("CTR_UNIT_NETWORK_CONFIG_DIR"); d != "" {
+		return d
+	}
+	return DefaultConfigDir
+}
+
 // PodmanConfigDir is read (never written) when picking a free subnet.
 const PodmanConfigDir = "/etc/containers/networks"
 

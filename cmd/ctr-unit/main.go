@@ -75,11 +75,11 @@ func (a *app) supervisorFor(names []string) (*supervisor.Supervisor, error) {
 			return sdbus.Connect(ctx)
 		},
 		Cgroups:        cgroupmgr.New(cgroupmgr.Detect()),
-		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: stepBinary(self)},
+		Steps:          unitstep.Runner{Globals: steps, Full: self, Lean: unitstep.Helper(self, unitstep.LeanName)},
 		UnitDir:        a.unitDir,
 		DefinitionDirs: definition.DirsFromEnv(os.Getenv),
 		// As network's --network-config-dir, whose default it is.
-		NetworkConfigDir: envOr("CTR_UNIT_NETWORK_CONFIG_DIR", network.DefaultConfigDir),
+		NetworkConfigDir: network.ConfigDirFromEnv(os.Getenv),
 		Warn:             func(msg string) { fmt.Fprintln(os.Stderr, "ctr-unit: warning:", msg) },
 		HookDirs:         a.hookDirs,
 		EventSocket:      events.JournalSocket,
@@ -113,23 +113,6 @@ func absRuntime(runc string) string {
 		return p
 	}
 	return runc
-}
-
-// stepBinary finds ctr-unit-step, installed in PREFIX/libexec/ctr-unit
-// beside PREFIX/bin/ctr-unit, or built into the same directory. Without it
-// ctr-unit does the units' steps itself, at the cost of a longer start of
-// each.
-func stepBinary(self string) string {
-	dir := filepath.Dir(self)
-	for _, p := range []string{
-		filepath.Join(dir, "..", "libexec", "ctr-unit", "ctr-unit-step"),
-		filepath.Join(dir, "ctr-unit-step"),
-	} {
-		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
-			return filepath.Clean(p)
-		}
-	}
-	return ""
 }
 
 // commandGroup is a command that only holds subcommands. Cobra would

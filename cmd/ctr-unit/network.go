@@ -24,7 +24,7 @@ func (a *app) networkCommand() *cobra.Command {
 	var configDir string
 	cmd := commandGroup("network", "Manage networks")
 	// podman calls it --network-config-dir too.
-	cmd.PersistentFlags().StringVar(&configDir, "network-config-dir", envOr("CTR_UNIT_NETWORK_CONFIG_DIR", network.DefaultConfigDir), "where network definitions are kept")
+	cmd.PersistentFlags().StringVar(&configDir, "network-config-dir", network.ConfigDirFromEnv(os.Getenv), "where network definitions are kept")
 	store := func() *network.Store {
 		return &network.Store{Dir: configDir, PodmanDir: network.PodmanConfigDir}
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,23 +23,14 @@ import (
 // logout) run in ctr-unit-image, which links containers/image: that
 // library's package initializers double what starting ctr-unit costs, and
 // every container start runs ctr-unit. ctr-unit hands such a command line
-// over as it is.
-const imageHelperName = "ctr-unit-image"
-
-// imageHelper finds ctr-unit-image where stepBinary finds ctr-unit-step.
+// over as it is; imageHelper finds it (unitstep.Helper).
 func imageHelper() (string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("locate the ctr-unit binary: %w", err)
 	}
-	dir := filepath.Dir(self)
-	for _, p := range []string{
-		filepath.Join(dir, "..", "libexec", "ctr-unit", imageHelperName),
-		filepath.Join(dir, imageHelperName),
-	} {
-		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
-			return filepath.Clean(p), nil
-		}
+	if p := unitstep.Helper(self, unitstep.ImageName); p != "" {
+		return p, nil
 	}
 	return "", errors.New("this command needs ctr-unit-image, which is missing (installed in PREFIX/libexec/ctr-unit beside ctr-unit-step, or built beside ctr-unit): reinstall ctr-unit")
 }
