@@ -18,6 +18,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/ociruntime/seccomp"
 	"github.com/ctr-unit/ctr-unit/unitstep"
@@ -201,4 +202,18 @@ func hostDevices(cfg *container.Config) ([]ociruntime.Device, error) {
 		out = append(out, dev)
 	}
 	return out, nil
+}
+
+// StepPrepares reports whether ctr-unit-step may prepare a start of the
+// container whose record is rec (nil: it has none) and start it, rather
+// than hand it to ctr-unit: the record must be the one its definition
+// file, if any (at path, stamped stamp), makes now, and the container must
+// need nothing only ctr-unit has: an image layer to mount, or checks to
+// schedule over D-Bus once it runs. A first start of a definition, or one
+// after its file changed, is ctr-unit's: it reads the file.
+func StepPrepares(rec *container.Config, defined bool, path, stamp string) bool {
+	if rec == nil || defined && !definition.Fresh(rec, path, stamp) {
+		return false
+	}
+	return rec.LeanPrepare()
 }

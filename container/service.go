@@ -91,11 +91,13 @@ func BuildService(cfg *Config, steps unitstep.Runner, requires []string) units.S
 		// at boot), and after a reboot /run is empty: the unit writes
 		// the bundle from the record itself: in its start step, one
 		// process per start as a bare runc unit has, unless that step
-		// is the one that waits for health.
+		// is the one that waits for health. ctr-unit-step does it where
+		// it can, and hands a record its file must bring up to date to
+		// ctr-unit (bundle.StepPrepares).
 		if cfg.Health != nil && cfg.Health.ReadyWhenHealthy {
 			s.ExecStartPre = append(s.ExecStartPre, steps.Argv(unitstep.Prepare, false, name))
 		} else {
-			s.ExecStart = steps.Argv(unitstep.PrepareStart, false, name)
+			s.ExecStart = steps.Argv(unitstep.PrepareStart, cfg.LeanPrepare(), name)
 		}
 	}
 	for _, e := range cfg.Extra {
@@ -134,6 +136,12 @@ func (cfg *Config) MayRestart() bool {
 func (cfg *Config) hasLayer() bool { return cfg.LayerID != "" || cfg.Image != "" }
 
 func (cfg *Config) scheduledChecks() bool { return cfg.Health != nil && cfg.Health.Scheduled() }
+
+// LeanPrepare reports whether ctr-unit-step can write the container's
+// bundle and start it (a template instance's prepare-start): it has no
+// image layer to mount and no checks to schedule once it runs, which take
+// the image store and D-Bus.
+func (cfg *Config) LeanPrepare() bool { return !cfg.hasLayer() && !cfg.scheduledChecks() }
 
 // applyHealth adjusts a container's service for its healthcheck.
 func applyHealth(svc *units.Service, cfg *Config, steps unitstep.Runner) {

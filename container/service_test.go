@@ -62,32 +62,41 @@ func TestBuildServiceCarriesTheContainer(t *testing.T) {
 // A template instance writes its bundle itself, in its start step (one
 // process per start), and waits for the network at boot; a start step
 // that waits for health leaves the bundle to a prepare step before it.
+// ctr-unit-step writes it unless there is a layer to mount or checks to
+// schedule.
 func TestBuildServiceOfTemplateAndImage(t *testing.T) {
-	stepsOf := func(argvs ...[]string) []unitstep.Name {
+	stepsOf := func(bin string, argvs ...[]string) []unitstep.Name {
 		var names []unitstep.Name
 		for _, argv := range argvs {
 			call, err := unitstep.Parse(argv[1:], unitstep.Globals{})
-			if err != nil || argv[0] != leanSteps.Full {
-				t.Errorf("step %v: %v (want ctr-unit's)", argv, err)
+			if err != nil || argv[0] != bin {
+				t.Errorf("step %v: %v (want %s's)", argv, err, bin)
 			}
 			names = append(names, call.Step)
 		}
 		return names
 	}
 	healthy := &healthcheck.Config{Probe: healthcheck.Probe{Test: []string{"CMD", "true"}, Interval: time.Second}, ReadyWhenHealthy: true}
+	checked := &healthcheck.Config{Probe: healthcheck.Probe{Test: []string{"CMD", "true"}, Interval: time.Second}}
 	for _, c := range []struct {
 		what  string
 		cfg   *Config
 		pre   []unitstep.Name
 		start unitstep.Name
+		bin   string
 	}{
-		{"rootfs", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web"}, nil, unitstep.PrepareStart},
-		{"image", &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1", LayerID: "abc"}, nil, unitstep.PrepareStart},
-		{"ready when healthy", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web", Health: healthy}, []unitstep.Name{unitstep.Prepare}, unitstep.StartHealthy},
+		{"rootfs", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web"}, nil, unitstep.PrepareStart, leanSteps.Lean},
+		{"image", &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1", LayerID: "abc"}, nil, unitstep.PrepareStart, leanSteps.Full},
+		{"image not pulled yet", &Config{Name: "web", Unit: units.TemplateInstance("web"), Image: "app:1"}, nil, unitstep.PrepareStart, leanSteps.Full},
+		{"scheduled checks", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web", Health: checked}, nil, unitstep.PrepareStart, leanSteps.Full},
+		{"ready when healthy", &Config{Name: "web", Unit: units.TemplateInstance("web"), Rootfs: "/srv/web", Health: healthy}, []unitstep.Name{unitstep.Prepare}, unitstep.StartHealthy, leanSteps.Full},
 	} {
 		s := BuildService(c.cfg, leanSteps, nil)
-		if pre, start := stepsOf(s.ExecStartPre...), stepsOf(s.ExecStart); !slices.Equal(pre, c.pre) || !slices.Equal(start, []unitstep.Name{c.start}) {
+		if pre, start := stepsOf(leanSteps.Full, s.ExecStartPre...), stepsOf(c.bin, s.ExecStart); !slices.Equal(pre, c.pre) || !slices.Equal(start, []unitstep.Name{c.start}) {
 			t.Errorf("%s: start-pre %v, start %v; want %v, %v", c.what, pre, start, c.pre, c.start)
+		}
+		if c.cfg.LeanPrepare() != (c.bin == leanSteps.Lean && c.start == unitstep.PrepareStart) {
+			t.Errorf("%s: LeanPrepare %v disagrees with the unit's start step", c.what, c.cfg.LeanPrepare())
 		}
 	}
 

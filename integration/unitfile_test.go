@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/units"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // The box's /etc/systemd/system and /etc/systemd/system-generators are its
@@ -44,8 +45,7 @@ func (e *env) installTemplate() {
 		e.removeAll()
 		os.Remove(templatePath)
 		os.Remove(generatorPath)
-		os.Remove(genBin)
-		os.Remove(filepath.Dir(genBin))
+		os.RemoveAll(filepath.Dir(genBin))
 		exec.Command("systemctl", "daemon-reload").Run()
 	})
 }
@@ -53,24 +53,27 @@ func (e *env) installTemplate() {
 // useGenerator installs bin as the generator, as bin's package would,
 // running with this test's state and runtime directories. systemd runs
 // generators with a private /tmp, where the test's binary is not: they get
-// a copy, as name, in the box's /run, whose path it returns.
+// a copy, named ctr-unit, in a directory of the box's /run named for this
+// test and name, whose path it returns. The helpers built beside bin go
+// beside the copy, where a package installs them: the units' steps run
+// ctr-unit-step, which finds that ctr-unit again, and a pull unit's
+// ctr-unit-image (a version older than a helper, as the upgrade test
+// installs, has none and does without).
 func (e *env) useGenerator(bin, name string) string {
 	e.t.Helper()
-	genBin := filepath.Join("/run/ctr-unit-it", e.prefix+name)
-	if out, err := exec.Command("install", "-D", bin, genBin).CombinedOutput(); err != nil {
-		e.t.Fatalf("copy %s: %v: %s", bin, err, out)
-	}
-	e.t.Cleanup(func() { os.Remove(genBin) })
-	// The units' steps run the copy, and a pull unit's finds
-	// ctr-unit-image beside it (a version older than the helper, as the
-	// upgrade test installs, has none and writes no pull units).
-	helper := filepath.Join(filepath.Dir(genBin), "ctr-unit-image")
-	src := filepath.Join(filepath.Dir(bin), "ctr-unit-image")
-	if _, err := os.Stat(src); err == nil {
-		if out, err := exec.Command("install", "-D", src, helper).CombinedOutput(); err != nil {
-			e.t.Fatalf("copy ctr-unit-image: %v: %s", err, out)
+	dir := filepath.Join("/run/ctr-unit-it", e.prefix+name)
+	genBin := filepath.Join(dir, unitstep.FullName)
+	e.t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, b := range []string{unitstep.FullName, unitstep.LeanName, unitstep.ImageName} {
+		src := filepath.Join(filepath.Dir(bin), b)
+		if b == unitstep.FullName {
+			src = bin
+		} else if _, err := os.Stat(src); err != nil {
+			continue
 		}
-		e.t.Cleanup(func() { os.Remove(helper) })
+		if out, err := exec.Command("install", "-D", src, filepath.Join(dir, b)).CombinedOutput(); err != nil {
+			e.t.Fatalf("copy %s: %v: %s", src, err, out)
+		}
 	}
 	wrapper := fmt.Sprintf("#!/bin/sh\nCTR_UNIT_STATE_DIR=%s CTR_UNIT_RUNTIME_DIR=%s exec %s internal generator \"$@\"\n", e.stateDir, e.runtimeDir, genBin)
 	if err := os.WriteFile(generatorPath, []byte(wrapper), 0o755); err != nil {
@@ -372,4 +375,49 @@ func TestOwnUnitFileIsStartedFromItsFileAfterAFailure(t *testing.T) {
 	if c := e.inspect(name); c.State.Status != "running" {
 		t.Errorf("after start: %s", c.State.Status)
 	}
+}
+
+// A definition's unit starts through ctr-unit-step, which writes the
+// bundle from the record while the record is what the file makes, and
+// hands the start to ctr-unit when it is not: the first start (no record
+// yet) and the first after the file changed, even with no daemon-reload
+// in between.
+func TestTemplateStartStepReadsAChangedFileThroughCtrUnit(t *testing.T) {
+	e := newEnv(t)
+	e.installTemplate()
+	name := e.name("lean")
+	unit := units.TemplateInstance(name)
+	define := func(word string) {
+		e.defineFile(name, fmt.Sprintf("[Container]\nRootfs=%s\nExec=sh -c 'trap \"exit 0\" TERM; echo started %s; sleep 1000 & wait'\n", rootfs, word))
+	}
+	started := func(word string, times int) {
+		t.Helper()
+		e.waitFor("the container's output", 5*time.Second, func() bool {
+			return strings.Count(e.must("logs", name), "started "+word) == times
+		})
+	}
+	define("one")
+	systemctl(t, "daemon-reload")
+	if start := unitProperty(t, unit, "ExecStart"); !strings.Contains(start, unitstep.LeanName+" ") || !strings.Contains(start, " prepare-start "+name) {
+		t.Fatalf("the unit's start step is not ctr-unit-step's prepare-start: %s", start)
+	}
+	systemctl(t, "start", unit)
+	started("one", 1)
+	systemctl(t, "stop", unit)
+	systemctl(t, "start", unit)
+	started("one", 2)
+	if c := e.inspect(name); c.State.Status != "running" {
+		t.Fatalf("after a start from the record: %+v", c.State)
+	}
+
+	systemctl(t, "stop", unit)
+	define("two")
+	systemctl(t, "start", unit)
+	started("two", 1)
+	if logs := e.must("logs", name); strings.Count(logs, "started one") != 2 {
+		t.Errorf("the edited file's start ran the old command too:\n%s", logs)
+	}
+	systemctl(t, "stop", unit)
+	systemctl(t, "start", unit)
+	started("two", 2)
 }

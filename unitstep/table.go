@@ -82,7 +82,7 @@ type Step struct {
 // names its steps through it.
 var Table = []Step{
 	{Name: Prepare, Args: ArgsContainer},
-	{Name: PrepareStart, Args: ArgsContainer},
+	{Name: PrepareStart, Args: ArgsContainer, Lean: true},
 	{Name: MountRootfs, Args: ArgsContainer},
 	{Name: Start, Args: ArgsContainer, Lean: true},
 	{Name: StartHealthy, Args: ArgsContainer},

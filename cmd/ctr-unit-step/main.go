@@ -1,9 +1,12 @@
 // Command ctr-unit-step runs the steps of a container's unit that every
-// start and stop of a plain container takes (unitstep.Table's lean ones);
-// ctr-unit writes its command lines into the units it makes. It is a
-// binary of its own because systemd execs it at every start and stop:
-// ctr-unit, with image storage and its CLI linked in, takes longer to
-// start, and links what this one must not (see main_test.go).
+// start and stop of a plain container takes (unitstep.Table's lean ones):
+// the start, the stop step, and a template instance's prepare-start (the
+// bundle written from the record, then the start), which is what each
+// container at boot runs. ctr-unit writes its command lines into the units
+// it makes. It is a binary of its own because systemd execs it at every
+// start and stop: ctr-unit, with image storage and its CLI linked in,
+// takes longer to start, and links what this one must not (see
+// main_test.go). What only ctr-unit can do, it hands over to ctr-unit.
 package main
 
 import (
@@ -13,8 +16,13 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/ctr-unit/ctr-unit/bundle"
+	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/definition"
 	"github.com/ctr-unit/ctr-unit/events"
+	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
+	"github.com/ctr-unit/ctr-unit/recordstore"
 	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
@@ -65,8 +73,63 @@ func run(args []string) error {
 			return err
 		}
 		return syscall.Exec(argv[0], argv, os.Environ())
+	case unitstep.PrepareStart:
+		if runcErr != nil {
+			return runcErr
+		}
+		argv, err := prepareStart(context.Background(), call, steps)
+		if err != nil || argv == nil {
+			return err
+		}
+		return syscall.Exec(argv[0], argv, os.Environ())
 	case unitstep.StopPost:
 		return steps.StopPost(context.Background(), call.Container, call.Unit, os.Getenv)
 	}
 	return fmt.Errorf("step %s is ctr-unit's to run, not ctr-unit-step's", call.Step)
 }
+
+// prepareStart is a template instance's prepare-start: the bundle written
+// from the record, as ctr-unit writes it, then the start. A container
+// whose record its definition file must bring up to date first, or that
+// needs what only ctr-unit has, is ctr-unit's (bundle.StepPrepares): the
+// step then returns ctr-unit's prepare-start to exec in its place.
+func prepareStart(ctx context.Context, call unitstep.Call, steps unitstep.Steps) ([]string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locate ctr-unit-step: %w", err)
+	}
+	full := unitstep.FullOf(self)
+	if full == "" {
+		return nil, fmt.Errorf("container %s: ctr-unit is not beside %s: reinstall ctr-unit", call.Container, self)
+	}
+	runner := unitstep.Runner{Globals: call.Globals, Full: full, Lean: self}
+	store := recordstore.Open(call.Dirs)
+	rec, err := store.Config(call.Container)
+	if err != nil {
+		rec = nil
+	}
+	dirs := definition.DirsFromEnv(os.Getenv)
+	if dirs == nil {
+		dirs = definition.DefaultDirs()
+	}
+	path, defined, err := definition.FindOne(dirs, call.Container)
+	if err != nil {
+		return nil, err
+	}
+	stamp := ""
+	if defined {
+		stamp = definition.Stamp(path, definition.BinaryStamp(full))
+	}
+	if !bundle.StepPrepares(rec, defined, path, stamp) {
+		return runner.Argv(unitstep.PrepareStart, false, call.Container), nil
+	}
+	w := bundle.NewWriter(call.Dirs, network.ConfigDirFromEnv(os.Getenv), nil, runner)
+	if _, err := w.Prepare(ctx, store, call.Container, noLayer); err != nil {
+		return nil, err
+	}
+	return steps.Start(call.Container)
+}
+
+// noLayer is the layer mount of the containers ctr-unit-step prepares,
+// which have none.
+func noLayer(*container.Config) (string, bool, error) { return "", false, nil }
