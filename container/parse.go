@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	gounits "github.com/docker/go-units"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-unit/ctr-unit/names"
 	"github.com/ctr-unit/ctr-unit/network"
 	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/units"
@@ -36,8 +36,6 @@ const MaxNameLen = 60
 // ErrInvalidName is returned for container names ctr-unit refuses.
 var ErrInvalidName = errors.New("invalid container name")
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-
 // ValidateName checks a container name against the podman/docker rule.
 func ValidateName(name string) error {
 	switch {
@@ -45,7 +43,7 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: the name is empty", ErrInvalidName)
 	case len(name) > MaxNameLen:
 		return fmt.Errorf("%w %q: longer than %d characters", ErrInvalidName, name, MaxNameLen)
-	case !namePattern.MatchString(name):
+	case !names.Valid(name):
 		return fmt.Errorf("%w %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", ErrInvalidName, name)
 	}
 	return nil
@@ -751,8 +749,19 @@ func canonicalMount(spec, src string) string {
 // localtime is where a container's time zone is mounted.
 const localtime = "/etc/localtime"
 
-// zoneName is a time zone's name in the zone database.
-var zoneName = regexp.MustCompile(`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`)
+// zoneName reports whether s can be a time zone's name in the zone
+// database: parts of letters, digits and _+- between slashes (a loop, not
+// a regular expression compiled at every start of every binary).
+func zoneName(s string) bool {
+	for _, part := range strings.Split(s, "/") {
+		if part == "" || strings.ContainsFunc(part, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '+' || r == '-')
+		}) {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseTimezone reads --tz: "local" (the host's zone) or a zone name of
 // /usr/share/zoneinfo, such as Europe/Paris or UTC. Whether the zone
@@ -761,7 +770,7 @@ func ParseTimezone(s string) (string, error) {
 	if s == "local" {
 		return s, nil
 	}
-	if !zoneName.MatchString(s) || slices.Contains(strings.Split(s, "/"), "..") {
+	if !zoneName(s) {
 		return "", fmt.Errorf("time zone %q: give a zone name such as Europe/Paris or UTC (see /usr/share/zoneinfo), or local", s)
 	}
 	return s, nil

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"syscall"
 	"time"
@@ -19,6 +18,8 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/google/renameio/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-unit/ctr-unit/names"
 )
 
 var (
@@ -30,15 +31,11 @@ var (
 	ErrBadName = errors.New("invalid volume name")
 )
 
-// nameRE has no {0,127}: a bounded repeat compiles to a program of that
-// size, at every start of the binary (0.5 ms, every command and unit step).
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-
 const maxNameLen = 128
 
 // ValidName checks a volume name (as podman: letters, digits, _.-).
 func ValidName(name string) error {
-	if len(name) > maxNameLen || !nameRE.MatchString(name) {
+	if len(name) > maxNameLen || !names.Valid(name) {
 		return fmt.Errorf("%w: %q: use letters, digits and _.- (starting with a letter or digit)", ErrBadName, name)
 	}
 	return nil
