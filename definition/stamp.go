@@ -13,12 +13,12 @@ import (
 )
 
 // DirsFromEnv are the definition directories CTR_UNIT_DEFINITION_DIRS
-// names (colon-separated), nil for DefaultDirs.
+// names (colon-separated), DefaultDirs if it names none.
 func DirsFromEnv(getenv func(string) string) []string {
 	if v := getenv("CTR_UNIT_DEFINITION_DIRS"); v != "" {
 		return strings.Split(v, ":")
 	}
-	return nil
+	return DefaultDirs()
 }
 
 // FindOne is Find for one name: the file that defines container name,

@@ -3,6 +3,7 @@ package definition
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,5 +80,17 @@ func TestFreshFollowsTheFileAndTheBinary(t *testing.T) {
 	}
 	if !Fresh(&container.Config{Name: "web"}, path, "") {
 		t.Error("create's record is not the container's")
+	}
+}
+
+func TestDirsFromEnv(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if got := DirsFromEnv(getenv); !slices.Equal(got, DefaultDirs()) {
+		t.Errorf("without CTR_UNIT_DEFINITION_DIRS: %v, want the defaults", got)
+	}
+	env["CTR_UNIT_DEFINITION_DIRS"] = "/a:/b"
+	if got := DirsFromEnv(getenv); !slices.Equal(got, []string{"/a", "/b"}) {
+		t.Errorf("CTR_UNIT_DEFINITION_DIRS=/a:/b: %v", got)
 	}
 }

@@ -108,11 +108,7 @@ func prepareStart(ctx context.Context, call unitstep.Call, steps unitstep.Steps)
 	if err != nil {
 		rec = nil
 	}
-	dirs := definition.DirsFromEnv(os.Getenv)
-	if dirs == nil {
-		dirs = definition.DefaultDirs()
-	}
-	path, defined, err := definition.FindOne(dirs, call.Container)
+	path, defined, err := definition.FindOne(definition.DirsFromEnv(os.Getenv), call.Container)
 	if err != nil {
 		return nil, err
 	}
