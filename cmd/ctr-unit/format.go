@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -18,10 +17,22 @@ import (
 // TEMPLATE" prints a header row and aligned columns; any other template is
 // run for each item, with podman's template functions.
 
-var jsonFormat = regexp.MustCompile(`^\s*(json|\{\{\s*json\s*\.?\s*\}\})\s*$`)
-
-// isJSON reports whether format asks for JSON.
-func isJSON(format string) bool { return jsonFormat.MatchString(format) }
+// isJSON reports whether format asks for JSON: json, or {{json .}} with
+// any spaces inside the braces and with or without the dot. (Not a regular
+// expression: every command would compile it as it starts.)
+func isJSON(format string) bool {
+	f := strings.TrimSpace(format)
+	if f == "json" {
+		return true
+	}
+	inner, ok := strings.CutPrefix(f, "{{")
+	if inner, ok = strings.CutSuffix(inner, "}}"); !ok {
+		return false
+	}
+	rest, ok := strings.CutPrefix(strings.TrimSpace(inner), "json")
+	rest = strings.TrimSpace(rest)
+	return ok && (rest == "" || rest == ".")
+}
 
 // writeJSON writes v indented, as podman does.
 func writeJSON(w io.Writer, v any) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func render(t *testing.T, format string, infos ...*supervisor.Info) string {
 		items = append(items, psItem{psJSON: toPSJSON(i)})
 	}
 	var b bytes.Buffer
-	if err := renderTemplate(&b, format, items, psHeaders); err != nil {
+	if err := renderTemplate(&b, format, items, psHeaders()); err != nil {
 		t.Fatalf("%s: %v", format, err)
 	}
 	return b.String()
@@ -96,13 +97,20 @@ func TestFormatIsJSON(t *testing.T) {
 			t.Errorf("isJSON(%q) = %v", f, !want)
 		}
 	}
+	// The rule as a regular expression, which isJSON spells out.
+	re := regexp.MustCompile(`^\s*(json|\{\{\s*json\s*\.?\s*\}\})\s*$`)
+	for _, f := range []string{"", "json", " json\n", "jsonx", "{{json}}", "{{json.}}", "{{ json. }}", "{{json ..}}", "{{jsonx .}}", "{{json .}}x", "x{{json .}}", "{{}}", "{{ json . }", "{ json . }}", "{{\tjson\t.\t}}", "{{json .ID}}"} {
+		if got, want := isJSON(f), re.MatchString(f); got != want {
+			t.Errorf("isJSON(%q) = %v, the rule says %v", f, got, want)
+		}
+	}
 }
 
 // inspect's template fields are podman's, .Config.Healthcheck included.
 func TestInspectTemplateFields(t *testing.T) {
 	in := toInspectJSON(testInfo())
 	var b bytes.Buffer
-	format := inspectID.ReplaceAllString("{{.Id}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Test}} {{.Config.HealthcheckOnFailureAction}} {{.State.Health.Status}} {{.Config.Labels.app}} {{.HostConfig.AutoRemove}}", "{{.ID}}")
+	format := inspectID().ReplaceAllString("{{.Id}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Test}} {{.Config.HealthcheckOnFailureAction}} {{.State.Health.Status}} {{.Config.Labels.app}} {{.HostConfig.AutoRemove}}", "{{.ID}}")
 	if err := renderTemplate(&b, format, []any{in}, headers(reflect.TypeFor[inspectJSON](), nil)); err != nil {
 		t.Fatal(err)
 	}

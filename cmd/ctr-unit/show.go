@@ -406,9 +406,11 @@ type psState struct{ stateJSON }
 func (s psState) String() string { return string(s.Status) }
 
 // psHeaders are ps's column names, podman's.
-var psHeaders = headers(reflect.TypeFor[psItem](), map[string]string{
-	"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "RunningFor": "RUNNING FOR", "Restarts": "RESTARTS",
-})
+func psHeaders() headerNode {
+	return headers(reflect.TypeFor[psItem](), map[string]string{
+		"ID": "CONTAINER ID", "CreatedHuman": "CREATED", "RunningFor": "RUNNING FOR", "Restarts": "RESTARTS",
+	})
+}
 
 // printPS writes ps's listing in format.
 func printPS(w io.Writer, format string, list []psJSON, items []any) error {
@@ -419,7 +421,7 @@ func printPS(w io.Writer, format string, list []psJSON, items []any) error {
 		}
 		return writeJSON(w, list)
 	case format != "" && format != "table":
-		return renderTemplate(w, format, items, psHeaders)
+		return renderTemplate(w, format, items, psHeaders())
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tCOMMAND\tCREATED\tSTATUS\tRESTARTS\tUNIT")
@@ -482,8 +484,9 @@ func (a *app) psCommand() *cobra.Command {
 	return cmd
 }
 
-// inspectID is podman's: {{.Id}} means {{.ID}}.
-var inspectID = regexp.MustCompile(`\{\{\s*\.Id\s*\}\}`)
+// inspectID is podman's: {{.Id}} means {{.ID}}. Compiled where a format
+// uses it, not as every command starts.
+func inspectID() *regexp.Regexp { return regexp.MustCompile(`\{\{\s*\.Id\s*\}\}`) }
 
 func (a *app) inspectCommand() *cobra.Command {
 	var format string
@@ -525,7 +528,7 @@ func (a *app) inspectCommand() *cobra.Command {
 			for i := range list {
 				items[i] = list[i]
 			}
-			return renderTemplate(os.Stdout, inspectID.ReplaceAllString(format, "{{.ID}}"), items, headers(reflect.TypeFor[inspectJSON](), nil))
+			return renderTemplate(os.Stdout, inspectID().ReplaceAllString(format, "{{.ID}}"), items, headers(reflect.TypeFor[inspectJSON](), nil))
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "json", "json or a Go template")
