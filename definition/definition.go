@@ -363,6 +363,12 @@ func Load(path string, dirs []string) (*File, error) {
 // the first found counts (/dev/null hides the name); they apply in the
 // order of their names, wherever they are.
 func DropIns(name string, dirs []string) ([]string, error) {
+	return DropInsIn(name, dirs, nil)
+}
+
+// DropInsIn is DropIns that reads only the drop-in directories present
+// has (DropInDirsIn of dirs; nil: it tries each).
+func DropInsIn(name string, dirs []string, present map[string]bool) ([]string, error) {
 	var search []string
 	for _, dir := range dirs {
 		search = append(search, filepath.Join(dir, name+Suffix+".d"))
@@ -377,6 +383,9 @@ func DropIns(name string, dirs []string) ([]string, error) {
 	}
 	found := map[string]string{} // file name: path, "" where hidden
 	for _, dir := range search {
+		if present != nil && !present[dir] {
+			continue
+		}
 		entries, err := os.ReadDir(dir)
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			continue
@@ -408,6 +417,30 @@ func DropIns(name string, dirs []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// DropInDirsIn lists what in dirs may be a drop-in directory (named
+// NAME.container.d or container.d), for DropInsIn: a command about every
+// definition reads each definition directory once, rather than trying
+// each absent drop-in directory of each definition.
+func DropInDirsIn(dirs []string) (map[string]bool, error) {
+	present := map[string]bool{}
+	common := strings.TrimPrefix(Suffix, ".") + ".d"
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list drop-ins: %w", err)
+		}
+		for _, e := range entries {
+			if n := e.Name(); n == common || strings.HasSuffix(n, Suffix+".d") {
+				present[filepath.Join(dir, n)] = true
+			}
+		}
+	}
+	return present, nil
 }
 
 // Names returns the keys of a Find result, sorted.

@@ -121,6 +121,14 @@ func TestDropInsApplyAsSystemdApplies(t *testing.T) {
 	if !reflect.DeepEqual(paths, want) {
 		t.Errorf("DropIns:\n%s\nwant\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
 	}
+	// Read through the directories listed once, the same files.
+	present, err := DropInDirsIn(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if listed, err := DropInsIn("foo-bar", dirs, present); err != nil || !reflect.DeepEqual(listed, want) {
+		t.Errorf("DropInsIn:\n%s\nwant\n%s (%v)", strings.Join(listed, "\n"), strings.Join(want, "\n"), err)
+	}
 
 	f, err := Load(main, dirs)
 	if err != nil {

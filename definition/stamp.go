@@ -48,18 +48,65 @@ func FindOne(dirs []string, name string) (path string, ok bool, err error) {
 	return "", false, nil
 }
 
-// Stamp identifies the definition file at path as it is now, and the
-// ctr-unit binary reading it (binary is BinaryStamp's): a record with the
-// same stamp was made from this very file by this very ctr-unit (an
-// upgrade may read a file differently). The file's change time moves with
-// every write, rename and change of owner, so an edit never goes unseen.
-// "" if path cannot be read.
-func Stamp(path, binary string) string {
-	var st unix.Stat_t
-	if unix.Stat(path, &st) != nil {
+// DropInDirs are where the drop-ins of the definition at path are, given
+// the definition directories dirs: those, or, for a file elsewhere
+// (validate of a file not installed yet), its own directory.
+func DropInDirs(path string, dirs []string) []string {
+	if inDirs(path, dirs) {
+		return dirs
+	}
+	return []string{filepath.Dir(path)}
+}
+
+func inDirs(path string, dirs []string) bool {
+	dir := filepath.Dir(path)
+	for _, d := range dirs {
+		if filepath.Clean(d) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// Stamp identifies the definition file at path and its drop-ins (in
+// DropInDirs of dirs) as they are now, and the ctr-unit binary reading
+// them (binary is BinaryStamp's): a record with the same stamp was made
+// from these very files by this very ctr-unit (an upgrade may read a file
+// differently). A file's change time moves with every write, rename and
+// change of owner, and a drop-in added or removed changes the list, so an
+// edit never goes unseen. "" if a file cannot be read. present, if not
+// nil, is DropInDirsIn(dirs), read once for many files.
+func Stamp(path string, dirs []string, present map[string]bool, binary string) string {
+	var b strings.Builder
+	if !statStamp(&b, path) {
 		return ""
 	}
-	return fmt.Sprintf("%d.%d.%d.%d.%d/%s", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), binary)
+	if !inDirs(path, dirs) {
+		present = nil
+	}
+	drops, err := DropInsIn(strings.TrimSuffix(filepath.Base(path), Suffix), DropInDirs(path, dirs), present)
+	if err != nil {
+		return ""
+	}
+	for _, d := range drops {
+		b.WriteByte('+')
+		if !statStamp(&b, d) {
+			return ""
+		}
+	}
+	b.WriteByte('/')
+	b.WriteString(binary)
+	return b.String()
+}
+
+// statStamp writes what identifies the file at path as it is now.
+func statStamp(b *strings.Builder, path string) bool {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return false
+	}
+	fmt.Fprintf(b, "%d.%d.%d.%d.%d", st.Dev, st.Ino, st.Size, st.Mtim.Nano(), st.Ctim.Nano())
+	return true
 }
 
 // BinaryStamp is the part of Stamp that identifies the ctr-unit binary at

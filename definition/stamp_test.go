@@ -47,8 +47,8 @@ func TestFindOneAgreesWithFind(t *testing.T) {
 	}
 }
 
-// A record is fresh while its file is as it was read, by the same binary;
-// any write to the file, or another binary, makes it stale.
+// A record is fresh while its file and drop-ins are as they were read, by
+// the same binary; any write to them, or another binary, makes it stale.
 func TestFreshFollowsTheFileAndTheBinary(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "web"+Suffix)
@@ -58,25 +58,54 @@ func TestFreshFollowsTheFileAndTheBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec := &container.Config{Name: "web", Source: path, SourceStamp: Stamp(path, BinaryStamp(bin))}
-	if !Fresh(rec, path, Stamp(path, BinaryStamp(bin))) {
+	rec := &container.Config{Name: "web", Source: path, SourceStamp: Stamp(path, []string{dir}, nil, BinaryStamp(bin))}
+	if !Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
 		t.Fatal("record made from the file as it is is not fresh")
 	}
-	if Fresh(rec, path, Stamp(path, BinaryStamp(filepath.Join(dir, "other")))) {
+	if Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(filepath.Join(dir, "other")))) {
 		t.Error("record is fresh for another binary")
 	}
-	if Fresh(rec, filepath.Join(dir, "other"+Suffix), Stamp(path, BinaryStamp(bin))) {
+	if Fresh(rec, filepath.Join(dir, "other"+Suffix), Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
 		t.Error("record is fresh for a file it was not made from")
 	}
 	later := time.Now().Add(time.Second)
 	if err := os.Chtimes(path, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if Fresh(rec, path, Stamp(path, BinaryStamp(bin))) {
+	if Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
 		t.Error("record is fresh after the file changed")
 	}
 	if Fresh(rec, path, "") {
 		t.Error("record is fresh for a file that cannot be read")
+	}
+	// Its drop-ins are part of it: added, changed, removed.
+	rec.SourceStamp = Stamp(path, []string{dir}, nil, BinaryStamp(bin))
+	drop := filepath.Join(dir, "web"+Suffix+".d", "10-env.conf")
+	if err := os.MkdirAll(filepath.Dir(drop), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(drop, []byte("[Container]\nEnvironment=A=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
+		t.Error("record is fresh after a drop-in was added")
+	}
+	rec.SourceStamp = Stamp(path, []string{dir}, nil, BinaryStamp(bin))
+	if !Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
+		t.Error("record made with the drop-in is not fresh")
+	}
+	if err := os.Chtimes(drop, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
+		t.Error("record is fresh after its drop-in changed")
+	}
+	rec.SourceStamp = Stamp(path, []string{dir}, nil, BinaryStamp(bin))
+	if err := os.Remove(drop); err != nil {
+		t.Fatal(err)
+	}
+	if Fresh(rec, path, Stamp(path, []string{dir}, nil, BinaryStamp(bin))) {
+		t.Error("record is fresh after its drop-in was removed")
 	}
 	if !Fresh(&container.Config{Name: "web"}, path, "") {
 		t.Error("create's record is not the container's")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,26 +43,13 @@ type imageResolver func(container.Options) (container.Options, error)
 // the image's command, environment and layer, which its record gets from
 // syncDefinition.
 func (s *Supervisor) loadDefinition(path string, defs map[string]string, checkFS bool, resolve imageResolver) (*definition.File, *container.Config, error) {
-	f, err := definition.Load(path, s.dropInDirs(path))
+	f, err := definition.Load(path, definition.DropInDirs(path, s.defDirs))
 	var probs definition.Problems
 	if err != nil && !errors.As(err, &probs) {
 		return f, nil, err
 	}
 	cfg, err := configFromFile(f, probs, defs, checkFS, resolve)
 	return f, cfg, err
-}
-
-// dropInDirs are where the drop-ins of the definition at path are: the
-// definition directories, or, for a file elsewhere (validate of a file
-// not installed yet), its own directory.
-func (s *Supervisor) dropInDirs(path string) []string {
-	dir := filepath.Dir(path)
-	for _, d := range s.defDirs {
-		if filepath.Clean(d) == dir {
-			return s.defDirs
-		}
-	}
-	return []string{dir}
 }
 
 // configFromFile is loadDefinition's part after the syntax, whose
@@ -206,10 +192,11 @@ func (s *Supervisor) syncDefinition(name string, starting bool) error {
 	return s.syncDefinitionFile(name, path, defs, starting)
 }
 
-// sourceStamp is definition.Stamp of the file at path, read by this
-// ctr-unit.
-func (s *Supervisor) sourceStamp(path string) string {
-	return definition.Stamp(path, s.binaryStamp())
+// sourceStamp is definition.Stamp of the file at path and its drop-ins,
+// read by this ctr-unit. present is definition.DropInDirsIn, nil to read
+// each drop-in directory: a stamp a record gets is read afresh.
+func (s *Supervisor) sourceStamp(path string, present map[string]bool) string {
+	return definition.Stamp(path, s.defDirs, present, s.binaryStamp())
 }
 
 // binaryStamp is definition.BinaryStamp of this ctr-unit, found once.
@@ -222,8 +209,9 @@ func (s *Supervisor) binaryStamp() string {
 
 // recordFresh returns container name's record if syncDefinitionFile (not
 // starting) would leave it as it is without reading the file at path.
-func (s *Supervisor) recordFresh(name, path string) (*container.Config, bool) {
-	stamp := s.sourceStamp(path)
+// present: see sourceStamp.
+func (s *Supervisor) recordFresh(name, path string, present map[string]bool) (*container.Config, bool) {
+	stamp := s.sourceStamp(path, present)
 	rec, err := s.store.Config(name)
 	return rec, err == nil && definition.Fresh(rec, path, stamp)
 }
@@ -232,7 +220,7 @@ func (s *Supervisor) recordFresh(name, path string) (*container.Config, bool) {
 func (s *Supervisor) syncDefinitionFile(name, path string, defs map[string]string, starting bool) error {
 	// Before the file is read: a write meanwhile leaves a stamp that is
 	// already out of date, never a new file under an old stamp.
-	stamp := s.sourceStamp(path)
+	stamp := s.sourceStamp(path, nil)
 	rec, recErr := s.store.Config(name)
 	if recErr == nil && rec.Source == "" {
 		return nil
@@ -369,8 +357,14 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	if err != nil {
 		return err
 	}
+	// For every file, the drop-in directories there are are listed once
+	// for all of them.
+	var present map[string]bool
 	if names == nil {
 		names = definition.Names(defs)
+		if present, err = definition.DropInDirsIn(s.defDirs); err != nil {
+			return err
+		}
 	}
 	// Most records match their files: those are found on a few workers,
 	// and only the others synced, one at a time, as they may write.
@@ -378,7 +372,7 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	fresh := make([]*container.Config, len(names))
 	eachParallel(len(names), func(i int) error {
 		if path, ok := defs[names[i]]; ok {
-			if rec, ok := s.recordFresh(names[i], path); ok {
+			if rec, ok := s.recordFresh(names[i], path, present); ok {
 				fresh[i] = rec
 			}
 		}

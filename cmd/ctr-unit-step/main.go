@@ -108,13 +108,14 @@ func prepareStart(ctx context.Context, call unitstep.Call, steps unitstep.Steps)
 	if err != nil {
 		rec = nil
 	}
-	path, defined, err := definition.FindOne(definition.DirsFromEnv(os.Getenv), call.Container)
+	dirs := definition.DirsFromEnv(os.Getenv)
+	path, defined, err := definition.FindOne(dirs, call.Container)
 	if err != nil {
 		return nil, err
 	}
 	stamp := ""
 	if defined {
-		stamp = definition.Stamp(path, definition.BinaryStamp(full))
+		stamp = definition.Stamp(path, dirs, nil, definition.BinaryStamp(full))
 	}
 	if !bundle.StepPrepares(rec, defined, path, stamp) {
 		return runner.Argv(unitstep.PrepareStart, false, call.Container), nil
