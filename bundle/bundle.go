@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -62,7 +61,7 @@ func (w *Writer) Prepare(ctx context.Context, store container.Store, name string
 	if err != nil {
 		return nil, err
 	}
-	st.BootID, _ = BootID()
+	st.BootID, _ = unitstep.BootID()
 	st.StartedAt = time.Now()
 	if err := store.SaveState(name, st); err != nil {
 		return nil, err
@@ -77,18 +76,6 @@ func (w *Writer) Prepare(ctx context.Context, store container.Store, name string
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// bootIDPath changes at every boot (and per sysbox boot).
-const bootIDPath = "/proc/sys/kernel/random/boot_id"
-
-// BootID identifies the current boot.
-func BootID() (string, error) {
-	data, err := os.ReadFile(bootIDPath)
-	if err != nil {
-		return "", fmt.Errorf("read boot ID: %w", err)
-	}
-	return strings.TrimSpace(string(data)), nil
 }
 
 // Write writes the OCI bundle a start of cfg's container runs, from

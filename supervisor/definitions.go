@@ -357,8 +357,8 @@ func (s *Supervisor) syncDefinitions(names []string) error {
 	if err != nil {
 		return err
 	}
-	// For every file, the drop-in directories there are are listed once
-	// for all of them.
+	// A refresh of every file lists the drop-in directories that exist
+	// once, for all of them.
 	var present map[string]bool
 	if names == nil {
 		names = definition.Names(defs)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/renameio/v2"
 
-	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // lastBootFile, in the state directory, holds the boot ID the records
@@ -37,7 +37,7 @@ func (s *Supervisor) Refresh(ctx context.Context, names []string) error {
 }
 
 func (s *Supervisor) refreshBoot() error {
-	cur, err := bundle.BootID()
+	cur, err := unitstep.BootID()
 	if err != nil {
 		return nil // no boot ID to compare with: nothing can be stale
 	}

@@ -6,15 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/cgroupmgr"
+	"github.com/ctr-unit/ctr-unit/unitstep"
 )
 
 // The refresh after a boot leaves alone a container another command
 // holds: that command is starting it and writing its bundle, and the
 // container's boot ID is recorded only after that.
 func TestRefreshLeavesAContainerBeingStartedAlone(t *testing.T) {
-	if _, err := bundle.BootID(); err != nil {
+	if _, err := unitstep.BootID(); err != nil {
 		t.Skip("no boot ID here:", err)
 	}
 	sv, _ := testSupervisor(t, cgroupmgr.Unified)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/ctr-unit/ctr-unit/bundle"
 	"github.com/ctr-unit/ctr-unit/container"
 	"github.com/ctr-unit/ctr-unit/sdbus"
 	"github.com/ctr-unit/ctr-unit/tty"
@@ -109,7 +108,7 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 		return err
 	}
 	st.StartedAt, st.StoppedByUser, st.RestartCount = time.Now(), false, 0
-	st.BootID, _ = bundle.BootID()
+	st.BootID, _ = unitstep.BootID()
 	flushed, err := s.store.WriteState(name, st)
 	if err != nil {
 		return err

@@ -9,7 +9,10 @@
 package unitstep
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ctr-unit/ctr-unit/units"
 )
@@ -73,3 +76,16 @@ func UnitCgroup(unit string) string { return units.ControlGroup(Slice, unit) }
 // own cgroup, so the unit holds every container process in both cgroup
 // layouts.
 func ContainerCgroup(unit string) string { return UnitCgroup(unit) + "/ctr" }
+
+// bootIDPath changes at every boot (and per sysbox boot).
+const bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+// BootID identifies the current boot: a record of a start with another
+// is of an earlier boot.
+func BootID() (string, error) {
+	data, err := os.ReadFile(bootIDPath)
+	if err != nil {
+		return "", fmt.Errorf("read boot ID: %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
