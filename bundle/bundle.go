@@ -48,34 +48,28 @@ func NewWriter(dirs unitstep.Dirs, netDir string, hookDirs []string, steps units
 // whether that is a mount of its own; "" for a container without one.
 type MountLayer func(cfg *container.Config) (dir string, mounted bool, err error)
 
-// Prepare readies a start of container name from its record: its state
-// says it started now, in this boot (from here on a refresh leaves its
-// runtime files alone), its last exit is cleared, and its bundle is
-// written.
-func (w *Writer) Prepare(ctx context.Context, store container.Store, name string, mount MountLayer) (*container.Config, error) {
-	cfg, err := store.Config(name)
-	if err != nil {
-		return nil, fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
-	}
+// Prepare readies a start of the container whose record is cfg, kept in
+// store: its state says it started now, in this boot (from here on a
+// refresh leaves its runtime files alone), its last exit is cleared, and
+// its bundle is written.
+func (w *Writer) Prepare(ctx context.Context, store container.Store, cfg *container.Config, mount MountLayer) error {
+	name := cfg.Name
 	st, err := store.State(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	st.BootID, _ = unitstep.BootID()
 	st.StartedAt = time.Now()
 	if err := store.SaveState(name, st); err != nil {
-		return nil, err
+		return err
 	}
 	if err := store.ClearExit(name); err != nil {
-		return nil, err
+		return err
 	}
 	if info, err := os.Stat(cfg.Rootfs); cfg.Image == "" && (err != nil || !info.IsDir()) {
-		return nil, fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
+		return fmt.Errorf("%w: rootfs %s of container %s is not a directory", container.ErrInvalid, cfg.Rootfs, name)
 	}
-	if err := w.Write(ctx, cfg, mount); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return w.Write(ctx, cfg, mount)
 }
 
 // Write writes the OCI bundle a start of cfg's container runs, from

@@ -386,12 +386,9 @@ func DropInsIn(name string, dirs []string, present map[string]bool) ([]string, e
 		if present != nil && !present[dir] {
 			continue
 		}
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			continue
-		}
+		entries, err := readDropInDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("list drop-ins: %w", err)
+			return nil, err
 		}
 		for _, e := range entries {
 			n := e.Name()
@@ -427,12 +424,9 @@ func DropInDirsIn(dirs []string) (map[string]bool, error) {
 	present := map[string]bool{}
 	common := strings.TrimPrefix(Suffix, ".") + ".d"
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			continue
-		}
+		entries, err := readDropInDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("list drop-ins: %w", err)
+			return nil, err
 		}
 		for _, e := range entries {
 			if n := e.Name(); n == common || strings.HasSuffix(n, Suffix+".d") {
@@ -441,6 +435,18 @@ func DropInDirsIn(dirs []string) (map[string]bool, error) {
 		}
 	}
 	return present, nil
+}
+
+// readDropInDir lists dir, nothing if it is missing or not a directory.
+func readDropInDir(dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list drop-ins: %w", err)
+	}
+	return entries, nil
 }
 
 // Names returns the keys of a Find result, sorted.

@@ -143,5 +143,12 @@ func (s *Supervisor) prepare(ctx context.Context, name string) (*container.Confi
 	if err := s.syncDefinition(name, true); err != nil {
 		return nil, err
 	}
-	return s.bundles.Prepare(ctx, s.store, name, s.fs.MountLayer)
+	cfg, err := s.store.Config(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w; create it (ctr-unit create --name %s) or define it in a %s file", err, name, name+".container")
+	}
+	if err := s.bundles.Prepare(ctx, s.store, cfg, s.fs.MountLayer); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }

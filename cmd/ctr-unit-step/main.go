@@ -121,7 +121,7 @@ func prepareStart(ctx context.Context, call unitstep.Call, steps unitstep.Steps)
 		return runner.Argv(unitstep.PrepareStart, false, call.Container), nil
 	}
 	w := bundle.NewWriter(call.Dirs, network.ConfigDirFromEnv(os.Getenv), nil, runner)
-	if _, err := w.Prepare(ctx, store, call.Container, noLayer); err != nil {
+	if err := w.Prepare(ctx, store, rec, noLayer); err != nil {
 		return nil, err
 	}
 	return steps.Start(call.Container)
