@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,8 +28,8 @@ const (
 
 // installTemplate puts packaging/ctr@.service where the box's systemd finds
 // it, plus a generator that runs this test's ctr-unit with its state and
-// runtime directories.
-func (e *env) installTemplate() {
+// runtime directories. It returns the ctr-unit the units run.
+func (e *env) installTemplate() string {
 	e.t.Helper()
 	data, err := os.ReadFile("../packaging/ctr@.service")
 	if err != nil {
@@ -48,6 +49,7 @@ func (e *env) installTemplate() {
 		os.RemoveAll(filepath.Dir(genBin))
 		exec.Command("systemctl", "daemon-reload").Run()
 	})
+	return genBin
 }
 
 // useGenerator installs bin as the generator, as bin's package would,
@@ -384,7 +386,7 @@ func TestOwnUnitFileIsStartedFromItsFileAfterAFailure(t *testing.T) {
 // in between.
 func TestTemplateStartStepReadsAChangedFileThroughCtrUnit(t *testing.T) {
 	e := newEnv(t)
-	e.installTemplate()
+	full := e.installTemplate()
 	name := e.name("lean")
 	unit := units.TemplateInstance(name)
 	define := func(word string) {
@@ -408,11 +410,21 @@ func TestTemplateStartStepReadsAChangedFileThroughCtrUnit(t *testing.T) {
 	systemctl(t, "start", unit)
 	started("one", 1)
 	systemctl(t, "stop", unit)
+	// The start from the record is ctr-unit-step's alone: with the
+	// units' ctr-unit replaced by a script that only leaves a mark (of
+	// the same size and modification time, so that the record still
+	// reads as made by it), the container starts and nothing is marked.
+	mark := filepath.Join(t.TempDir(), "ctr-unit-ran")
+	restore := impostor(t, full, fmt.Sprintf("#!/bin/sh\necho \"$@\" >>%s\nexit 1\n", mark))
 	systemctl(t, "start", unit)
 	started("one", 2)
 	if got := isActive(unit); got != "active" {
 		t.Fatalf("after a start from the record: %s", got)
 	}
+	if data, err := os.ReadFile(mark); err == nil {
+		t.Errorf("the start from the record ran ctr-unit: %s", data)
+	}
+	restore()
 
 	systemctl(t, "stop", unit)
 	define("two")
@@ -472,4 +484,42 @@ func TestDefinitionDropInChangeTakesEffect(t *testing.T) {
 func journalOf(unit string) string {
 	out, _ := exec.Command("journalctl", "--no-pager", "-o", "cat", "-u", unit).Output()
 	return string(out)
+}
+
+// impostor writes script over the binary at path, in place and padded to
+// its size, with its modification time: what identifies a binary to a
+// record's stamp (definition.BinaryStamp) stays the same. restore puts
+// the binary back, also at cleanup.
+func impostor(t *testing.T, path, script string) (restore func()) {
+	t.Helper()
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(data []byte) {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteAt(data, 0)
+			err = errors.Join(err, f.Close(), os.Chtimes(path, info.ModTime(), info.ModTime()))
+		}
+		if err != nil {
+			t.Fatalf("rewrite %s: %v", path, err)
+		}
+	}
+	fake := make([]byte, len(orig))
+	copy(fake, script)
+	put(fake)
+	done := false
+	restore = func() {
+		if !done {
+			done = true
+			put(orig)
+		}
+	}
+	t.Cleanup(restore)
+	return restore
 }
