@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/imagestore/testarchive"
@@ -12,10 +13,11 @@ import (
 
 // imageFigures prints image load throughput for an archive with a
 // 200 MB layer of random (incompressible) data, and the start of an image
-// container against a rootfs container and the floor (medians of runs
-// `run -d` each, the three taking turns, settled as lifecycleFigures'
-// are). Stores go in b.dir, runtime data in b.runDir; it runs inside a
-// sysbox like the others.
+// container against a rootfs container and the floor, and against the
+// floor with an image layer as its root (medians of runs `run -d` each,
+// the four taking turns, settled as lifecycleFigures' are). Stores go in
+// b.dir, runtime data in b.runDir; it runs inside a sysbox like the
+// others.
 func (b *bench) imageFigures() error {
 	binary, rootfs, dir, runDir, runs := b.binary, b.rootfs, b.dir, b.runDir, b.runs
 	ctrUnit := func(state string, args ...string) *exec.Cmd {
@@ -95,9 +97,37 @@ func (b *bench) imageFigures() error {
 		}
 		return took, nil
 	}
-	var fromRootfs, fromImage, floor []time.Duration
+	// The floor of an image container: the bare unit with a layer of the
+	// same image as its root, made and mounted by ctr-unit (as run -d
+	// makes its own), fresh at each start as run -d's is. What runc
+	// itself pays for an overlay root shows as this floor against the
+	// other.
+	layerFloor := func(i int) (time.Duration, error) {
+		name := fmt.Sprintf("bench-layer-%d", i)
+		if out, err := ctrUnit(state, "create", "--name", name, "bb:1", "true").CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("create %s: %v: %s", name, err, out)
+		}
+		out, err := ctrUnit(state, "mount", name).Output()
+		if err != nil {
+			return 0, fmt.Errorf("mount %s: %v", name, err)
+		}
+		f, _ := b.floorOnce(2000+i, b.settle, strings.TrimSpace(string(out)))
+		if out, err := ctrUnit(state, "umount", name).CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("umount %s: %v: %s", name, err, out)
+		}
+		if out, err := ctrUnit(state, "rm", name).CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("rm %s: %v: %s", name, err, out)
+		}
+		return f, nil
+	}
+	var fromRootfs, fromImage, floor, onLayer []time.Duration
 	for i := range runs {
-		f, _ := b.floorOnce(1000+i, b.settle)
+		f, _ := b.floorOnce(1000+i, b.settle, b.rootfs)
+		l, err := layerFloor(i)
+		if err != nil {
+			return err
+		}
+		onLayer = append(onLayer, l)
 		r, err := start(fmt.Sprintf("bench-rootfs-%d", i), append([]string{"--rootfs", rootfs, "--"}, termable...)...)
 		if err != nil {
 			return err
@@ -111,5 +141,7 @@ func (b *bench) imageFigures() error {
 	mode := fmt.Sprintf("settled %v", b.settle)
 	report("run -d until running, rootfs, "+mode, fromRootfs, floor)
 	report("run -d until running, image, "+mode, fromImage, floor)
+	report("floor on an image layer, "+mode, onLayer, floor)
+	report("image run -d / layer floor, "+mode, fromImage, onLayer)
 	return nil
 }

@@ -147,7 +147,7 @@ func timed(f func() error) time.Duration {
 func (b *bench) lifecycleFigures(settle time.Duration) {
 	var start, stop, startFloor, stopFloor []time.Duration
 	for i := range b.runs {
-		s, t := b.floorOnce(i, settle)
+		s, t := b.floorOnce(i, settle, b.rootfs)
 		startFloor, stopFloor = append(startFloor, s), append(stopFloor, t)
 		s, t = b.ctrUnitOnce(i, settle)
 		start, stop = append(start, s), append(stop, t)
@@ -160,12 +160,14 @@ func (b *bench) lifecycleFigures(settle time.Duration) {
 	report("stop (exits on SIGTERM), "+mode, stop, stopFloor)
 }
 
-func (b *bench) floorOnce(i int, settle time.Duration) (start, stop time.Duration) {
+// floorOnce starts and stops a bare systemd unit of runc run -d with
+// root as its container's root.
+func (b *bench) floorOnce(i int, settle time.Duration, root string) (start, stop time.Duration) {
 	id := fmt.Sprintf("floor%d-%d", i, settle.Milliseconds())
 	unit := id + ".service"
 	bundle := filepath.Join(b.runDir, "floor", id)
 	spec := ociruntime.Spec(ociruntime.SpecConfig{
-		Rootfs: b.rootfs, Args: termable, HostNetwork: true,
+		Rootfs: root, Args: termable, HostNetwork: true,
 		CgroupsPath: units.ControlGroup("system.slice", unit) + "/ctr",
 	})
 	// The same container as ctr-unit's: with the default seccomp filter,
