@@ -14,7 +14,7 @@ BIN := bin/ctr-unit
 # lets several checkouts test at once.
 BOX ?= ctr-unit-$(shell echo $$PPID)
 
-.PHONY: all build test unit-test fuzz fuzz-ci faults net-cycles integration-test integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale bench-ps demo deps install deb clean
+.PHONY: all build test unit-test fuzz fuzz-ci faults net-cycles integration-test previous-modules integration-v2 integration-hybrid integration-reboot bench bench-net bench-pull bench-deps bench-exec bench-scale bench-ps demo deps install deb clean
 
 all: build
 
@@ -65,10 +65,15 @@ net-cycles: deps
 	hack/sysbox run v2 --name $(BOX)-nc2 -- env CTR_UNIT_FAULTS=full $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m -run 'TestFaultNetworkCycles' -v ./integration/
 	hack/sysbox run hybrid --name $(BOX)-nch -- env CTR_UNIT_FAULTS=full $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m -run 'TestFaultNetworkCycles' -v ./integration/
 
-integration-v2: deps
+# The upgrade test builds an earlier ctr-unit in its box, which has no
+# network: the modules it builds with are fetched here.
+previous-modules:
+	hack/previous-version --download
+
+integration-v2: deps previous-modules
 	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/ ./definition/
 
-integration-hybrid: deps
+integration-hybrid: deps previous-modules
 	hack/sysbox run hybrid --name $(BOX)-hy -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/
 
 # Reboots drive the boxes from the host (integration/reboot_test.go).

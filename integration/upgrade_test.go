@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -118,17 +119,23 @@ func TestContainerOfAnOlderVersionSurvivesTheUpgrade(t *testing.T) {
 }
 
 // previousVersion builds, once, the ctr-unit (and ctr-unit-step) of the
-// last commit before unit names were verbatim, from this checkout's git
-// history, and returns its directory and commit.
+// last commit before unit names were verbatim (hack/previous-version),
+// from this checkout's git history, and returns its directory and commit.
+// The box has no network: the modules it builds with are in the module
+// cache already (make runs hack/previous-version --download).
 func previousVersion(t *testing.T) (dir, rev string) {
 	t.Helper()
 	previous.once.Do(func() {
-		out, err := exec.Command("git", "-C", "..", "log", "--format=%H", "-1", "-G", `UnitNameEscape\(name\)`, "--", "units/names.go").Output()
-		if err != nil || len(strings.TrimSpace(string(out))) == 0 {
-			previous.err = fmt.Errorf("find the commit that made unit names verbatim: %v %s", err, out)
+		out, err := exec.Command("../hack/previous-version").Output()
+		if err != nil {
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				err = fmt.Errorf("%w: %s", err, exit.Stderr)
+			}
+			previous.err = fmt.Errorf("hack/previous-version: %w", err)
 			return
 		}
-		previous.rev = strings.TrimSpace(string(out)) + "^"
+		previous.rev = strings.TrimSpace(string(out))
 		previous.dir = filepath.Join(filepath.Dir(binary), "previous")
 		src := filepath.Join(previous.dir, "src")
 		if err := os.MkdirAll(src, 0o755); err != nil {
