@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,7 +109,13 @@ func TestLoginsAreSharedWithPodman(t *testing.T) {
 		full := append([]string{"--root", filepath.Join(podmanDir, "root"), "--runroot", filepath.Join(podmanDir, "run")}, args...)
 		c := exec.Command(podman, full...)
 		c.Env = env
-		out, err := c.CombinedOutput()
+		// Its answer on stdout; its warnings (a CNI configuration
+		// it cannot use, say) go to stderr, and into an error.
+		out, err := c.Output()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			err = fmt.Errorf("%w: %s", err, exit.Stderr)
+		}
 		return string(out), err
 	}
 	ctr := func(args ...string) (string, error) {
