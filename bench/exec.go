@@ -78,6 +78,10 @@ func (b *bench) execFigures() {
 			defer func() {
 				rm := append(append([]string{}, base...), "rm", "-f", "-t", "0", name)
 				exec.Command(rm[0], rm[1:]...).Run()
+				// podman's overlay driver keeps its home mounted
+				// when a command of it ends without cleaning up:
+				// the directory would outlive the box.
+				syscall.Unmount(filepath.Join(proot, "overlay"), syscall.MNT_DETACH)
 				os.RemoveAll(proot)
 				os.RemoveAll(prun)
 			}()
