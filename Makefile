@@ -68,7 +68,7 @@ net-cycles: deps
 # The upgrade test builds an earlier ctr-unit in its box, which has no
 # network: the modules it builds with are fetched here.
 previous-modules:
-	hack/previous-version --download
+	GO=$(GO) hack/previous-version --download
 
 integration-v2: deps previous-modules
 	hack/sysbox run v2 --name $(BOX)-v2 -- $(GO) test -tags integration,$(TAGS) -count=1 -timeout 20m ./integration/ ./definition/
