@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,12 +110,11 @@ func TestLoginsAreSharedWithPodman(t *testing.T) {
 		c.Env = env
 		// Its answer on stdout; its warnings (a CNI configuration
 		// it cannot use, say) go to stderr, and into an error.
-		out, err := c.Output()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			err = fmt.Errorf("%w: %s", err, exit.Stderr)
+		r := e.run(c)
+		if r.code != 0 {
+			return r.stdout, fmt.Errorf("podman %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
 		}
-		return string(out), err
+		return r.stdout, nil
 	}
 	ctr := func(args ...string) (string, error) {
 		c := e.cmd(args...)

@@ -399,7 +399,7 @@ func TestTemplateStartStepReadsAChangedFileThroughCtrUnit(t *testing.T) {
 	started := func(word string, times int) {
 		t.Helper()
 		e.waitFor("the container's output", 5*time.Second, func() bool {
-			return strings.Count(journalOf(unit), "started "+word) == times
+			return strings.Count(journal(e.t, unit), "started "+word) == times
 		})
 	}
 	define("one")
@@ -430,7 +430,7 @@ func TestTemplateStartStepReadsAChangedFileThroughCtrUnit(t *testing.T) {
 	define("two")
 	systemctl(t, "start", unit)
 	started("two", 1)
-	if logs := journalOf(unit); strings.Count(logs, "started one") != 2 {
+	if logs := journal(e.t, unit); strings.Count(logs, "started one") != 2 {
 		t.Errorf("the edited file's start ran the old command too:\n%s", logs)
 	}
 	systemctl(t, "stop", unit)
@@ -453,7 +453,7 @@ func TestDefinitionDropInChangeTakesEffect(t *testing.T) {
 	greeted := func(word string, times int) {
 		t.Helper()
 		e.waitFor("greeting "+word, 5*time.Second, func() bool {
-			return strings.Count(journalOf(unit), "greeting "+word) == times
+			return strings.Count(journal(e.t, unit), "greeting "+word) == times
 		})
 	}
 	systemctl(t, "daemon-reload")
@@ -478,12 +478,6 @@ func TestDefinitionDropInChangeTakesEffect(t *testing.T) {
 	systemctl(t, "daemon-reload")
 	systemctl(t, "start", unit)
 	greeted("file", 2)
-}
-
-// journalOf is what unit's processes wrote to the journal.
-func journalOf(unit string) string {
-	out, _ := exec.Command("journalctl", "--no-pager", "-o", "cat", "-u", unit).Output()
-	return string(out)
 }
 
 // impostor writes script over the binary at path, in place and padded to
