@@ -185,6 +185,55 @@ func TestFaultKillCLI(t *testing.T) {
 	t.Logf("%d rounds, %d SIGKILLs landed mid-command", rounds, landed)
 }
 
+// An exec's (or a check's) runc init that a stop kills just after it
+// joined the container's cgroup may die holding runc 1.1's read-only bind
+// mount of its own binary on a runc.XXXXXX file in the container's runc
+// state. The race is a few microseconds wide; the test makes the state it
+// leaves, the same mount on the same kind of file, in a running container
+// and in one already stopped, and then stop and rm must forget the state
+// and leave nothing.
+func TestFaultExecInitKilledHoldingItsBinaryMount(t *testing.T) {
+	e := newEnv(t)
+	runcBin, err := exec.LookPath("runc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaveMount := func(name string) string {
+		t.Helper()
+		f, err := os.CreateTemp(filepath.Join(e.dirs().RuncRoot(), name, name), "runc.")
+		if err != nil {
+			t.Fatalf("%s: no runc state to leave the mount in: %v", name, err)
+		}
+		f.Close()
+		if err := unix.Mount(runcBin, f.Name(), "", unix.MS_BIND, ""); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Unmount(f.Name(), unix.MNT_DETACH) })
+		return f.Name()
+	}
+
+	stopped := e.name("stopped")
+	e.must("run", "-d", "--name", stopped, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	leaveMount(stopped)
+	e.must("stop", stopped)
+	if _, err := os.Stat(filepath.Join(e.dirs().RuncRoot(), stopped)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("runc state of %s after stop: %v, want it gone", stopped, err)
+	}
+
+	// The stop step did not run (killed, say): rm finds the state and the
+	// mount.
+	removed := e.name("removed")
+	e.must("run", "-d", "--name", removed, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	e.must("stop", removed)
+	if err := os.MkdirAll(filepath.Join(e.dirs().RuncRoot(), removed, removed), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	leaveMount(removed)
+	e.must("rm", removed)
+	e.must("rm", stopped)
+	e.checkNoLeaks("an exec's init killed holding runc's binary mount")
+}
+
 // stepKiller kills, with SIGKILL, processes of this test's world that
 // systemd runs (the unit's steps) or that they run (runc), as they
 // appear; it counts the kills.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +99,7 @@ func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
 	if force {
 		args = append(args, "--force")
 	}
+	detachBinaryMounts(r.StateRoot(id))
 	out, err := r.run(ctx, id, append(args, id)...)
 	if err != nil && !strings.Contains(out, "does not exist") {
 		return fmt.Errorf("runc delete %s: %w: %s", id, err, out)
@@ -109,10 +111,31 @@ func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
 // container none of whose processes is left (the caller knows: its
 // cgroup is empty): runc's cgroups are systemd's to remove with the unit's.
 func (r *Runc) Forget(id string) error {
-	if err := os.RemoveAll(r.StateRoot(id)); err != nil {
+	root := r.StateRoot(id)
+	err := os.RemoveAll(root)
+	if errors.Is(err, unix.EBUSY) {
+		detachBinaryMounts(root)
+		err = os.RemoveAll(root)
+	}
+	if err != nil {
 		return fmt.Errorf("forget runc state of %s: %w", id, err)
 	}
 	return nil
+}
+
+// detachBinaryMounts unmounts what a runc init killed early leaves in a
+// container's runc state: runc 1.1 bind-mounts its own binary read-only
+// onto a runc.XXXXXX file in the state directory for an instant (to exec
+// a copy the container cannot write), and an init killed in that instant,
+// as a stop kills an exec's init that has just joined the container's
+// cgroup, leaves the mount there, and the state cannot be removed.
+func detachBinaryMounts(root string) {
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), "runc.") {
+			_ = unix.Unmount(path, unix.MNT_DETACH)
+		}
+		return nil
+	})
 }
 
 // run runs a runc command about container id.
