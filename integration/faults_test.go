@@ -198,7 +198,7 @@ func TestFaultExecInitKilledHoldingItsBinaryMount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaveMount := func(name string) string {
+	leaveMount := func(name string) {
 		t.Helper()
 		f, err := os.CreateTemp(filepath.Join(e.dirs().RuncRoot(), name, name), "runc.")
 		if err != nil {
@@ -209,7 +209,6 @@ func TestFaultExecInitKilledHoldingItsBinaryMount(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { unix.Unmount(f.Name(), unix.MNT_DETACH) })
-		return f.Name()
 	}
 
 	stopped := e.name("stopped")

@@ -99,6 +99,8 @@ func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
 	if force {
 		args = append(args, "--force")
 	}
+	// runc delete removes the state directory too, and fails on the
+	// same mounts Forget detaches.
 	detachBinaryMounts(r.StateRoot(id))
 	out, err := r.run(ctx, id, append(args, id)...)
 	if err != nil && !strings.Contains(out, "does not exist") {
@@ -110,6 +112,8 @@ func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
 // Forget removes all runc keeps of container id. It is runc delete for a
 // container none of whose processes is left (the caller knows: its
 // cgroup is empty): runc's cgroups are systemd's to remove with the unit's.
+// A removal that fails on a mount a killed runc init left in the state
+// detaches those mounts and tries again (detachBinaryMounts).
 func (r *Runc) Forget(id string) error {
 	root := r.StateRoot(id)
 	err := os.RemoveAll(root)
