@@ -78,6 +78,10 @@ func (b *bench) execFigures() {
 			defer func() {
 				rm := append(append([]string{}, base...), "rm", "-f", "-t", "0", name)
 				exec.Command(rm[0], rm[1:]...).Run()
+				// conmon runs podman's cleanup of the container after
+				// rm has returned, which opens the storage (and makes
+				// and mounts its overlay home) again.
+				waitUnused(proot, 10*time.Second)
 				// podman's overlay driver keeps its home mounted
 				// when a command of it ends without cleaning up:
 				// the directory would outlive the box.
@@ -143,4 +147,22 @@ func ensurePodman() (string, error) {
 		return "", fmt.Errorf("apt-get install podman: %v: %s", err, out)
 	}
 	return exec.LookPath("podman")
+}
+
+// waitUnused waits, up to timeout, until no process has path in its
+// command line.
+func waitUnused(path string, timeout time.Duration) {
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		used := false
+		for _, p := range procs {
+			if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), path) {
+				used = true
+				break
+			}
+		}
+		if !used {
+			return
+		}
+	}
 }
