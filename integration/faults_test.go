@@ -219,12 +219,20 @@ func TestFaultExecInitKilledHoldingItsBinaryMount(t *testing.T) {
 		t.Errorf("runc state of %s after stop: %v, want it gone", stopped, err)
 	}
 
-	// The stop step did not run (killed, say): rm finds the state and the
-	// mount.
+	// The stop step did not run (killed, say): rm finds runc's state of
+	// the last run, which runc delete removes, and the mount.
 	removed := e.name("removed")
 	e.must("run", "-d", "--name", removed, "--rootfs", rootfs, "--", "sh", "-c", termable)
+	state := filepath.Join(e.dirs().RuncRoot(), removed, removed, "state.json")
+	kept, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.must("stop", removed)
-	if err := os.MkdirAll(filepath.Join(e.dirs().RuncRoot(), removed, removed), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(state), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(state, kept, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	leaveMount(removed)

@@ -99,9 +99,6 @@ func (r *Runc) Delete(ctx context.Context, id string, force bool) error {
 	if force {
 		args = append(args, "--force")
 	}
-	// runc delete removes the state directory too, and fails on the
-	// same mounts Forget detaches.
-	detachBinaryMounts(r.StateRoot(id))
 	out, err := r.run(ctx, id, append(args, id)...)
 	if err != nil && !strings.Contains(out, "does not exist") {
 		return fmt.Errorf("runc delete %s: %w: %s", id, err, out)
