@@ -25,15 +25,35 @@ import (
 // flushes them with SyncContainers before its own record, which names the
 // layer. Open keeps the layer's mount itself durable.
 func (s *Store) CreateContainer(imageID, metadata string) (string, error) {
-	id := stringid.GenerateRandomID()
-	c, err := s.s.CreateContainer(id, nil, imageID, id, metadata, &storage.ContainerOptions{Volatile: true})
-	if err != nil {
+	id := NewContainerID()
+	return id, s.CreateContainerAs(id, imageID, metadata)
+}
+
+// NewContainerID is a new ID for CreateContainerAs.
+func NewContainerID() string { return stringid.GenerateRandomID() }
+
+// CreateContainerAs is CreateContainer with the ID chosen beforehand
+// (NewContainerID), so that a record can name the layer before it is made.
+func (s *Store) CreateContainerAs(id, imageID, metadata string) error {
+	if _, err := s.s.CreateContainer(id, nil, imageID, id, metadata, &storage.ContainerOptions{Volatile: true}); err != nil {
 		if errors.Is(err, storage.ErrImageUnknown) {
-			return "", fmt.Errorf("%w: %s", ErrNoSuchImage, imageID)
+			return fmt.Errorf("%w: %s", ErrNoSuchImage, imageID)
 		}
-		return "", fmt.Errorf("create container layer: %w", err)
+		return fmt.Errorf("create container layer: %w", err)
 	}
-	return c.ID, nil
+	return nil
+}
+
+// MountPoint is where Mount will mount layer id, when the driver says so
+// beforehand: overlay mounts each layer at its own "merged" directory;
+// vfs's root is a copy, made only with the layer, so its ok is false.
+// Mount's own answer is the one that counts: a caller that wrote this
+// down compares it with Mount's.
+func (s *Store) MountPoint(id string) (dir string, ok bool) {
+	if s.Driver() != "overlay" {
+		return "", false
+	}
+	return filepath.Join(s.s.GraphRoot(), "overlay", id, "merged"), true
 }
 
 // Mount mounts a container's layer (counted: each Mount needs an

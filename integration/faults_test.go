@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,16 +147,20 @@ func (e *env) killAt(max time.Duration, args ...string) bool {
 	}
 }
 
-// The CLI killed with SIGKILL at a random point of run -d, create,
-// start, stop, rm and pause: nothing stored is half-made and nothing is
-// leaked.
+// The CLI killed with SIGKILL at a random point of run -d (of a rootfs
+// and of an image container, whose layer is made while its unit starts),
+// create, start, stop, rm and pause: nothing stored is half-made and
+// nothing is leaked, in the image store either.
 func TestFaultKillCLI(t *testing.T) {
 	e := newEnv(t)
-	rounds := faultScale(40, 200)
+	rounds := faultScale(48, 240)
+	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
+	imageLayers := layerIDs(t, e)
 	ops := [][]string{
 		{"run", "-d", "--name", "", "--rootfs", rootfs, "--", "sleep", "600"},
 		{"create", "--name", "", "--rootfs", rootfs, "--", "sleep", "600"},
 		{"start", ""}, {"stop", "-t", "1", ""}, {"rm", "-f", ""}, {"pause", ""}, {"unpause", ""},
+		{"run", "-d", "--name", "", "app:1", "sleep", "600"},
 	}
 	landed := 0
 	for i := range rounds {
@@ -182,6 +187,9 @@ func TestFaultKillCLI(t *testing.T) {
 	}
 	e.checkInvariants("after reuse")
 	e.checkNoLeaks("CLI kills")
+	if left := layerIDs(t, e); !slices.Equal(left, imageLayers) {
+		t.Errorf("image store layers after rm of every container: %v, want the image's only: %v", left, imageLayers)
+	}
 	t.Logf("%d rounds, %d SIGKILLs landed mid-command", rounds, landed)
 }
 

@@ -231,6 +231,49 @@ func TestImageContainerStartRefusedLeavesNoMount(t *testing.T) {
 	}
 }
 
+// run -d makes an image container's layer while systemd starts its unit.
+// A layer that cannot be made then (the image's own layer is damaged: the
+// store reads it only to make one over it) fails the run with the reason,
+// and the container goes again: no record, unit, mount or layer is left.
+func TestImageRunWhoseLayerCannotBeMadeLeavesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
+	var imgs []struct{ TopLayer string }
+	if err := json.Unmarshal([]byte(e.must("image", "inspect", "app:1")), &imgs); err != nil || len(imgs) != 1 {
+		t.Fatalf("image inspect: %v", err)
+	}
+	link := filepath.Join(e.stateDir, "storage", "overlay", imgs[0].TopLayer, "link")
+	data, err := os.ReadFile(link)
+	if err != nil {
+		t.Skipf("no overlay layer link to damage (%v): the store's driver is not overlay", err)
+	}
+	before := layerIDs(t, e)
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	name := e.name("nolayer")
+	r := e.ctr("run", "-d", "--name", name, "app:1", "sleep", "600")
+	if err := os.WriteFile(link, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r.code == 0 || !strings.Contains(r.stderr, name) || !strings.Contains(r.stderr, "layer") {
+		t.Errorf("run -d with a layer that cannot be made: exit %d, want a failure naming %s and its layer: %s", r.code, name, r)
+	}
+	if out := e.must("ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, name) {
+		t.Errorf("the container is still listed: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(e.stateDir, "containers", name)); !os.IsNotExist(err) {
+		t.Errorf("record of %s left: %v", name, err)
+	}
+	if after := layerIDs(t, e); !slices.Equal(after, before) {
+		t.Errorf("image store layers %v, want %v as before the run", after, before)
+	}
+	e.checkNoLeaks("a layer that could not be made")
+	// The name is free, and the image, mended, runs.
+	e.must("run", "-d", "--name", name, "app:1", "sleep", "600")
+	e.must("rm", "-f", name)
+}
+
 func TestImageContainerRestartedBySystemdHasOneMount(t *testing.T) {
 	e := newEnv(t)
 	e.must("image", "load", "-i", testImage(t, "docker", "app:1", appConfig, appLayer))
@@ -358,6 +401,17 @@ func openStore(t *testing.T, e *env) *imagestore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// layerIDs lists the image store's layers, sorted.
+func layerIDs(t *testing.T, e *env) []string {
+	t.Helper()
+	ids, err := openStore(t, e).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func contains(ids []string, id string) bool {

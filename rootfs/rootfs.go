@@ -153,7 +153,7 @@ func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
 			return nil, err
 		}
 		cfg.StorageDriver = store.Driver()
-		if cfg.LayerID, err = store.CreateContainer(cfg.ImageID, fmt.Sprintf(`{"ctr-unit":%q}`, cfg.Name)); err != nil {
+		if cfg.LayerID, err = store.CreateContainer(cfg.ImageID, layerMetadata(cfg)); err != nil {
 			return nil, fmt.Errorf("container %s: %w", cfg.Name, err)
 		}
 		undo = func() { _ = store.DeleteContainer(cfg.LayerID) }
@@ -163,6 +163,62 @@ func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
 		return nil, err
 	}
 	return undo, nil
+}
+
+// CreateLater is Create for a container whose layer can be made while its
+// unit starts (MakeLayer): an image container on overlay, whose layer's
+// mount point is known before the layer exists, and whose root nothing
+// needs before the start (Prepare's user name and volume copies do). It
+// names the layer (cfg.LayerID, StorageDriver) and does what Prepare
+// does; later is false, with nothing done, for any other container.
+func (f *FS) CreateLater(cfg *container.Config) (later bool, err error) {
+	if cfg.ImageID == "" || needsRoot(cfg) {
+		return false, nil
+	}
+	store, err := f.Images("")
+	if err != nil {
+		return false, err
+	}
+	id := imagestore.NewContainerID()
+	if _, ok := store.MountPoint(id); !ok {
+		return false, nil
+	}
+	cfg.StorageDriver, cfg.LayerID = store.Driver(), id
+	return true, f.Prepare(cfg)
+}
+
+// LayerRoot is MountLayer for a container CreateLater named a layer for:
+// where MakeLayer will mount it.
+func (f *FS) LayerRoot(cfg *container.Config) (dir string, mounted bool, err error) {
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return "", false, fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	dir, mounted = store.MountPoint(cfg.LayerID)
+	return dir, mounted, nil
+}
+
+// MakeLayer makes and mounts the layer CreateLater named, and returns
+// where it is mounted. Sync flushes it to the disk.
+func (f *FS) MakeLayer(cfg *container.Config) (string, error) {
+	store, err := f.Images(cfg.StorageDriver)
+	if err != nil {
+		return "", fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	if err := store.CreateContainerAs(cfg.LayerID, cfg.ImageID, layerMetadata(cfg)); err != nil {
+		return "", fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	dir, err := store.Mount(cfg.LayerID)
+	if err != nil {
+		return "", fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	return dir, nil
+}
+
+// layerMetadata is kept with a container's layer in the image store, for
+// whoever looks there.
+func layerMetadata(cfg *container.Config) string {
+	return fmt.Sprintf(`{"ctr-unit":%q}`, cfg.Name)
 }
 
 // Sync flushes what Create made of an image container to the disk. The
@@ -202,9 +258,7 @@ func (f *FS) Prepare(cfg *container.Config) error {
 			cfg.Mounts[i].Source = v.Mountpoint
 		}
 	}
-	_, _, numeric := container.NumericUser(cfg.User)
-	needsUser := cfg.User != "" && !numeric
-	needsCopy := slices.ContainsFunc(cfg.Mounts, func(m container.Mount) bool { return m.Type == container.MountVolume })
+	needsUser, needsCopy := rootNeeds(cfg)
 	if !needsUser && !needsCopy {
 		return nil
 	}
@@ -242,6 +296,21 @@ func (f *FS) Prepare(cfg *container.Config) error {
 		}
 	}
 	return nil
+}
+
+// rootNeeds says what Prepare needs a container's root for: a user name
+// to look up in it, and named volumes to fill from it.
+func rootNeeds(cfg *container.Config) (user, fill bool) {
+	_, _, numeric := container.NumericUser(cfg.User)
+	user = cfg.User != "" && !numeric
+	fill = slices.ContainsFunc(cfg.Mounts, func(m container.Mount) bool { return m.Type == container.MountVolume })
+	return user, fill
+}
+
+// needsRoot says whether Prepare needs a container's root at all.
+func needsRoot(cfg *container.Config) bool {
+	user, fill := rootNeeds(cfg)
+	return user || fill
 }
 
 // LookupUser finds a user (and group) name in the container's /etc/passwd
@@ -310,13 +379,17 @@ func (f *FS) MountRoot(cfg *container.Config, bundle string) error {
 }
 
 // Release unmounts an image container's layer after it stopped. Nothing
-// is left mounted, whoever mounted it.
+// is left mounted, whoever mounted it; a layer never made (a run -d that
+// failed to) has nothing to unmount.
 func (f *FS) Release(cfg *container.Config) error {
 	store, err := f.layerStore(cfg)
 	if store == nil || err != nil {
 		return err
 	}
-	return store.Unmount(cfg.LayerID, true)
+	if err := store.Unmount(cfg.LayerID, true); err != nil && !errors.Is(err, imagestore.ErrNoSuchLayer) {
+		return err
+	}
+	return nil
 }
 
 // Delete deletes a removed container's layer.

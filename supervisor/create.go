@@ -27,7 +27,7 @@ type CreateRequest struct {
 
 // Create stores a new container without starting it.
 func (s *Supervisor) Create(ctx context.Context, r CreateRequest) (*container.Config, error) {
-	cfg, err := s.create(ctx, r)
+	cfg, _, err := s.create(ctx, r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -45,20 +45,34 @@ func (s *Supervisor) persist(cfg *container.Config) error {
 
 // RunDetached creates a container and starts it (run -d). The container
 // reaches the disk while systemd starts the unit: the wait for the disk
-// (milliseconds when it has been idle) then costs the start nothing.
+// (milliseconds when it has been idle) then costs the start nothing. So
+// does making an image container's layer, where it can wait (startFrom);
+// a container whose layer could not be made is removed again.
 func (s *Supervisor) RunDetached(ctx context.Context, r CreateRequest) (*container.Config, error) {
-	cfg, err := s.create(ctx, r)
+	cfg, later, err := s.create(ctx, r, true)
 	if err != nil {
 		return nil, err
 	}
 	synced := make(chan error, 1)
-	go func() { synced <- s.persist(cfg) }()
-	err = s.startNew(ctx, cfg)
-	return cfg, errors.Join(err, <-synced)
+	go func() {
+		if later {
+			// The layer's records are flushed once it is made.
+			synced <- s.store.Sync(cfg.Name)
+			return
+		}
+		synced <- s.persist(cfg)
+	}()
+	err = errors.Join(s.startNew(ctx, cfg, later), <-synced)
+	if _, ok := errors.AsType[*layerError](err); ok {
+		return nil, errors.Join(fmt.Errorf("%w; the container is removed", err), s.Remove(ctx, cfg.Name, true))
+	}
+	return cfg, err
 }
 
-// create stores a new container; the caller syncs its record.
-func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.Config, err error) {
+// create stores a new container; the caller syncs its record. With
+// layerLater, an image container's layer is only named, where it can be
+// made at the start (FS.CreateLater): later says so.
+func (s *Supervisor) create(ctx context.Context, r CreateRequest, layerLater bool) (_ *container.Config, later bool, err error) {
 	if r.Name == "" {
 		// As podman: a name is made up (and printed by run -d and
 		// create), and kept for generate systemd --new.
@@ -69,43 +83,52 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 	}
 	o, err := s.fs.ResolveImage(r.Options)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	cfg, err := container.Build(o, time.Now())
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	cfg.ID = container.NewID()
 	if err := s.checkHost(cfg); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := s.checkNetworks(cfg); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if r.Replace {
 		if err := s.replaceExisting(ctx, cfg); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if err := s.checkNewName(cfg); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// A --rm container is gone once it stops: nothing for systemctl
 	// or boot to start again, so its unit stays transient.
 	if r.Template && r.Unit == "" && !cfg.AutoRemove {
 		systemd, err := s.sd(ctx)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if use, err := systemd.TemplateInstalled(ctx); err != nil {
-			return nil, err
+			return nil, false, err
 		} else if use {
 			cfg.Unit = units.TemplateInstance(cfg.Name)
 		}
 	}
-	undo, err := s.fs.Create(cfg)
-	if err != nil {
-		return nil, err
+	undo := func() {}
+	// A template instance's own start step writes the bundle and mounts
+	// the layer: it must exist by then.
+	if layerLater && !units.IsTemplateInstance(cfg.Unit) {
+		if later, err = s.fs.CreateLater(cfg); err != nil {
+			return nil, false, err
+		}
+	}
+	if !later {
+		if undo, err = s.fs.Create(cfg); err != nil {
+			return nil, false, err
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -113,16 +136,16 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest) (_ *container.
 		}
 	}()
 	if err := s.store.Create(cfg); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if units.IsTemplateInstance(cfg.Unit) {
 		if err := s.installUnit(ctx, cfg); err != nil {
 			_ = s.store.Remove(cfg.Name) // nothing half made stays
-			return nil, err
+			return nil, false, err
 		}
 	}
 	s.event(cfg, events.Create)
-	return cfg, nil
+	return cfg, later, nil
 }
 
 // checkHost refuses what this host cannot give a container: a rootfs

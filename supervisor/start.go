@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
+	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
 	"github.com/ctr-unit/ctr-unit/tty"
 	"github.com/ctr-unit/ctr-unit/unitstep"
@@ -20,6 +21,9 @@ type StartOptions struct {
 	// ConsoleSocket, for a container with a terminal, is where the
 	// attached run receives it.
 	ConsoleSocket string
+	// makeLayer makes and mounts the layer CreateLater named while systemd
+	// starts the unit.
+	makeLayer bool
 }
 
 // Start starts a container's unit and returns once the container runs.
@@ -45,7 +49,7 @@ func (s *Supervisor) startLocked(ctx context.Context, name string, o StartOption
 // has no unit of it loaded, so the query Start begins with is skipped
 // (about 0.7 ms); should systemd have one after all, left by an earlier
 // container of that name, the start is done as Start does it.
-func (s *Supervisor) startNew(ctx context.Context, cfg *container.Config) error {
+func (s *Supervisor) startNew(ctx context.Context, cfg *container.Config, makeLayer bool) error {
 	unlock, err := s.store.Lock(ctx, cfg.Name)
 	if err != nil {
 		return err
@@ -55,7 +59,7 @@ func (s *Supervisor) startNew(ctx context.Context, cfg *container.Config) error 
 	if err != nil {
 		return err
 	}
-	err = s.startFrom(ctx, systemd, &Info{Config: cfg, Status: StatusCreated}, StartOptions{})
+	err = s.startFrom(ctx, systemd, &Info{Config: cfg, Status: StatusCreated}, StartOptions{makeLayer: makeLayer})
 	if errors.Is(err, sdbus.ErrUnitExists) {
 		return s.startLocked(ctx, cfg.Name, StartOptions{})
 	}
@@ -98,7 +102,11 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 			err = errors.Join(err, s.fs.Release(cfg))
 		}
 	}()
-	if err := s.bundles.Write(ctx, cfg, s.fs.MountLayer); err != nil {
+	mount := s.fs.MountLayer
+	if o.makeLayer {
+		mount = s.fs.LayerRoot
+	}
+	if err := s.bundles.Write(ctx, cfg, mount); err != nil {
 		return err
 	}
 	if err := s.consoleFor(cfg, o.ConsoleSocket); err != nil {
@@ -120,13 +128,86 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	}
 	svc := s.service(cfg)
 	svc.StdioFDs = o.Stdio
+	var layerMade <-chan madeLayer
+	if o.makeLayer {
+		if layerMade, err = s.makeLayer(cfg); err != nil {
+			return &layerError{err}
+		}
+	}
 	began := time.Now()
 	launched = true
-	if err := s.launch(ctx, systemd, cfg, unit, svc); err != nil {
+	err = s.launch(ctx, systemd, cfg, unit, svc)
+	if layerMade != nil {
+		made := <-layerMade
+		if made.err != nil && err != nil {
+			// The unit's start step found no layer and failed.
+			return &layerError{made.err}
+		}
+		if made.err != nil || made.syncErr != nil {
+			// The start step mounted the layer itself, or the
+			// container runs and its layer did not reach the disk.
+			return errors.Join(err, made.err, made.syncErr)
+		}
+	}
+	if err != nil {
 		if ranAndEnded(ctx, systemd, cfg.Unit, began, err) {
 			return nil
 		}
 		return s.startFailed(ctx, systemd, name, cfg.Unit, err)
+	}
+	return nil
+}
+
+// layerError is why run -d could not make its container's layer: the
+// container is removed again.
+type layerError struct{ err error }
+
+func (e *layerError) Error() string { return e.err.Error() }
+func (e *layerError) Unwrap() error { return e.err }
+
+// madeLayer is how making a container's layer went: made and mounted,
+// then flushed to the disk.
+type madeLayer struct{ err, syncErr error }
+
+// makeLayer makes and mounts the layer of a container whose bundle names
+// where it will be (FS.CreateLater), while systemd starts its unit; the
+// unit's steps wait for it (unitstep.HoldLayerRoot).
+func (s *Supervisor) makeLayer(cfg *container.Config) (<-chan madeLayer, error) {
+	bundle := s.dirs.Bundle(cfg.Name)
+	release, err := unitstep.HoldLayerRoot(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", cfg.Name, err)
+	}
+	done := make(chan madeLayer, 1)
+	go func() {
+		var m madeLayer
+		m.err = s.mountMadeLayer(cfg, bundle)
+		release()
+		if m.err == nil {
+			m.syncErr = s.fs.Sync(cfg)
+		}
+		done <- m
+	}()
+	return done, nil
+}
+
+// mountMadeLayer makes and mounts a container's layer, and points its
+// bundle at the mount should the store have mounted it elsewhere than it
+// said it would.
+func (s *Supervisor) mountMadeLayer(cfg *container.Config, bundle string) error {
+	dir, err := s.fs.MakeLayer(cfg)
+	if err != nil {
+		return err
+	}
+	if want, _, err := s.fs.LayerRoot(cfg); err == nil && want == dir {
+		return nil
+	}
+	err = ociruntime.SetRoot(bundle, dir)
+	if err == nil {
+		err = unitstep.WriteLayerRoot(bundle, dir, true, s.steps.Argv(unitstep.Start, false, cfg.Name))
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("container %s: %w", cfg.Name, err), s.fs.Release(cfg))
 	}
 	return nil
 }

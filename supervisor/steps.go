@@ -35,6 +35,10 @@ func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
+	// run -d may still be making the layer.
+	if err := unitstep.AwaitLayerRoot(s.dirs.Bundle(name)); err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
 	if err := s.fs.MountRoot(cfg, s.dirs.Bundle(name)); err != nil {
 		return nil, err
 	}
@@ -111,6 +115,11 @@ func (s *Supervisor) StopPost(ctx context.Context, name, unit string, getenv fun
 	}
 	err := steps.StopPost(ctx, name, unit, getenv)
 	if cfg != nil {
+		// A start that failed before run -d mounted the layer: its
+		// mount is undone once made.
+		if werr := unitstep.AwaitLayerRoot(s.dirs.Bundle(name)); werr != nil {
+			err = errors.Join(err, fmt.Errorf("container %s: %w", name, werr))
+		}
 		if rerr := s.fs.Release(cfg); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up after container %s: %w", name, rerr))
 		}

@@ -26,6 +26,9 @@ import (
 type Filesystem interface {
 	ResolveImage(o container.Options) (container.Options, error)
 	Create(cfg *container.Config) (undo func(), err error)
+	CreateLater(cfg *container.Config) (later bool, err error)
+	LayerRoot(cfg *container.Config) (dir string, mounted bool, err error)
+	MakeLayer(cfg *container.Config) (dir string, err error)
 	Sync(cfg *container.Config) error
 	Prepare(cfg *container.Config) error
 	MountLayer(cfg *container.Config) (dir string, mounted bool, err error)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // layerRootFile, in an image container's bundle, names the mount of its
@@ -30,12 +32,61 @@ func WriteLayerRoot(bundle, dir string, mounted bool, mountingStart []string) er
 	return os.WriteFile(p, []byte(strings.Join(append([]string{dir}, mountingStart...), "\x00")), 0o600)
 }
 
+// HoldLayerRoot is for ctr-unit's run -d, which makes an image
+// container's layer while systemd starts its unit: until release, the
+// unit's steps that use the layer wait (AwaitLayerRoot). The bundle's
+// layer root is written already. Released (or ended with the process that
+// holds it), the layer is mounted, or is not to be.
+func HoldLayerRoot(bundle string) (release func(), err error) {
+	f, err := os.Open(filepath.Join(bundle, layerRootFile))
+	if err != nil {
+		return nil, err
+	}
+	if err := flock(f, unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// AwaitLayerRoot waits while run -d makes the layer of the container whose
+// bundle this is (HoldLayerRoot); at once when nothing does. systemd's
+// start and stop timeouts bound the wait.
+func AwaitLayerRoot(bundle string) error {
+	f, err := os.Open(filepath.Join(bundle, layerRootFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return flock(f, unix.LOCK_SH)
+}
+
+// flock waits for a lock on f (the runtime's signals interrupt the wait).
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			if err != nil {
+				return fmt.Errorf("lock %s: %w", f.Name(), err)
+			}
+			return nil
+		}
+	}
+}
+
 // LayerUnmounted returns, for ctr-unit-step's start, the start step to
-// exec in its place when container name's layer is not mounted where its bundle's root is:
-// the stop step unmounted it, and systemd restarted the unit (a restart
-// policy, systemctl restart) without ctr-unit. nil when it is mounted, or
-// the container has no layer.
+// exec in its place when container name's layer is not mounted where its
+// bundle's root is: the stop step unmounted it, and systemd restarted the
+// unit (a restart policy, systemctl restart) without ctr-unit, or the run -d
+// that was making it failed. nil when it is mounted, or the container has
+// no layer.
 func (s Steps) LayerUnmounted(name string) ([]string, error) {
+	if err := AwaitLayerRoot(s.Dirs.Bundle(name)); err != nil {
+		return nil, fmt.Errorf("container %s: %w", name, err)
+	}
 	data, err := os.ReadFile(filepath.Join(s.Dirs.Bundle(name), layerRootFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 )
 
 // The lean start hands over to ctr-unit's when the layer named in the
@@ -42,5 +43,40 @@ func TestLayerUnmountedHandsOver(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(c.what, c.want)
+	}
+}
+
+// While run -d holds the layer root, the unit's steps wait for it; once
+// released (or where nothing holds it) they go on at once.
+func TestAwaitLayerRootWaitsForTheHolder(t *testing.T) {
+	bundle := t.TempDir()
+	if err := AwaitLayerRoot(bundle); err != nil {
+		t.Fatalf("no layer root: %v", err)
+	}
+	if err := WriteLayerRoot(bundle, "/proc", true, []string{"ctr-unit", "start", "web"}); err != nil {
+		t.Fatal(err)
+	}
+	release, err := HoldLayerRoot(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaited := make(chan error, 1)
+	go func() { awaited <- AwaitLayerRoot(bundle) }()
+	select {
+	case err := <-awaited:
+		t.Fatalf("AwaitLayerRoot returned (%v) while the layer root was held", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-awaited:
+		if err != nil {
+			t.Fatalf("AwaitLayerRoot after the release: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("AwaitLayerRoot still waits after the release")
+	}
+	if err := AwaitLayerRoot(bundle); err != nil {
+		t.Fatalf("released: %v", err)
 	}
 }
