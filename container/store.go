@@ -36,6 +36,18 @@ type Records interface {
 	Sweep()
 }
 
+// PendingLayers mark containers whose image layer their record names
+// before it is made: run -d makes it while systemd starts the unit.
+type PendingLayers interface {
+	// CreateLayerPending is Records.Create for such a container.
+	CreateLayerPending(cfg *Config) error
+	// LayerPending says whether the layer may not be made yet: a start
+	// that finds none is to make it.
+	LayerPending(name string) bool
+	// ClearLayerPending says the layer is made and on the disk.
+	ClearLayerPending(name string) error
+}
+
 // States keeps what changes over a container's life.
 type States interface {
 	// State reads the state; a container never started has a zero one.
@@ -80,4 +92,5 @@ type Store interface {
 	Exits
 	Healths
 	Locks
+	PendingLayers
 }

@@ -34,10 +34,14 @@ func NewContainerID() string { return stringid.GenerateRandomID() }
 
 // CreateContainerAs is CreateContainer with the ID chosen beforehand
 // (NewContainerID), so that a record can name the layer before it is made.
+// A layer of that ID made already fails with ErrLayerExists.
 func (s *Store) CreateContainerAs(id, imageID, metadata string) error {
 	if _, err := s.s.CreateContainer(id, nil, imageID, id, metadata, &storage.ContainerOptions{Volatile: true}); err != nil {
-		if errors.Is(err, storage.ErrImageUnknown) {
+		switch {
+		case errors.Is(err, storage.ErrImageUnknown):
 			return fmt.Errorf("%w: %s", ErrNoSuchImage, imageID)
+		case errors.Is(err, storage.ErrDuplicateID):
+			return fmt.Errorf("%w: %s", ErrLayerExists, shortID(id))
 		}
 		return fmt.Errorf("create container layer: %w", err)
 	}

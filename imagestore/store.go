@@ -35,6 +35,9 @@ var (
 	ErrBadName = errors.New("invalid image name")
 	// ErrNoSuchLayer is returned for a container layer the store lacks.
 	ErrNoSuchLayer = errors.New("no such container layer")
+	// ErrLayerExists is returned when making a container layer whose ID
+	// the store has.
+	ErrLayerExists = errors.New("container layer exists")
 )
 
 // Drivers tried, in order, when none is chosen: overlay where the kernel

@@ -274,6 +274,49 @@ func TestImageRunWhoseLayerCannotBeMadeLeavesNothing(t *testing.T) {
 	e.must("rm", "-f", name)
 }
 
+// A run -d killed after its container's record and before its layer
+// (made while systemd starts the unit) leaves the record marked: the next
+// start makes the layer, so the container starts. A layer lost after it
+// was made is not made again: that start fails and says what to do.
+func TestImageContainerWhoseRunWasKilledBeforeItsLayerStarts(t *testing.T) {
+	e := newEnv(t)
+	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
+	name := e.name("pending")
+	e.must("run", "-d", "--name", name, "app:1", "sh", "-c", `trap "exit 0" TERM; sleep 1000 & wait`)
+	marker := filepath.Join(e.stateDir, "containers", name, "layer-pending")
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("after run -d: %s is there (%v), want it gone once the layer is made", marker, err)
+	}
+	layer, _ := e.record(name)
+	e.must("stop", name)
+	// What such a run leaves: the record, marked, and no layer.
+	if err := openStore(t, e).DeleteContainer(layer); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.must("start", name)
+	if out := e.must("exec", name, "cat", "/app/hello.txt"); out != "hello from the image\n" {
+		t.Errorf("exec in the container whose layer its start made: %q", out)
+	}
+	if got, _ := e.record(name); got != layer || !contains(layerIDs(t, e), layer) {
+		t.Errorf("layer %s of the record (want %s) is not in the store: %v", got, layer, layerIDs(t, e))
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("after the start made the layer: %s is there (%v)", marker, err)
+	}
+	e.must("stop", name)
+	if err := openStore(t, e).DeleteContainer(layer); err != nil {
+		t.Fatal(err)
+	}
+	if msg := e.fails("start", name); !strings.Contains(msg, name) || !strings.Contains(msg, "rm") {
+		t.Errorf("start of a container whose layer was lost: %q, want its name and what to do", msg)
+	}
+	e.must("rm", name)
+	e.checkNoLeaks("a layer made by a later start")
+}
+
 func TestImageContainerRestartedBySystemdHasOneMount(t *testing.T) {
 	e := newEnv(t)
 	e.must("image", "load", "-i", testImage(t, "docker", "app:1", appConfig, appLayer))

@@ -31,6 +31,9 @@ const (
 	exitFile       = unitstep.ExitFileName
 	healthFile     = "health.json"
 	healthLockFile = "health.lock"
+	// layerPendingFile marks a container whose image layer its first
+	// start makes (CreateLayerPending).
+	layerPendingFile = "layer-pending"
 )
 
 // Aliases of the container package's, which its callers check.
@@ -69,6 +72,34 @@ func (s *Store) path(name string, file ...string) string {
 // a killed create leaves no half record under the name. Sync makes it
 // durable: a caller can do that while it starts the container.
 func (s *Store) Create(cfg *Config) error {
+	return s.create(cfg, false)
+}
+
+// CreateLayerPending is Create for a container whose image layer, which
+// its record names, is made only by its first start (run -d makes it
+// while systemd starts the unit): until ClearLayerPending, a start that
+// finds no layer is to make it, since a run -d killed meanwhile made none.
+func (s *Store) CreateLayerPending(cfg *Config) error {
+	return s.create(cfg, true)
+}
+
+// LayerPending says whether container name's layer may not be made yet
+// (CreateLayerPending).
+func (s *Store) LayerPending(name string) bool {
+	_, err := os.Lstat(s.path(name, layerPendingFile))
+	return err == nil
+}
+
+// ClearLayerPending says that container name's layer is made and on the
+// disk.
+func (s *Store) ClearLayerPending(name string) error {
+	if err := os.Remove(s.path(name, layerPendingFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("container %s: %w", name, err)
+	}
+	return nil
+}
+
+func (s *Store) create(cfg *Config, layerPending bool) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
 	}
@@ -79,6 +110,14 @@ func (s *Store) Create(cfg *Config) error {
 	if err := jsonfile.WriteVolatile(filepath.Join(tmp, configFile), cfg); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("create container %s: %w", cfg.Name, err)
+	}
+	if layerPending {
+		// In the record's directory before it is renamed into place,
+		// and made durable by the same Sync.
+		if err := os.WriteFile(filepath.Join(tmp, layerPendingFile), nil, 0o600); err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("create container %s: %w", cfg.Name, err)
+		}
 	}
 	if err := os.Rename(tmp, s.path(cfg.Name)); err != nil {
 		os.RemoveAll(tmp)

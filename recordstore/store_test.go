@@ -227,3 +227,35 @@ func TestOlderRecordsGetAStableID(t *testing.T) {
 		t.Errorf("IDs %q %q (%v %v)", a.ID, b.ID, errA, errB)
 	}
 }
+
+// A record made before its layer is marked from the moment its name is
+// claimed until the layer is said to be made; a plain one never is.
+func TestLayerPendingMarksOnlyRecordsMadeBeforeTheirLayer(t *testing.T) {
+	s := Open(unitstep.Dirs{StateDir: t.TempDir()})
+	if err := s.Create(testConfig("plain")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateLayerPending(testConfig("web")); err != nil {
+		t.Fatal(err)
+	}
+	if s.LayerPending("plain") || !s.LayerPending("web") {
+		t.Fatalf("pending: plain %v (want false), web %v (want true)", s.LayerPending("plain"), s.LayerPending("web"))
+	}
+	if err := s.CreateLayerPending(testConfig("web")); !errors.Is(err, container.ErrNameInUse) {
+		t.Errorf("second create of web: %v, want ErrNameInUse", err)
+	}
+	for range 2 {
+		if err := s.ClearLayerPending("web"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.LayerPending("web") {
+		t.Error("web still pending after ClearLayerPending")
+	}
+	if err := s.Remove("web"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateLayerPending(testConfig("web")); err != nil || !s.LayerPending("web") {
+		t.Errorf("web made again: %v, pending %v", err, s.LayerPending("web"))
+	}
+}

@@ -198,21 +198,17 @@ func (f *FS) LayerRoot(cfg *container.Config) (dir string, mounted bool, err err
 	return dir, mounted, nil
 }
 
-// MakeLayer makes and mounts the layer CreateLater named, and returns
-// where it is mounted. Sync flushes it to the disk.
-func (f *FS) MakeLayer(cfg *container.Config) (string, error) {
+// MakeLayer makes the layer CreateLater named, unless the store has it.
+// Sync flushes it to the disk.
+func (f *FS) MakeLayer(cfg *container.Config) error {
 	store, err := f.Images(cfg.StorageDriver)
 	if err != nil {
-		return "", fmt.Errorf("container %s: %w", cfg.Name, err)
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
-	if err := store.CreateContainerAs(cfg.LayerID, cfg.ImageID, layerMetadata(cfg)); err != nil {
-		return "", fmt.Errorf("container %s: %w", cfg.Name, err)
+	if err := store.CreateContainerAs(cfg.LayerID, cfg.ImageID, layerMetadata(cfg)); err != nil && !errors.Is(err, imagestore.ErrLayerExists) {
+		return fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
-	dir, err := store.Mount(cfg.LayerID)
-	if err != nil {
-		return "", fmt.Errorf("container %s: %w", cfg.Name, err)
-	}
-	return dir, nil
+	return nil
 }
 
 // layerMetadata is kept with a container's layer in the image store, for
@@ -343,7 +339,9 @@ func (f *FS) MountLayer(cfg *container.Config) (dir string, mounted bool, err er
 	if err != nil {
 		return "", false, fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
-	if dir, err = store.MountedAt(cfg.LayerID); err != nil {
+	if dir, err = store.MountedAt(cfg.LayerID); errors.Is(err, imagestore.ErrNoSuchLayer) {
+		return "", false, fmt.Errorf("container %s: %w (its layer is gone: ctr-unit rm %s, and create it again)", cfg.Name, err, cfg.Name)
+	} else if err != nil {
 		return "", false, fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
 	if dir != "" && unitstep.IsMountpoint(dir) {

@@ -135,7 +135,11 @@ func (s *Supervisor) create(ctx context.Context, r CreateRequest, layerLater boo
 			undo()
 		}
 	}()
-	if err := s.store.Create(cfg); err != nil {
+	create := s.store.Create
+	if later {
+		create = s.store.CreateLayerPending
+	}
+	if err := create(cfg); err != nil {
 		return nil, false, err
 	}
 	if units.IsTemplateInstance(cfg.Unit) {

@@ -105,6 +105,8 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	mount := s.fs.MountLayer
 	if o.makeLayer {
 		mount = s.fs.LayerRoot
+	} else if err := s.ensureLayer(cfg); err != nil {
+		return err
 	}
 	if err := s.bundles.Write(ctx, cfg, mount); err != nil {
 		return err
@@ -184,7 +186,7 @@ func (s *Supervisor) makeLayer(cfg *container.Config) (<-chan madeLayer, error) 
 		m.err = s.mountMadeLayer(cfg, bundle)
 		release()
 		if m.err == nil {
-			m.syncErr = s.fs.Sync(cfg)
+			m.syncErr = s.syncMadeLayer(cfg)
 		}
 		done <- m
 	}()
@@ -195,7 +197,10 @@ func (s *Supervisor) makeLayer(cfg *container.Config) (<-chan madeLayer, error) 
 // bundle at the mount should the store have mounted it elsewhere than it
 // said it would.
 func (s *Supervisor) mountMadeLayer(cfg *container.Config, bundle string) error {
-	dir, err := s.fs.MakeLayer(cfg)
+	if err := s.fs.MakeLayer(cfg); err != nil {
+		return err
+	}
+	dir, _, err := s.fs.MountLayer(cfg)
 	if err != nil {
 		return err
 	}
@@ -210,6 +215,28 @@ func (s *Supervisor) mountMadeLayer(cfg *container.Config, bundle string) error 
 		return errors.Join(fmt.Errorf("container %s: %w", cfg.Name, err), s.fs.Release(cfg))
 	}
 	return nil
+}
+
+// syncMadeLayer flushes a layer made after its container's record, and
+// then says it is made.
+func (s *Supervisor) syncMadeLayer(cfg *container.Config) error {
+	if err := s.fs.Sync(cfg); err != nil {
+		return err
+	}
+	return s.store.ClearLayerPending(cfg.Name)
+}
+
+// ensureLayer makes the layer of a container whose run -d did not (it
+// was killed first) before a start mounts it. Only a layer never made is
+// made here: one lost after the container wrote to it stays an error.
+func (s *Supervisor) ensureLayer(cfg *container.Config) error {
+	if cfg.LayerID == "" || !s.store.LayerPending(cfg.Name) {
+		return nil
+	}
+	if err := s.fs.MakeLayer(cfg); err != nil {
+		return err
+	}
+	return s.syncMadeLayer(cfg)
 }
 
 // ranAndEnded tells a start job that failed because the container's own

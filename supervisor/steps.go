@@ -39,6 +39,9 @@ func (s *Supervisor) StartStep(ctx context.Context, name string) ([]string, erro
 	if err := unitstep.AwaitLayerRoot(s.dirs.Bundle(name)); err != nil {
 		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
+	if err := s.ensureLayer(cfg); err != nil {
+		return nil, err
+	}
 	if err := s.fs.MountRoot(cfg, s.dirs.Bundle(name)); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type Filesystem interface {
 	Create(cfg *container.Config) (undo func(), err error)
 	CreateLater(cfg *container.Config) (later bool, err error)
 	LayerRoot(cfg *container.Config) (dir string, mounted bool, err error)
-	MakeLayer(cfg *container.Config) (dir string, err error)
+	MakeLayer(cfg *container.Config) error
 	Sync(cfg *container.Config) error
 	Prepare(cfg *container.Config) error
 	MountLayer(cfg *container.Config) (dir string, mounted bool, err error)
