@@ -22,8 +22,9 @@ import (
 // The store writes its records of the container and its layer without
 // waiting for the disk (storage's "volatile" records, as podman's --rm
 // containers have), which a start would otherwise wait for: the caller
-// flushes them with SyncContainers before its own record, which names the
-// layer. Open keeps the layer's mount itself durable.
+// flushes them with SyncContainers, before its own record that names the
+// layer or, where that record comes first (CreateContainerAs), after it.
+// Open keeps the layer's mount itself durable.
 func (s *Store) CreateContainer(imageID, metadata string) (string, error) {
 	id := NewContainerID()
 	return id, s.CreateContainerAs(id, imageID, metadata)
