@@ -139,25 +139,25 @@ func (s *Supervisor) startFrom(ctx context.Context, systemd Systemd, info *Info,
 	began := time.Now()
 	launched = true
 	err = s.launch(ctx, systemd, cfg, unit, svc)
+	// What went wrong with a layer the start did not need to fail for:
+	// the start step made and mounted it itself, or it did not reach
+	// the disk.
+	var layerErr error
 	if layerMade != nil {
 		made := <-layerMade
 		if made.err != nil && err != nil {
 			// The unit's start step found no layer and failed.
 			return &layerError{made.err}
 		}
-		if made.err != nil || made.syncErr != nil {
-			// The start step mounted the layer itself, or the
-			// container runs and its layer did not reach the disk.
-			return errors.Join(err, made.err, made.syncErr)
-		}
+		layerErr = errors.Join(made.err, made.syncErr)
 	}
 	if err != nil {
 		if ranAndEnded(ctx, systemd, cfg.Unit, began, err) {
-			return nil
+			return layerErr
 		}
-		return s.startFailed(ctx, systemd, name, cfg.Unit, err)
+		return errors.Join(s.startFailed(ctx, systemd, name, cfg.Unit, err), layerErr)
 	}
-	return nil
+	return layerErr
 }
 
 // layerError is why run -d could not make its container's layer: the
