@@ -35,9 +35,21 @@ func NewContainerID() string { return stringid.GenerateRandomID() }
 
 // CreateContainerAs is CreateContainer with the ID chosen beforehand
 // (NewContainerID), so that a record can name the layer before it is made.
-// A layer of that ID made already fails with ErrLayerExists.
+// A layer of that ID made already fails with ErrLayerExists; one without
+// its container record, which storage makes after the layer (a process
+// killed between the two), is made again.
 func (s *Store) CreateContainerAs(id, imageID, metadata string) error {
-	if _, err := s.s.CreateContainer(id, nil, imageID, id, metadata, &storage.ContainerOptions{Volatile: true}); err != nil {
+	create := func() error {
+		_, err := s.s.CreateContainer(id, nil, imageID, id, metadata, &storage.ContainerOptions{Volatile: true})
+		return err
+	}
+	err := create()
+	if errors.Is(err, storage.ErrDuplicateID) && s.layerOnly(id) {
+		if err = s.s.DeleteLayer(id); err == nil {
+			err = create()
+		}
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, storage.ErrImageUnknown):
 			return fmt.Errorf("%w: %s", ErrNoSuchImage, imageID)
@@ -47,6 +59,15 @@ func (s *Store) CreateContainerAs(id, imageID, metadata string) error {
 		return fmt.Errorf("create container layer: %w", err)
 	}
 	return nil
+}
+
+// layerOnly says whether id is a layer without a container record.
+func (s *Store) layerOnly(id string) bool {
+	if _, err := s.s.Container(id); !errors.Is(err, storage.ErrContainerUnknown) {
+		return false
+	}
+	_, err := s.s.Layer(id)
+	return err == nil
 }
 
 // MountPoint is where Mount will mount layer id, when the driver says so
@@ -111,7 +132,12 @@ func (s *Store) DeleteContainer(id string) error {
 	if err := s.Unmount(id, true); err != nil {
 		return err
 	}
-	if err := s.s.DeleteContainer(id); err != nil && !errors.Is(err, storage.ErrNotAContainer) && !errors.Is(err, storage.ErrContainerUnknown) {
+	// A layer without its container record (CreateContainerAs) goes too.
+	del := s.s.DeleteContainer
+	if s.layerOnly(id) {
+		del = s.s.DeleteLayer
+	}
+	if err := del(id); err != nil && !errors.Is(err, storage.ErrNotAContainer) && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("delete container layer %s: %w", shortID(id), err)
 	}
 	// A layer back after a crash would keep its image in use.

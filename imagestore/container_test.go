@@ -1,6 +1,7 @@
 package imagestore
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,44 @@ func TestContainerLayerMountIsNotVolatile(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no mount at %s", root)
+	}
+}
+
+// storage makes a container's layer before its container record: a
+// process killed between the two leaves the layer alone. Making the
+// container of that ID again, or deleting it, takes that layer too, and
+// nothing of it is left; a whole one of that ID is not made twice.
+func TestLayerWithoutItsContainerRecordIsMadeAgainOrDeleted(t *testing.T) {
+	s := openStore(t)
+	img, _ := addImage(t, s, "")
+	top, err := s.s.Image(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	halfMade := func() string {
+		t.Helper()
+		id := NewContainerID()
+		if _, err := s.s.CreateLayer(id, top.TopLayer, nil, "", true, nil); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	id := halfMade()
+	if err := s.CreateContainerAs(id, img, ""); err != nil {
+		t.Fatalf("make again a container whose layer alone was made: %v", err)
+	}
+	if c, err := s.s.Container(id); err != nil || c.LayerID != id {
+		t.Fatalf("container %s: %+v, %v; want its record, on its layer", id, c, err)
+	}
+	if err := s.CreateContainerAs(id, img, ""); !errors.Is(err, ErrLayerExists) {
+		t.Errorf("make a whole container again: %v, want ErrLayerExists", err)
+	}
+	for _, id := range []string{id, halfMade()} {
+		if err := s.DeleteContainer(id); err != nil {
+			t.Fatal(err)
+		}
+		if s.s.Exists(id) {
+			t.Errorf("%s is in the store after DeleteContainer", id)
+		}
 	}
 }
