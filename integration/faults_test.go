@@ -5,6 +5,7 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -191,6 +192,109 @@ func TestFaultKillCLI(t *testing.T) {
 		t.Errorf("image store layers after rm of every container: %v, want the image's only: %v", left, imageLayers)
 	}
 	t.Logf("%d rounds, %d SIGKILLs landed mid-command", rounds, landed)
+}
+
+// The CLI killed while it makes an image container's layer, after it
+// asked systemd for the unit: the unit's own start step waits for the
+// CLI's lock on the bundle's layer root, which dies with it, then makes
+// the layer (its record is marked as made before its layer) and starts
+// the container. The test holds the CLI inside storage's making of the
+// layer with a FIFO in place of the image's layer link file, which only
+// the making of a layer over it reads, kills it there, and then serves
+// the link through the FIFO to the next reader, the unit's step.
+func TestFaultCLIKilledWhileItMakesTheLayer(t *testing.T) {
+	e := newEnv(t)
+	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
+	imageLayers := layerIDs(t, e)
+	var imgs []struct{ TopLayer string }
+	if err := json.Unmarshal([]byte(e.must("image", "inspect", "app:1")), &imgs); err != nil || len(imgs) != 1 {
+		t.Fatalf("image inspect: %v", err)
+	}
+	link := filepath.Join(e.stateDir, "storage", "overlay", imgs[0].TopLayer, "link")
+	data, err := os.ReadFile(link)
+	if err != nil {
+		t.Skipf("no overlay layer link (%v): the store's driver is not overlay", err)
+	}
+	restore := func() {
+		os.Remove(link)
+		if err := os.WriteFile(link, data, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(link, 0o644); err != nil {
+		restore()
+		t.Fatal(err)
+	}
+	t.Cleanup(restore)
+
+	name := e.name("killed")
+	c := e.cmd("run", "-d", "--name", name, "app:1", "sh", "-c", `trap "exit 0" TERM; sleep 1000 & wait`)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	layerRoot := filepath.Join(e.dirs().Bundle(name), "layer-root")
+	e.waitFor("run -d to hold the layer root", 20*time.Second, func() bool { return lockedByOther(layerRoot) })
+	c.Process.Kill()
+	c.Wait()
+
+	var done atomic.Bool
+	served := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { served <- n }()
+		for !done.Load() {
+			f, err := os.OpenFile(link, os.O_WRONLY, 0) // waits for a reader
+			if err != nil {
+				return
+			}
+			if !done.Load() {
+				f.Write(data)
+				n++
+			}
+			f.Close()
+		}
+	}()
+	ctr := e.waitStatus(name, "running", 30*time.Second)
+	done.Store(true)
+	n := -1
+	for n < 0 {
+		// A reader lets the server's waiting open return.
+		if f, err := os.OpenFile(link, os.O_RDONLY|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		select {
+		case n = <-served:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if n == 0 {
+		t.Error("nothing read the layer link after the kill: the layer was made before it")
+	}
+	restore()
+	t.Logf("unit %s started by its own step, main PID %d", ctr.Unit, ctr.State.Pid)
+	if out := e.must("exec", name, "cat", "/app/hello.txt"); out != "hello from the image\n" {
+		t.Errorf("exec in the container its unit's step made the layer of: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(e.stateDir, "containers", name, "layer-pending")); !os.IsNotExist(err) {
+		t.Errorf("the record is still marked after the step made the layer: %v", err)
+	}
+	e.checkNoLeaks("a CLI killed while it made the layer")
+	if left := layerIDs(t, e); !slices.Equal(left, imageLayers) {
+		t.Errorf("image store layers after rm: %v, want the image's only: %v", left, imageLayers)
+	}
+}
+
+// lockedByOther says whether another process holds a flock on path.
+func lockedByOther(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return errors.Is(unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB), unix.EWOULDBLOCK)
 }
 
 // An exec's (or a check's) runc init that a stop kills just after it
