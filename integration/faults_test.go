@@ -5,7 +5,6 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -206,15 +205,7 @@ func TestFaultCLIKilledWhileItMakesTheLayer(t *testing.T) {
 	e := newEnv(t)
 	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
 	imageLayers := layerIDs(t, e)
-	var imgs []struct{ TopLayer string }
-	if err := json.Unmarshal([]byte(e.must("image", "inspect", "app:1")), &imgs); err != nil || len(imgs) != 1 {
-		t.Fatalf("image inspect: %v", err)
-	}
-	link := filepath.Join(e.stateDir, "storage", "overlay", imgs[0].TopLayer, "link")
-	data, err := os.ReadFile(link)
-	if err != nil {
-		t.Skipf("no overlay layer link (%v): the store's driver is not overlay", err)
-	}
+	link, data := e.topLayerLink("app:1")
 	restore := func() {
 		os.Remove(link)
 		if err := os.WriteFile(link, data, 0o644); err != nil {

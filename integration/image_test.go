@@ -238,15 +238,7 @@ func TestImageContainerStartRefusedLeavesNoMount(t *testing.T) {
 func TestImageRunWhoseLayerCannotBeMadeLeavesNothing(t *testing.T) {
 	e := newEnv(t)
 	e.must("image", "load", "-i", testImage(t, "oci", "app:1", appConfig, appLayer))
-	var imgs []struct{ TopLayer string }
-	if err := json.Unmarshal([]byte(e.must("image", "inspect", "app:1")), &imgs); err != nil || len(imgs) != 1 {
-		t.Fatalf("image inspect: %v", err)
-	}
-	link := filepath.Join(e.stateDir, "storage", "overlay", imgs[0].TopLayer, "link")
-	data, err := os.ReadFile(link)
-	if err != nil {
-		t.Skipf("no overlay layer link to damage (%v): the store's driver is not overlay", err)
-	}
+	link, data := e.topLayerLink("app:1")
 	before := layerIDs(t, e)
 	if err := os.Remove(link); err != nil {
 		t.Fatal(err)
@@ -444,6 +436,23 @@ func openStore(t *testing.T, e *env) *imagestore.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// topLayerLink is the overlay link file of an image's top layer, and what
+// it holds: only the making of a layer over that one reads it. Skips the
+// test where the store's driver is not overlay.
+func (e *env) topLayerLink(ref string) (path string, data []byte) {
+	e.t.Helper()
+	var imgs []struct{ TopLayer string }
+	if err := json.Unmarshal([]byte(e.must("image", "inspect", ref)), &imgs); err != nil || len(imgs) != 1 {
+		e.t.Fatalf("image inspect %s: %v", ref, err)
+	}
+	path = filepath.Join(e.stateDir, "storage", "overlay", imgs[0].TopLayer, "link")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Skipf("no overlay layer link (%v): the store's driver is not overlay", err)
+	}
+	return path, data
 }
 
 // layerIDs lists the image store's layers, sorted.
