@@ -132,12 +132,14 @@ func (s *Store) DeleteContainer(id string) error {
 	if err := s.Unmount(id, true); err != nil {
 		return err
 	}
-	// A layer without its container record (CreateContainerAs) goes too.
-	del := s.s.DeleteContainer
-	if s.layerOnly(id) {
-		del = s.s.DeleteLayer
+	err := s.s.DeleteContainer(id)
+	if errors.Is(err, storage.ErrNotAContainer) {
+		// A layer without its container record (CreateContainerAs).
+		if err = s.s.DeleteLayer(id); errors.Is(err, storage.ErrLayerUnknown) {
+			err = nil
+		}
 	}
-	if err := del(id); err != nil && !errors.Is(err, storage.ErrNotAContainer) && !errors.Is(err, storage.ErrContainerUnknown) {
+	if err != nil && !errors.Is(err, storage.ErrContainerUnknown) {
 		return fmt.Errorf("delete container layer %s: %w", shortID(id), err)
 	}
 	// A layer back after a crash would keep its image in use.

@@ -248,8 +248,8 @@ func TestImageRunWhoseLayerCannotBeMadeLeavesNothing(t *testing.T) {
 	if err := os.WriteFile(link, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if r.code == 0 || !strings.Contains(r.stderr, name) || !strings.Contains(r.stderr, "layer") {
-		t.Errorf("run -d with a layer that cannot be made: exit %d, want a failure naming %s and its layer: %s", r.code, name, r)
+	if r.code == 0 || !strings.Contains(r.stderr, name) || !strings.Contains(r.stderr, "layer") || !strings.Contains(r.stderr, "the container is removed") {
+		t.Errorf("run -d with a layer that cannot be made: exit %d, want a failure naming %s and its layer, made after the unit started (the container is removed): %s", r.code, name, r)
 	}
 	if out := e.must("ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, name) {
 		t.Errorf("the container is still listed: %q", out)

@@ -172,7 +172,7 @@ func (f *FS) Create(cfg *container.Config) (undo func(), err error) {
 // names the layer (cfg.LayerID, StorageDriver) and does what Prepare
 // does; later is false, with nothing done, for any other container.
 func (f *FS) CreateLater(cfg *container.Config) (later bool, err error) {
-	if cfg.ImageID == "" || needsRoot(cfg) {
+	if user, fill := rootNeeds(cfg); cfg.ImageID == "" || user || fill {
 		return false, nil
 	}
 	store, err := f.Images("")
@@ -301,12 +301,6 @@ func rootNeeds(cfg *container.Config) (user, fill bool) {
 	user = cfg.User != "" && !numeric
 	fill = slices.ContainsFunc(cfg.Mounts, func(m container.Mount) bool { return m.Type == container.MountVolume })
 	return user, fill
-}
-
-// needsRoot says whether Prepare needs a container's root at all.
-func needsRoot(cfg *container.Config) bool {
-	user, fill := rootNeeds(cfg)
-	return user || fill
 }
 
 // LookupUser finds a user (and group) name in the container's /etc/passwd

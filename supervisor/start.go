@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ctr-unit/ctr-unit/container"
-	"github.com/ctr-unit/ctr-unit/ociruntime"
 	"github.com/ctr-unit/ctr-unit/sdbus"
 	"github.com/ctr-unit/ctr-unit/tty"
 	"github.com/ctr-unit/ctr-unit/unitstep"
@@ -175,15 +174,14 @@ type madeLayer struct{ err, syncErr error }
 // where it will be (FS.CreateLater), while systemd starts its unit; the
 // unit's steps wait for it (unitstep.HoldLayerRoot).
 func (s *Supervisor) makeLayer(cfg *container.Config) (<-chan madeLayer, error) {
-	bundle := s.dirs.Bundle(cfg.Name)
-	release, err := unitstep.HoldLayerRoot(bundle)
+	release, err := unitstep.HoldLayerRoot(s.dirs.Bundle(cfg.Name))
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", cfg.Name, err)
 	}
 	done := make(chan madeLayer, 1)
 	go func() {
 		var m madeLayer
-		m.err = s.mountMadeLayer(cfg, bundle)
+		m.err = s.mountMadeLayer(cfg)
 		release()
 		if m.err == nil {
 			m.syncErr = s.syncMadeLayer(cfg)
@@ -193,10 +191,9 @@ func (s *Supervisor) makeLayer(cfg *container.Config) (<-chan madeLayer, error) 
 	return done, nil
 }
 
-// mountMadeLayer makes and mounts a container's layer, and points its
-// bundle at the mount should the store have mounted it elsewhere than it
-// said it would.
-func (s *Supervisor) mountMadeLayer(cfg *container.Config, bundle string) error {
+// mountMadeLayer makes and mounts a container's layer where its bundle
+// says (FS.LayerRoot).
+func (s *Supervisor) mountMadeLayer(cfg *container.Config) error {
 	if err := s.fs.MakeLayer(cfg); err != nil {
 		return err
 	}
@@ -204,15 +201,8 @@ func (s *Supervisor) mountMadeLayer(cfg *container.Config, bundle string) error 
 	if err != nil {
 		return err
 	}
-	if want, _, err := s.fs.LayerRoot(cfg); err == nil && want == dir {
-		return nil
-	}
-	err = ociruntime.SetRoot(bundle, dir)
-	if err == nil {
-		err = unitstep.WriteLayerRoot(bundle, dir, true, s.steps.Argv(unitstep.Start, false, cfg.Name))
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("container %s: %w", cfg.Name, err), s.fs.Release(cfg))
+	if want, _, _ := s.fs.LayerRoot(cfg); dir != want {
+		return errors.Join(fmt.Errorf("container %s: the image store mounted its layer at %s, not at %s", cfg.Name, dir, want), s.fs.Release(cfg))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +43,9 @@ func HoldLayerRoot(bundle string) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := flock(f, unix.LOCK_EX); err != nil {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
 	return func() { f.Close() }, nil
 }
@@ -53,28 +54,28 @@ func HoldLayerRoot(bundle string) (release func(), err error) {
 // bundle this is (HoldLayerRoot); at once when nothing does. systemd's
 // start and stop timeouts bound the wait.
 func AwaitLayerRoot(bundle string) error {
-	f, err := os.Open(filepath.Join(bundle, layerRootFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	f, err := openLayerRoot(bundle)
+	if f != nil {
+		f.Close()
 	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return flock(f, unix.LOCK_SH)
+	return err
 }
 
-// flock waits for a lock on f (the runtime's signals interrupt the wait).
-func flock(f *os.File, how int) error {
-	for {
-		err := unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			if err != nil {
-				return fmt.Errorf("lock %s: %w", f.Name(), err)
-			}
-			return nil
-		}
+// openLayerRoot opens a bundle's layer root once nobody holds it
+// (AwaitLayerRoot); nil, and no error, when the bundle has none.
+func openLayerRoot(bundle string) (*os.File, error) {
+	f, err := os.Open(filepath.Join(bundle, layerRootFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return f, nil
 }
 
 // LayerUnmounted returns, for ctr-unit-step's start, the start step to
@@ -84,13 +85,15 @@ func flock(f *os.File, how int) error {
 // that was making it failed. nil when it is mounted, or the container has
 // no layer.
 func (s Steps) LayerUnmounted(name string) ([]string, error) {
-	if err := AwaitLayerRoot(s.Dirs.Bundle(name)); err != nil {
-		return nil, fmt.Errorf("container %s: %w", name, err)
+	lf, err := openLayerRoot(s.Dirs.Bundle(name))
+	if lf == nil || err != nil {
+		if err != nil {
+			err = fmt.Errorf("container %s: %w", name, err)
+		}
+		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(s.Dirs.Bundle(name), layerRootFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	defer lf.Close()
+	data, err := io.ReadAll(lf)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", name, err)
 	}
